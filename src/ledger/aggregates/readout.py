@@ -1,0 +1,121 @@
+"""The order's state as plain data: what the API returns and replay diffs.
+
+Amounts are strings of the exact Decimal; ratios are exact fractions
+rendered to 4 decimals only here, for display — nothing derives from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ledger.aggregates.order import Order
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def ratio(part: int | Decimal, whole: int | Decimal) -> str:
+    """part/whole as a 4-decimal string ("0.6667"); 0 of 0 is "0"."""
+    if not whole:
+        return "0"
+    exact = Fraction(part) / Fraction(whole)
+    value = Decimal(exact.numerator) / Decimal(exact.denominator)
+    return str(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
+
+
+def facets(order: Order) -> dict[str, Any]:
+    """Per order: quantities, amounts and ratios, all derived from counters."""
+    lines = order.lines.values()
+    ordered = sum(line.quantity for line in lines)
+    due = sum(line.due for line in lines)
+    shipped = sum(line.shipped for line in lines)
+    delivered = sum(line.delivered for line in lines)
+    return {
+        "ordered": ordered,
+        "allocated": sum(line.allocated_total for line in lines),
+        "planned": sum(order.planned_quantities().values()),
+        "shipped": shipped,
+        "delivered": delivered,
+        "short_closed": sum(line.short_closed for line in lines),
+        "open": sum(line.open for line in lines),
+        "total": str(order.total),
+        "invoiced": str(order.invoiced_amount),
+        "credited": str(order.credited_amount),
+        "net_invoiced": str(order.net_invoiced),
+        "paid": str(order.paid_amount),
+        "outstanding": str(order.outstanding),
+        "shipped_ratio": ratio(shipped, due),
+        "delivered_ratio": ratio(delivered, due),
+        "invoiced_ratio": ratio(order.net_invoiced, order.total),
+        "paid_ratio": ratio(order.paid_amount, order.total),
+    }
+
+
+def describe(order: Order) -> dict[str, Any]:
+    """Everything about the order, JSON-ready."""
+    return {
+        "id": str(order.id),
+        "number": order.number,
+        "version": order.version,
+        "stage": order.stage,
+        "progress_stage": order.progress_stage,
+        "status": order.status,
+        "on_hold": order.on_hold,
+        "hold_reason": order.hold_reason,
+        "channel": order.channel,
+        "customer": _plain(order.customer),
+        "currency": order.currency,
+        "delivery": _plain(order.delivery),
+        "requested_date": _plain(order.requested_date),
+        "original_promised_date": _plain(order.original_promise),
+        "latest_promised_date": _plain(order.latest_promise),
+        "promises": _plain(order.promises),
+        "payment_terms": _plain(order.payment_terms),
+        "invoice_info": dict(order.invoice_info),
+        "special_requirements": order.special_requirements,
+        "contract_ref": order.contract_ref,
+        "checks": dict(order.checks),
+        "problems": list(order.problems),
+        "lines": [
+            {**_plain(line), "amount": str(line.amount), "open": line.open}
+            for line in order.lines.values()
+        ],
+        "facets": facets(order),
+        "shipments": _plain(list(order.shipments.values())),
+        "purchases": _plain(list(order.purchases.values())),
+        "production": {
+            "stage": order.production_stage,
+            "percent": order.production_percent,
+            "completed": order.production_completed,
+        },
+        "quality_issues": _plain(list(order.quality_issues.values())),
+        "complaints": _plain(list(order.complaints.values())),
+        "invoices": _plain(list(order.invoices.values())),
+        "credit_notes": _plain(list(order.credit_notes.values())),
+        "payments": _plain(list(order.payments.values())),
+        "split_from": order.split_from,
+        "split_into": list(order.split_into),
+        "merged_from": list(order.merged_from),
+        "merged_into": order.merged_into,
+        "cancel_reason": order.cancel_reason,
+        "archive_ref": order.archive_ref,
+        "stage_reached": _plain(order.stage_reached),
+        "created_at": _plain(order.created_on),
+        "modified_at": _plain(order.modified_on),
+    }

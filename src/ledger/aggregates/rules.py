@@ -1,0 +1,195 @@
+"""Business rules about the shape of command arguments, named as sentences.
+
+Each raises ``DomainError`` with a stable code; none changes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ledger.aggregates.errors import DomainError
+from ledger.aggregates.values import (
+    CHANNELS,
+    DOCUMENT_KINDS,
+    PAYMENT_METHODS,
+    RESOLUTIONS,
+    SEVERITIES,
+    TRANSIT_STATUSES,
+    TRANSPORT_MODES,
+    Delivery,
+    Line,
+    PaymentTerms,
+    PurchaseItem,
+    SkuQty,
+)
+
+if TYPE_CHECKING:
+    from ledger.aggregates.state import LineState, ShipmentState
+
+__all__ = [
+    "CHANNELS",
+    "DOCUMENT_KINDS",
+    "PAYMENT_METHODS",
+    "RESOLUTIONS",
+    "SEVERITIES",
+    "TRANSIT_STATUSES",
+    "TRANSPORT_MODES",
+]
+
+MAX_QUANTITY = 10**9
+MAX_AMOUNT = Decimal(10) ** 13
+CHECK_AREAS = ("customer", "product", "delivery")
+DOCUMENT_FLOW = {
+    "drafted": ("reviewed", "rejected"),
+    "reviewed": ("submitted", "rejected"),
+    "submitted": ("cleared", "rejected"),
+    "rejected": ("drafted",),
+    "cleared": (),
+}
+CARRIER_DOCUMENT = {"sea": "bill_of_lading"}  # every other mode travels on a waybill
+
+
+def require_text(what: str, value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise DomainError("missing_value", f"{what} must not be empty", field=what)
+
+
+def require_choice(what: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise DomainError(
+            f"invalid_{what.replace(' ', '_')}",
+            f"{what} must be one of {', '.join(choices)}, not {value!r}",
+            allowed=list(choices),
+        )
+
+
+def require_currency(currency: str) -> None:
+    if not (
+        isinstance(currency, str)
+        and len(currency) == 3
+        and currency.isascii()
+        and currency.isalpha()
+        and currency.isupper()
+    ):
+        raise DomainError(
+            "invalid_currency", f"currency must be an ISO 4217 code, not {currency!r}"
+        )
+
+
+def require_quantity(quantity: int, what: str = "quantity") -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise DomainError("quantity_must_be_positive", f"{what} must be a positive whole number")
+    if quantity > MAX_QUANTITY:
+        raise DomainError("quantity_too_large", f"{what} must be at most {MAX_QUANTITY}")
+
+
+def require_amount_not_negative(what: str, amount: Decimal) -> None:
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0:
+        raise DomainError("amount_must_not_be_negative", f"{what} must be a number ≥ 0")
+    if amount > MAX_AMOUNT:
+        raise DomainError("amount_too_large", f"{what} must be below {MAX_AMOUNT}")
+
+
+def require_money(amount: Decimal) -> None:
+    """Invoiced, credited and paid amounts: positive, in whole cents."""
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise DomainError("amount_must_be_positive", "the amount must be a positive number")
+    if amount > MAX_AMOUNT:
+        raise DomainError("amount_too_large", f"the amount must be below {MAX_AMOUNT}")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise DomainError("amount_has_too_many_decimals", "amounts have at most 2 decimals")
+
+
+def require_lines(lines: Sequence[Line]) -> None:
+    """An order needs at least one line, each SKU once, positive quantities and prices."""
+    if not lines:
+        raise DomainError("order_needs_a_line", "an order needs at least one line")
+    seen: set[str] = set()
+    for line in lines:
+        require_text("sku", line.sku)
+        require_text("product name", line.name)
+        if line.sku in seen:
+            raise DomainError("duplicate_sku", f"{line.sku} appears twice", sku=line.sku)
+        seen.add(line.sku)
+        require_quantity(line.quantity)
+        require_amount_not_negative("unit price", line.unit_price)
+        exponent = line.unit_price.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -4:
+            raise DomainError("amount_has_too_many_decimals", "unit prices have at most 4 decimals")
+
+
+def require_sku_quantities(items: Sequence[SkuQty], lines: Mapping[str, LineState]) -> None:
+    seen: set[str] = set()
+    if not items:
+        raise DomainError("lines_required", "at least one line is required")
+    for item in items:
+        if item.sku not in lines:
+            raise DomainError("unknown_sku", f"the order has no line {item.sku}", sku=item.sku)
+        if item.sku in seen:
+            raise DomainError("duplicate_sku", f"{item.sku} appears twice", sku=item.sku)
+        seen.add(item.sku)
+        require_quantity(item.quantity)
+
+
+def require_delivery(delivery: Delivery) -> None:
+    require_text("delivery address", delivery.address)
+    require_text("consignee", delivery.consignee)
+    require_choice("transport mode", delivery.transport_mode, TRANSPORT_MODES)
+
+
+def require_checks(checks: Mapping[str, bool]) -> None:
+    unknown = set(checks) - set(CHECK_AREAS)
+    if unknown or not checks:
+        raise DomainError(
+            "invalid_checks",
+            f"checks are given for {', '.join(CHECK_AREAS)}",
+            unknown=sorted(unknown),
+        )
+
+
+def require_payment_terms(terms: PaymentTerms) -> None:
+    require_choice("payment method", terms.method, PAYMENT_METHODS)
+    if isinstance(terms.due_days, bool) or not 0 <= terms.due_days <= 365:
+        raise DomainError("invalid_due_days", "due days must be between 0 and 365")
+    share = terms.prepayment_percent
+    if not share.is_finite() or not Decimal(0) <= share <= Decimal(100):
+        raise DomainError("invalid_prepayment_percent", "prepayment must be 0–100 percent")
+
+
+def require_purchase_items(items: Sequence[PurchaseItem]) -> None:
+    if not items:
+        raise DomainError("lines_required", "a purchase order needs at least one item")
+    for item in items:
+        require_text("part", item.part)
+        require_quantity(item.quantity)
+        require_amount_not_negative("unit cost", item.unit_cost)
+
+
+def require_document_transition(current: str, new: str) -> None:
+    if new not in DOCUMENT_FLOW.get(current, ()):
+        raise DomainError(
+            "invalid_document_transition",
+            f"a {current} document cannot become {new}",
+            current=current,
+            allowed=list(DOCUMENT_FLOW.get(current, ())),
+        )
+
+
+def required_documents(shipment: ShipmentState) -> list[str]:
+    """A dispatch note, the carrier's document, and a customs declaration for export."""
+    kinds = ["dispatch_note", CARRIER_DOCUMENT.get(shipment.mode, "waybill")]
+    if shipment.export:
+        kinds.append("customs_declaration")
+    return kinds
+
+
+def missing_documents(shipment: ShipmentState) -> list[str]:
+    return [
+        kind
+        for kind in required_documents(shipment)
+        if kind not in shipment.documents
+        or shipment.documents[kind].status not in ("submitted", "cleared")
+    ]

@@ -1,0 +1,194 @@
+"""The mutable parts of an order's state, kept by the Order aggregate.
+
+They are plain dataclasses of JSON-friendly values (str, int, Decimal,
+date, datetime, lists, dicts with str keys) so that a snapshot round-trips
+to an equal object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from ledger.aggregates.values import PurchaseItem
+
+
+@dataclass
+class LineState:
+    """One ordered line and how far it has got."""
+
+    sku: str
+    name: str
+    model: str
+    spec: str
+    quantity: int
+    unit_price: Decimal
+    allocated: dict[str, int] = field(default_factory=dict)  # warehouse -> quantity
+    shipped: int = 0
+    delivered: int = 0
+    short_closed: int = 0
+    invoiced: int = 0
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    @property
+    def due(self) -> int:
+        """What is still to ship, ever: ordered minus written off."""
+        return self.quantity - self.short_closed
+
+    @property
+    def open(self) -> int:
+        """Ordered, not shipped and not written off."""
+        return self.quantity - self.short_closed - self.shipped
+
+    @property
+    def allocated_total(self) -> int:
+        return sum(self.allocated.values())
+
+
+@dataclass
+class DocumentState:
+    """A transport document of a shipment and where it is in its review."""
+
+    kind: str
+    number: str
+    status: str
+    discrepancy: str = ""
+
+
+@dataclass
+class PackingState:
+    packages: int
+    materials: str
+    labels: list[str]
+
+
+@dataclass
+class ShipmentState:
+    """A planned (later dispatched, then delivered) shipment."""
+
+    shipment_id: str
+    planned_date: date
+    lines: dict[str, int]  # sku -> planned quantity (the dispatched one once dispatched)
+    carrier: str
+    mode: str
+    estimated_cost: Decimal
+    export: bool
+    status: str = "planned"  # planned | packed | dispatched | delivered
+    reschedules: int = 0
+    tracking_number: str = ""
+    transit_status: str = ""
+    location: str = ""
+    received_by: str = ""
+    documents: dict[str, DocumentState] = field(default_factory=dict)
+    packing: PackingState | None = None
+    dispatched_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+    @property
+    def is_dispatched(self) -> bool:
+        return self.status in ("dispatched", "delivered")
+
+    @property
+    def has_exception(self) -> bool:
+        return self.status == "dispatched" and self.transit_status in (
+            "delayed",
+            "damaged",
+            "lost",
+        )
+
+
+@dataclass
+class PurchaseState:
+    po_number: str
+    supplier: str
+    items: list[PurchaseItem]
+    eta: date | None
+    accepted: int = 0
+    rejected: int = 0
+    status: str = "open"  # open | closed
+
+    @property
+    def quantity(self) -> int:
+        return sum(item.quantity for item in self.items)
+
+
+@dataclass
+class QualityIssueState:
+    issue_id: str
+    severity: str
+    category: str
+    description: str
+    sku: str
+    raised_at: datetime
+    status: str = "open"  # open | resolved
+    resolution: str = ""
+    amount: Decimal = Decimal(0)
+    note: str = ""
+    resolved_at: datetime | None = None
+
+    def is_blocking(self) -> bool:
+        """An open critical issue stops dispatch."""
+        return self.status == "open" and self.severity == "critical"
+
+
+@dataclass
+class ComplaintState:
+    complaint_id: str
+    channel: str
+    category: str
+    description: str
+    contact: str
+    filed_at: datetime
+    status: str = "open"  # open | resolved
+    resolution: str = ""
+    customer_feedback: str = ""
+    resolved_at: datetime | None = None
+
+
+@dataclass
+class InvoiceState:
+    invoice_number: str
+    amount: Decimal
+    issued_on: date
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class CreditNoteState:
+    credit_note_number: str
+    amount: Decimal
+    reason: str
+    invoice_number: str = ""
+
+
+@dataclass
+class PaymentState:
+    reference: str
+    amount: Decimal
+    received_on: date
+
+
+@dataclass
+class PromiseState:
+    promised_date: date
+    reason: str
+    at: datetime
+
+
+STATE_TYPES: tuple[type, ...] = (
+    LineState,
+    DocumentState,
+    PackingState,
+    ShipmentState,
+    PurchaseState,
+    QualityIssueState,
+    ComplaintState,
+    InvoiceState,
+    CreditNoteState,
+    PaymentState,
+    PromiseState,
+)

@@ -1,0 +1,805 @@
+"""The ledger application: every command loads an order, calls it, saves it.
+
+One method per command. Each takes a ``Ctx`` (who, why, correlation,
+idempotency key, expected version) and returns a ``Result`` with the
+order's new state, its version and the position of the last event written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+from uuid import UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.utils import Environment, EnvType
+
+from ledger.aggregates.context import Stamp, stamped
+from ledger.aggregates.errors import DomainError
+from ledger.aggregates.order import Order
+from ledger.aggregates.values import (
+    Customer,
+    Delivery,
+    Line,
+    PaymentTerms,
+    PurchaseItem,
+    SkuQty,
+)
+from ledger.canonical import canonical_json
+from ledger.clock import Clock, SystemClock
+from ledger.persistence.records import IdempotencyKeyConflict, IdempotencyRecord
+from ledger.settings import Settings, eventsourcing_env, get_settings
+from ledger.transcodings import register_domain_transcodings
+
+ORDER_NAMESPACE = UUID("5b0e8f0e-6c1e-4d0b-9a57-1ed6e2a0c0de")
+SAVE_ATTEMPTS = 5
+
+
+class LedgerError(Exception):
+    """An application-level refusal (not a business guard)."""
+
+    code = "ledger_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class OrderNotFound(LedgerError):
+    code = "order_not_found"
+
+
+class StaleVersion(LedgerError):
+    """The command was based on a version that is no longer current."""
+
+    code = "stale_version"
+
+
+class IdempotencyKeyReused(LedgerError):
+    """The same idempotency key came with a different command."""
+
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Who asks, why, and under which guarantees."""
+
+    actor: str = "system"
+    correlation_id: str = ""
+    causation_id: str = ""
+    reason: str = ""
+    occurred_at: datetime | None = None
+    idempotency_key: str = ""
+    expected_version: int | None = None
+
+    def meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "actor": self.actor,
+            "correlation_id": self.correlation_id or str(uuid4()),
+            "causation_id": self.causation_id,
+        }
+        if self.reason:
+            meta["reason"] = self.reason
+        if self.occurred_at is not None:
+            meta["occurred_at"] = self.occurred_at.isoformat()
+        if self.idempotency_key:
+            meta["idempotency_key"] = self.idempotency_key
+        return meta
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command returns: the order as it now is."""
+
+    order: Order
+    position: int | None = None
+    replayed: bool = False
+    others: list[Order] = field(default_factory=list)
+
+    @property
+    def version(self) -> int:
+        return self.order.version
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One stored event as an auditor reads it."""
+
+    type: str
+    version: int
+    recorded_at: datetime
+    meta: dict[str, Any]
+    payload: dict[str, Any]
+
+
+def order_id_for(number: str) -> UUID:
+    """Order ids are derived from their unique numbers, so a number finds its order."""
+    return uuid5(ORDER_NAMESPACE, number)
+
+
+class Ledger(Application[UUID]):
+    """The order follow-up service."""
+
+    name = "ledger"
+    snapshotting_intervals: ClassVar[dict[Any, int]] = {Order: 50}
+
+    def __init__(self, settings: Settings | None = None, clock: Clock | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.clock: Clock = clock or SystemClock()
+        self._number_lock = threading.Lock()
+        env = eventsourcing_env(self.settings)
+        env.setdefault("AGGREGATE_CACHE_MAXSIZE", "2000")
+        type(self).snapshotting_intervals = {Order: self.settings.snapshot_interval}
+        super().__init__(env=env)
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        # Only our settings configure the store: nothing leaks in from the shell.
+        return Environment(name, dict(env or {}))
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_domain_transcodings(transcoder)
+
+    # -- reads --------------------------------------------------------------
+
+    def get_order(
+        self, order_id: UUID, *, version: int | None = None, as_of: datetime | None = None
+    ) -> Order:
+        """The order now, at a version, or as it was at a recorded moment."""
+        if as_of is not None:
+            return self._order_as_of(order_id, as_of)
+        try:
+            order: Order = self.repository.get(order_id, version=version)
+        except AggregateNotFoundError:
+            raise OrderNotFound(f"no order {order_id}", order_id=str(order_id)) from None
+        if version is not None and order.version != version:
+            raise OrderNotFound(
+                f"order {order_id} has no version {version}", order_id=str(order_id)
+            )
+        return order
+
+    def find_by_number(self, number: str) -> Order:
+        return self.get_order(order_id_for(number))
+
+    def history(self, order_id: UUID) -> list[HistoryEntry]:
+        """Every event of the order, oldest first, with its metadata."""
+        entries = [_history_entry(event) for event in self.events.get(order_id)]
+        if not entries:
+            raise OrderNotFound(f"no order {order_id}", order_id=str(order_id))
+        return entries
+
+    def _order_as_of(self, order_id: UUID, as_of: datetime) -> Order:
+        if as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=UTC)
+        order: Order | None = None
+        for event in self.events.get(order_id):
+            stored: Order.Event = event  # type: ignore[assignment]
+            if stored.timestamp > as_of:
+                break
+            order = stored.mutate(order)
+        if order is None:
+            raise OrderNotFound(
+                f"order {order_id} did not exist at {as_of.isoformat()}", order_id=str(order_id)
+            )
+        return order
+
+    # -- receiving, split, merge --------------------------------------------
+
+    def receive(
+        self,
+        ctx: Ctx,
+        *,
+        channel: str,
+        customer: Customer,
+        lines: Sequence[Line],
+        delivery: Delivery,
+        currency: str = "CNY",
+        requested_date: date | None = None,
+    ) -> Result:
+        """A new order: validated, numbered by the system, recorded."""
+        args: dict[str, Any] = dict(
+            channel=channel,
+            customer=customer,
+            lines=list(lines),
+            delivery=delivery,
+            currency=currency,
+            requested_date=requested_date,
+        )
+        fingerprint = _fingerprint("receive", None, args)
+        repeat = self._repeat(ctx, fingerprint)
+        if repeat is not None:
+            return repeat
+        Order.check_receipt(channel, customer, lines, currency, delivery)
+        now = self.clock.now()
+        number = self.allocate_number(now.year)
+        with stamped(Stamp(now, ctx.meta())):
+            order = Order.receive(order_id=order_id_for(number), number=number, **args)
+        return self._save(ctx, fingerprint, order, [order])
+
+    def split(self, ctx: Ctx, order_id: UUID, parts: Sequence[Sequence[SkuQty]]) -> Result:
+        """Close the order into children numbered <number>-1, <number>-2..."""
+
+        def act(order: Order) -> list[Order]:
+            children = [
+                (order_id_for(f"{order.number}-{i}"), f"{order.number}-{i}", part)
+                for i, part in enumerate(parts, start=1)
+            ]
+            return order.split(children)
+
+        return self._command(ctx, order_id, "split", {"parts": [list(p) for p in parts]}, act)
+
+    def merge(self, ctx: Ctx, order_ids: Sequence[UUID]) -> Result:
+        """Close orders of one customer into a new one; all saved together."""
+        fingerprint = _fingerprint("merge", None, {"order_ids": [str(i) for i in order_ids]})
+        repeat = self._repeat(ctx, fingerprint)
+        if repeat is not None:
+            return repeat
+        for attempt in range(SAVE_ATTEMPTS):
+            sources = [self.get_order(oid) for oid in order_ids]
+            Order.check_merge(sources)
+            now = self.clock.now()
+            number = self.allocate_number(now.year)
+            with stamped(Stamp(now, ctx.meta())):
+                merged = Order.merge(sources, order_id=order_id_for(number), number=number)
+            try:
+                return self._save(ctx, fingerprint, merged, [merged, *sources])
+            except _Retry:
+                if attempt == SAVE_ATTEMPTS - 1:
+                    raise StaleVersion("the orders kept changing; try again") from None
+        raise AssertionError("unreachable")
+
+    # -- lifecycle commands -----------------------------------------------------
+
+    def verify(
+        self, ctx: Ctx, order_id: UUID, *, checks: dict[str, bool], problems: Sequence[str] = ()
+    ) -> Result:
+        return self._call(ctx, order_id, "verify", checks=checks, problems=list(problems))
+
+    def amend(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        reason: str,
+        lines: Sequence[Line] | None = None,
+        delivery: Delivery | None = None,
+        requested_date: date | None = None,
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "amend",
+            reason=reason,
+            lines=list(lines) if lines is not None else None,
+            delivery=delivery,
+            requested_date=requested_date,
+        )
+
+    def confirm(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        promised_date: date,
+        payment_terms: PaymentTerms,
+        invoice_info: dict[str, str] | None = None,
+        special_requirements: str = "",
+        contract_ref: str = "",
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "confirm",
+            promised_date=promised_date,
+            payment_terms=payment_terms,
+            invoice_info=invoice_info or {},
+            special_requirements=special_requirements,
+            contract_ref=contract_ref,
+        )
+
+    def promise_date(self, ctx: Ctx, order_id: UUID, *, promised_date: date, reason: str) -> Result:
+        return self._call(ctx, order_id, "promise_date", promised_date=promised_date, reason=reason)
+
+    def schedule_shipment(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        shipment_id: str,
+        planned_date: date,
+        lines: Sequence[SkuQty],
+        carrier: str,
+        mode: str,
+        estimated_cost: Decimal = Decimal(0),
+        export: bool = False,
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "schedule_shipment",
+            shipment_id=shipment_id,
+            planned_date=planned_date,
+            lines=list(lines),
+            carrier=carrier,
+            mode=mode,
+            estimated_cost=estimated_cost,
+            export=export,
+        )
+
+    def reschedule_shipment(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        shipment_id: str,
+        planned_date: date,
+        reason: str,
+        carrier: str = "",
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "reschedule_shipment",
+            shipment_id=shipment_id,
+            planned_date=planned_date,
+            reason=reason,
+            carrier=carrier,
+        )
+
+    def allocate_stock(
+        self, ctx: Ctx, order_id: UUID, *, sku: str, quantity: int, warehouse: str
+    ) -> Result:
+        return self._call(
+            ctx, order_id, "allocate_stock", sku=sku, quantity=quantity, warehouse=warehouse
+        )
+
+    def release_stock(
+        self, ctx: Ctx, order_id: UUID, *, sku: str, quantity: int, warehouse: str
+    ) -> Result:
+        return self._call(
+            ctx, order_id, "release_stock", sku=sku, quantity=quantity, warehouse=warehouse
+        )
+
+    def order_purchase(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        po_number: str,
+        supplier: str,
+        items: Sequence[PurchaseItem],
+        eta: date | None = None,
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "order_purchase",
+            po_number=po_number,
+            supplier=supplier,
+            items=list(items),
+            eta=eta,
+        )
+
+    def receive_purchase(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        po_number: str,
+        accepted: int,
+        rejected: int = 0,
+        note: str = "",
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "receive_purchase",
+            po_number=po_number,
+            accepted=accepted,
+            rejected=rejected,
+            note=note,
+        )
+
+    def progress_production(self, ctx: Ctx, order_id: UUID, *, stage: str, percent: int) -> Result:
+        return self._call(ctx, order_id, "progress_production", stage=stage, percent=percent)
+
+    def complete_production(self, ctx: Ctx, order_id: UUID) -> Result:
+        return self._call(ctx, order_id, "complete_production")
+
+    def raise_quality_issue(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        issue_id: str,
+        severity: str,
+        category: str,
+        description: str,
+        sku: str = "",
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "raise_quality_issue",
+            issue_id=issue_id,
+            severity=severity,
+            category=category,
+            description=description,
+            sku=sku,
+        )
+
+    def resolve_quality_issue(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        issue_id: str,
+        resolution: str,
+        amount: Decimal = Decimal(0),
+        note: str = "",
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "resolve_quality_issue",
+            issue_id=issue_id,
+            resolution=resolution,
+            amount=amount,
+            note=note,
+        )
+
+    def pack(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        shipment_id: str,
+        packages: int,
+        materials: str = "",
+        labels: Sequence[str] = (),
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "pack",
+            shipment_id=shipment_id,
+            packages=packages,
+            materials=materials,
+            labels=list(labels),
+        )
+
+    def issue_document(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        shipment_id: str,
+        kind: str,
+        number: str,
+        status: str = "drafted",
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "issue_document",
+            shipment_id=shipment_id,
+            kind=kind,
+            number=number,
+            status=status,
+        )
+
+    def change_document_status(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        shipment_id: str,
+        kind: str,
+        status: str,
+        discrepancy: str = "",
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "change_document_status",
+            shipment_id=shipment_id,
+            kind=kind,
+            status=status,
+            discrepancy=discrepancy,
+        )
+
+    def dispatch(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        shipment_id: str,
+        tracking_number: str,
+        lines: Sequence[SkuQty] | None = None,
+        carrier: str = "",
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "dispatch",
+            shipment_id=shipment_id,
+            tracking_number=tracking_number,
+            lines=list(lines) if lines is not None else None,
+            carrier=carrier,
+        )
+
+    def short_close(
+        self, ctx: Ctx, order_id: UUID, *, sku: str, quantity: int, reason: str
+    ) -> Result:
+        return self._call(ctx, order_id, "short_close", sku=sku, quantity=quantity, reason=reason)
+
+    def update_transit(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        shipment_id: str,
+        status: str,
+        location: str = "",
+        note: str = "",
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "update_transit",
+            shipment_id=shipment_id,
+            status=status,
+            location=location,
+            note=note,
+        )
+
+    def deliver(self, ctx: Ctx, order_id: UUID, *, shipment_id: str, received_by: str) -> Result:
+        return self._call(
+            ctx, order_id, "deliver", shipment_id=shipment_id, received_by=received_by
+        )
+
+    def invoice(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        invoice_number: str,
+        amount: Decimal,
+        issued_on: date,
+        lines: Sequence[SkuQty] = (),
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "invoice",
+            invoice_number=invoice_number,
+            amount=amount,
+            issued_on=issued_on,
+            lines=list(lines),
+        )
+
+    def issue_credit_note(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        credit_note_number: str,
+        amount: Decimal,
+        reason: str,
+        invoice_number: str = "",
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "issue_credit_note",
+            credit_note_number=credit_note_number,
+            amount=amount,
+            reason=reason,
+            invoice_number=invoice_number,
+        )
+
+    def receive_payment(
+        self, ctx: Ctx, order_id: UUID, *, reference: str, amount: Decimal, received_on: date
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "receive_payment",
+            reference=reference,
+            amount=amount,
+            received_on=received_on,
+        )
+
+    def settle(self, ctx: Ctx, order_id: UUID) -> Result:
+        return self._call(ctx, order_id, "settle")
+
+    def file_complaint(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        complaint_id: str,
+        channel: str,
+        category: str,
+        description: str,
+        contact: str = "",
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "file_complaint",
+            complaint_id=complaint_id,
+            channel=channel,
+            category=category,
+            description=description,
+            contact=contact,
+        )
+
+    def resolve_complaint(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        complaint_id: str,
+        resolution: str,
+        customer_feedback: str = "",
+    ) -> Result:
+        return self._call(
+            ctx,
+            order_id,
+            "resolve_complaint",
+            complaint_id=complaint_id,
+            resolution=resolution,
+            customer_feedback=customer_feedback,
+        )
+
+    def hold(self, ctx: Ctx, order_id: UUID, *, reason: str) -> Result:
+        return self._call(ctx, order_id, "hold", reason=reason)
+
+    def release(self, ctx: Ctx, order_id: UUID, *, reason: str) -> Result:
+        return self._call(ctx, order_id, "release", reason=reason)
+
+    def cancel(self, ctx: Ctx, order_id: UUID, *, reason: str) -> Result:
+        return self._call(ctx, order_id, "cancel", reason=reason)
+
+    def archive(self, ctx: Ctx, order_id: UUID, *, archive_ref: str) -> Result:
+        return self._call(ctx, order_id, "archive", archive_ref=archive_ref)
+
+    # -- machinery ------------------------------------------------------------------
+
+    def allocate_number(self, year: int) -> str:
+        """The next human-readable order number of the year, e.g. SO-2026-000123."""
+        sequence = self.recorder.allocate_order_number(year)  # type: ignore[attr-defined]
+        return f"SO-{year}-{sequence:06d}"
+
+    def _call(self, ctx: Ctx, order_id: UUID, method: str, **kwargs: Any) -> Result:
+        def act(order: Order) -> list[Order]:
+            getattr(order, method)(**kwargs)
+            return []
+
+        return self._command(ctx, order_id, method, kwargs, act)
+
+    def _command(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        name: str,
+        args: dict[str, Any],
+        act: Callable[[Order], list[Order]],
+    ) -> Result:
+        """Load, check the expected version, act, save; retry a lost race
+        unless the caller named the version it saw."""
+        fingerprint = _fingerprint(name, order_id, args)
+        repeat = self._repeat(ctx, fingerprint)
+        if repeat is not None:
+            return repeat
+        for attempt in range(SAVE_ATTEMPTS):
+            order = self.get_order(order_id)
+            self._check_version(ctx, order)
+            with stamped(Stamp(self.clock.now(), ctx.meta())):
+                others = act(order)
+            try:
+                return self._save(ctx, fingerprint, order, [order, *others])
+            except _Retry:
+                if ctx.expected_version is not None:
+                    raise StaleVersion(
+                        "the order changed since the version given",
+                        expected=ctx.expected_version,
+                    ) from None
+                if attempt == SAVE_ATTEMPTS - 1:
+                    raise StaleVersion("the order kept changing; try again") from None
+        raise AssertionError("unreachable")
+
+    def _check_version(self, ctx: Ctx, order: Order) -> None:
+        if ctx.expected_version is not None and ctx.expected_version != order.version:
+            raise StaleVersion(
+                f"the order is at version {order.version}, not {ctx.expected_version}",
+                expected=ctx.expected_version,
+                actual=order.version,
+            )
+
+    def _save(self, ctx: Ctx, fingerprint: str, result: Order, orders: list[Order]) -> Result:
+        pending = sum(len(o.pending_events) for o in orders)
+        record = None
+        if ctx.idempotency_key:
+            record = IdempotencyRecord(
+                key=ctx.idempotency_key,
+                fingerprint=fingerprint,
+                order_id=str(result.id),
+                version=result.version,
+                recorded_at=self.clock.now(),
+            )
+        try:
+            recordings = self.save(*orders, idempotency=record)
+        except IdempotencyKeyConflict:
+            repeat = self._repeat(ctx, fingerprint)
+            if repeat is None:  # pragma: no cover - the key was there a moment ago
+                raise
+            return repeat
+        except IntegrityError:
+            raise _Retry from None
+        assert pending == len(recordings)
+        position = recordings[-1].notification.id if recordings else None
+        return Result(order=result, position=position, others=orders[1:])
+
+    def _repeat(self, ctx: Ctx, fingerprint: str) -> Result | None:
+        """The first result again for a repeated key; refuse a reused one."""
+        if not ctx.idempotency_key:
+            return None
+        record = self.recorder.find_idempotency(ctx.idempotency_key)  # type: ignore[attr-defined]
+        if record is None:
+            return None
+        if record.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(
+                "this idempotency key was used for a different command",
+                key=ctx.idempotency_key,
+            )
+        order = self.get_order(UUID(record.order_id), version=record.version)
+        return Result(order=order, replayed=True)
+
+
+class _Retry(Exception):
+    """A concurrent writer got there first."""
+
+
+def _fingerprint(name: str, order_id: UUID | None, args: dict[str, Any]) -> str:
+    text = canonical_json({"command": name, "order_id": str(order_id or ""), "args": args})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _history_entry(event: Any) -> HistoryEntry:
+    payload = {
+        key: value
+        for key, value in vars(event).items()
+        if key
+        not in ("originator_id", "originator_version", "timestamp", "meta", "originator_topic")
+    }
+    return HistoryEntry(
+        type=type(event).__name__,
+        version=event.originator_version,
+        recorded_at=event.timestamp,
+        meta=dict(getattr(event, "meta", {})),
+        payload=payload,
+    )
+
+
+__all__ = [
+    "Ctx",
+    "DomainError",
+    "HistoryEntry",
+    "IdempotencyKeyReused",
+    "Ledger",
+    "LedgerError",
+    "OrderNotFound",
+    "Result",
+    "StaleVersion",
+    "order_id_for",
+]
