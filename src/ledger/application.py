@@ -20,6 +20,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment, EnvType
 
+from ledger.aggregates.base import OrderEvent
 from ledger.aggregates.context import Stamp, stamped
 from ledger.aggregates.errors import DomainError
 from ledger.aggregates.order import Order
@@ -181,7 +182,7 @@ class Ledger(Application[UUID]):
             as_of = as_of.replace(tzinfo=UTC)
         order: Order | None = None
         for event in self.events.get(order_id):
-            stored: Order.Event = event  # type: ignore[assignment]
+            stored: OrderEvent = event  # type: ignore[assignment]
             if stored.timestamp > as_of:
                 break
             order = stored.mutate(order)

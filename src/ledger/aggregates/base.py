@@ -1,0 +1,376 @@
+"""What every part of the Order aggregate shares: its state, derived facts and guards.
+
+Commands (imperative methods) check their guards first and raise
+``DomainError`` before anything is triggered, so a refused command records
+nothing. Events (nested, past tense) only evolve state in ``evolve``; that
+code runs again on every replay, so it never reads clocks or random values
+and never refuses. Stage and progress are derived from the counters the
+events maintain, never stored as ratios.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger.aggregates.errors import DomainError
+from ledger.aggregates.state import (
+    ComplaintState,
+    CreditNoteState,
+    InvoiceState,
+    LineState,
+    PaymentState,
+    PromiseState,
+    PurchaseState,
+    QualityIssueState,
+    ShipmentState,
+)
+from ledger.aggregates.values import (
+    Customer,
+    Delivery,
+    Line,
+    PaymentTerms,
+    SkuQty,
+)
+
+if TYPE_CHECKING:
+    from ledger.aggregates.order import Order
+
+STAGES = (
+    "received",
+    "verified",
+    "confirmed",
+    "in_production",
+    "ready_to_ship",
+    "shipped",
+    "delivered",
+    "invoiced",
+    "settled",
+    "archived",
+)
+SIDE_STAGES = ("on_hold", "cancelled", "rejected", "split", "merged")
+CLOSED = ("cancelled", "split", "merged", "archived")
+
+
+class OrderEvent(Aggregate.Event):
+    """Base of the order's events: each carries who/why metadata.
+
+    The library re-bases every event of the command mixins on this class
+    (as ``Order.<EventName>``), so each event's own ``evolve`` changes the
+    state; it must not raise and must not read clocks.
+    """
+
+    meta: dict[str, Any]
+
+    if TYPE_CHECKING:
+
+        def evolve(self, order: Order) -> None: ...
+
+    def apply(self, aggregate: Any) -> None:
+        order: Order = aggregate
+        self.evolve(order)
+        order._note_stage(self.timestamp)
+
+
+class OrderBase:
+    """The order's state as the events leave it, what follows from it, and the
+    guards every command shares."""
+
+    if TYPE_CHECKING:  # state set by the events; declared here for the type checker only
+        number: str
+        channel: str
+        customer: Customer
+        currency: str
+        delivery: Delivery
+        requested_date: date | None
+        lines: dict[str, LineState]
+        split_from: str
+        merged_from: list[str]
+        status: str
+        on_hold: bool
+        hold_reason: str
+        checks: dict[str, bool]
+        problems: list[str]
+        promises: list[PromiseState]
+        payment_terms: PaymentTerms | None
+        invoice_info: dict[str, str]
+        special_requirements: str
+        contract_ref: str
+        shipments: dict[str, ShipmentState]
+        purchases: dict[str, PurchaseState]
+        production_stage: str
+        production_percent: int
+        production_completed: bool
+        quality_issues: dict[str, QualityIssueState]
+        complaints: dict[str, ComplaintState]
+        invoices: dict[str, InvoiceState]
+        credit_notes: dict[str, CreditNoteState]
+        payments: dict[str, PaymentState]
+        split_into: list[str]
+        merged_into: str
+        cancel_reason: str
+        archive_ref: str
+        stage_reached: dict[str, datetime]
+        id: UUID
+        version: int
+        created_on: datetime
+        modified_on: datetime
+        pending_events: list[Any]
+
+        def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
+
+        @classmethod
+        def _create(cls, event_class: type[Any], **kwargs: Any) -> Any: ...
+
+    # -- derived facts ---------------------------------------------------------
+
+    @property
+    def stage(self) -> str:
+        """The board column: the lifecycle stage, or a side state."""
+        if self.status in ("cancelled", "rejected", "split", "merged", "archived", "settled"):
+            return self.status
+        if self.on_hold:
+            return "on_hold"
+        return self.progress_stage
+
+    @property
+    def progress_stage(self) -> str:
+        """How far the goods and the money have got, ignoring a hold."""
+        if self.status in ("received", "verified", "rejected"):
+            return self.status
+        if self.status in ("settled", "archived"):
+            return self.status
+        due = sum(line.due for line in self.lines.values())
+        delivered = sum(line.delivered for line in self.lines.values())
+        if due > 0 and delivered >= due:
+            return "invoiced" if self.net_invoiced > 0 else "delivered"
+        if any(line.shipped for line in self.lines.values()):
+            return "shipped"
+        allocated = sum(line.allocated_total for line in self.lines.values())
+        packed = any(s.status == "packed" for s in self.shipments.values())
+        if self.production_completed or packed or (due > 0 and allocated >= due):
+            return "ready_to_ship"
+        if self._production_started():
+            return "in_production"
+        return "confirmed"
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines.values()), Decimal(0))
+
+    @property
+    def invoiced_amount(self) -> Decimal:
+        return sum((i.amount for i in self.invoices.values()), Decimal(0))
+
+    @property
+    def credited_amount(self) -> Decimal:
+        return sum((c.amount for c in self.credit_notes.values()), Decimal(0))
+
+    @property
+    def net_invoiced(self) -> Decimal:
+        return self.invoiced_amount - self.credited_amount
+
+    @property
+    def paid_amount(self) -> Decimal:
+        return sum((p.amount for p in self.payments.values()), Decimal(0))
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.net_invoiced - self.paid_amount
+
+    @property
+    def shipped_value(self) -> Decimal:
+        return sum((line.unit_price * line.shipped for line in self.lines.values()), Decimal(0))
+
+    @property
+    def delivered_value(self) -> Decimal:
+        return sum((line.unit_price * line.delivered for line in self.lines.values()), Decimal(0))
+
+    @property
+    def original_promise(self) -> date | None:
+        return self.promises[0].promised_date if self.promises else None
+
+    @property
+    def latest_promise(self) -> date | None:
+        return self.promises[-1].promised_date if self.promises else None
+
+    def invoice_cap(self) -> Decimal:
+        """The most that may be invoiced (net) now: the prepayment share of the
+        total plus the value delivered, never beyond the total."""
+        terms = self.payment_terms
+        share = terms.prepayment_percent if terms is not None else Decimal(0)
+        prepayment = self.total * share / 100
+        return min(self.total, prepayment + self.delivered_value)
+
+    def planned_quantities(self) -> dict[str, int]:
+        """Per SKU, what the shipments plan (or actually took, once dispatched)."""
+        planned: dict[str, int] = {}
+        for shipment in self.shipments.values():
+            for sku, quantity in shipment.lines.items():
+                planned[sku] = planned.get(sku, 0) + quantity
+        return planned
+
+    def open_items(self) -> list[str]:
+        items = [
+            f"complaint {c.complaint_id}" for c in self.complaints.values() if c.status == "open"
+        ]
+        items += [
+            f"quality issue {q.issue_id}"
+            for q in self.quality_issues.values()
+            if q.status == "open"
+        ]
+        if self.status != "settled":
+            items += [
+                f"purchase {p.po_number}" for p in self.purchases.values() if p.status == "open"
+            ]
+        items += [
+            f"shipment {s.shipment_id}" for s in self.shipments.values() if s.status == "dispatched"
+        ]
+        return items
+
+    def _note_stage(self, at: datetime) -> None:
+        stage = self.stage
+        if stage not in self.stage_reached:
+            self.stage_reached[stage] = at
+
+    # -- guards ---------------------------------------------------------------
+
+    def _require_open(self) -> None:
+        if self.status in CLOSED:
+            raise DomainError(
+                "order_closed",
+                f"the order is {self.status}; nothing more can happen to it",
+                status=self.status,
+            )
+
+    def _require_not_settled(self) -> None:
+        if self.status == "settled":
+            raise DomainError("order_settled", "the order is settled")
+
+    def _require_confirmed(self) -> None:
+        self._require_open()
+        self._require_not_settled()
+        if self.status != "confirmed":
+            raise DomainError(
+                "order_not_confirmed",
+                f"the order must be confirmed first, it is {self.status}",
+                status=self.status,
+            )
+
+    def _require_fulfilment_or_settled(self) -> None:
+        self._require_open()
+        if self.status not in ("confirmed", "settled"):
+            raise DomainError(
+                "order_not_confirmed",
+                f"the order must be confirmed first, it is {self.status}",
+                status=self.status,
+            )
+
+    def _require_not_closed_except_settled(self) -> None:
+        self._require_open()
+
+    def _require_not_on_hold(self, action: str) -> None:
+        if self.on_hold:
+            raise DomainError(
+                "order_on_hold", f"an order on hold cannot be {action}", reason=self.hold_reason
+            )
+
+    def _require_untouched_by_fulfilment(self, action: str) -> None:
+        if any(line.shipped for line in self.lines.values()):
+            raise DomainError(f"cannot_{_verb(action)}_shipped_order", "goods have been shipped")
+        if self.shipments or any(line.allocated_total for line in self.lines.values()):
+            raise DomainError(
+                f"cannot_{_verb(action)}_with_shipments_or_allocations",
+                "release stock and planned shipments first",
+            )
+        if self.invoices or self.payments:
+            raise DomainError(f"cannot_{_verb(action)}_invoiced_order", "the order is invoiced")
+
+    def _production_started(self) -> bool:
+        return bool(
+            self.production_percent
+            or self.production_stage
+            or self.production_completed
+            or self.purchases
+        )
+
+    def _require_line(self, sku: str) -> LineState:
+        line = self.lines.get(sku)
+        if line is None:
+            raise DomainError("unknown_sku", f"the order has no line {sku}", sku=sku)
+        return line
+
+    def _require_shipment(self, shipment_id: str) -> ShipmentState:
+        shipment = self.shipments.get(shipment_id)
+        if shipment is None:
+            raise DomainError(
+                "unknown_shipment", f"no shipment {shipment_id}", shipment_id=shipment_id
+            )
+        return shipment
+
+    def _require_shipment_not_dispatched(self, shipment_id: str) -> ShipmentState:
+        shipment = self._require_shipment(shipment_id)
+        if shipment.is_dispatched:
+            raise DomainError(
+                "shipment_already_dispatched", f"shipment {shipment_id} has already left"
+            )
+        return shipment
+
+    def _require_in_transit(self, shipment_id: str) -> ShipmentState:
+        shipment = self._require_shipment(shipment_id)
+        if shipment.status != "dispatched":
+            raise DomainError(
+                "shipment_not_in_transit",
+                f"shipment {shipment_id} is {shipment.status}, not in transit",
+                status=shipment.status,
+            )
+        return shipment
+
+    def _require_can_ship(self, shipment: ShipmentState, item: SkuQty) -> None:
+        line = self.lines[item.sku]
+        planned = shipment.lines.get(item.sku, 0)
+        if item.quantity > planned:
+            raise DomainError(
+                "cannot_ship_more_than_planned",
+                f"{item.sku}: shipment {shipment.shipment_id} plans {planned}",
+                sku=item.sku,
+                planned=planned,
+                requested=item.quantity,
+            )
+        if line.shipped + item.quantity > line.due:
+            raise DomainError(
+                "cannot_ship_more_than_ordered",
+                f"{item.sku}: {line.shipped} of {line.due} already shipped",
+                sku=item.sku,
+                ordered=line.due,
+                shipped=line.shipped,
+                requested=item.quantity,
+            )
+
+    def _line_with_quantity(self, item: SkuQty) -> Line:
+        line = self.lines[item.sku]
+        return Line(line.sku, line.name, item.quantity, line.unit_price, line.model, line.spec)
+
+
+def line_state(line: Line) -> LineState:
+    return LineState(line.sku, line.name, line.model, line.spec, line.quantity, line.unit_price)
+
+
+def consume_allocation(line: LineState, quantity: int) -> None:
+    """Shipping uses up reserved stock, warehouse by warehouse in name order."""
+    for warehouse in sorted(line.allocated):
+        used = min(quantity, line.allocated[warehouse])
+        line.allocated[warehouse] -= used
+        quantity -= used
+        if not line.allocated[warehouse]:
+            del line.allocated[warehouse]
+        if not quantity:
+            break
+
+
+def _verb(action: str) -> str:
+    return {"split": "split", "merged": "merge"}.get(action, action)
