@@ -145,8 +145,7 @@ class OrderBase:
         if self.status in ("settled", "archived"):
             return self.status
         due = sum(line.due for line in self.lines.values())
-        delivered = sum(line.delivered for line in self.lines.values())
-        if due > 0 and delivered >= due:
+        if self._fully_delivered():
             return "invoiced" if self.net_invoiced > 0 else "delivered"
         if any(line.shipped for line in self.lines.values()):
             return "shipped"
@@ -233,9 +232,19 @@ class OrderBase:
         return items
 
     def _note_stage(self, at: datetime) -> None:
-        stage = self.stage
-        if stage not in self.stage_reached:
-            self.stage_reached[stage] = at
+        """Remember when each stage was first reached, for lead times. Full
+        delivery counts even when a prepayment invoice makes the stage jump
+        straight to invoiced."""
+        reached = [self.stage]
+        if self._fully_delivered():
+            reached.insert(0, "delivered")
+        for stage in reached:
+            if stage not in self.stage_reached:
+                self.stage_reached[stage] = at
+
+    def _fully_delivered(self) -> bool:
+        due = sum(line.due for line in self.lines.values())
+        return due > 0 and sum(line.delivered for line in self.lines.values()) >= due
 
     # -- guards ---------------------------------------------------------------
 
