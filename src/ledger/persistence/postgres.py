@@ -1,0 +1,204 @@
+"""PostgreSQL recorder and factory (``postgresql://...``), for production."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from eventsourcing import postgres as es_postgres
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
+from eventsourcing.utils import retry
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from ledger.persistence.records import (
+    CONFLICTS_BY_TABLE,
+    IDEMPOTENCY_TABLE,
+    ORDER_NUMBERS_TABLE,
+    IdempotencyRecord,
+    idempotency_of,
+)
+
+_TRANSIENT = (InterfaceError, OperationalError)
+
+
+class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder plus idempotency keys and order numbers.
+
+    Side rows are written in the library's insert transaction, after its
+    table lock and NOTIFY and before the events (see
+    ``_insert_stored_events``). A uniqueness violation on a side table is turned
+    into its own ``IntegrityError`` subclass (see ``CONFLICTS_BY_TABLE``).
+    """
+
+    def __init__(
+        self,
+        datastore: es_postgres.PostgresDatastore,
+        *,
+        events_table_name: str = "stored_events",
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.sql_create_statements.extend(
+            [
+                self._sql(
+                    "CREATE TABLE IF NOT EXISTS {table} ("
+                    "key text PRIMARY KEY, "
+                    "fingerprint text NOT NULL, "
+                    "order_id text NOT NULL, "
+                    "version bigint NOT NULL, "
+                    "recorded_at timestamptz NOT NULL)",
+                    IDEMPOTENCY_TABLE,
+                ),
+                self._sql(
+                    "CREATE TABLE IF NOT EXISTS {table} ("
+                    "year int PRIMARY KEY, "
+                    "last bigint NOT NULL)",
+                    ORDER_NUMBERS_TABLE,
+                ),
+            ]
+        )
+        self.insert_idempotency_statement = self._sql(
+            "INSERT INTO {table} (key, fingerprint, order_id, version, recorded_at) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            IDEMPOTENCY_TABLE,
+        )
+        self.select_idempotency_statement = self._sql(
+            "SELECT key, fingerprint, order_id, version, recorded_at "
+            "FROM {table} WHERE key = %s",
+            IDEMPOTENCY_TABLE,
+        )
+        # The row lock taken by ON CONFLICT ... DO UPDATE serialises
+        # concurrent allocations for one year, across all processes.
+        self.next_order_number_statement = self._sql(
+            "INSERT INTO {table} AS n (year, last) VALUES (%s, 1) "
+            "ON CONFLICT (year) DO UPDATE SET last = n.last + 1 "
+            "RETURNING last",
+            ORDER_NUMBERS_TABLE,
+        )
+
+    def create_table(self) -> None:
+        # A schema named in the URL is created too, so a fresh schema (one
+        # per tenant or per test) needs no manual step. Looked up first
+        # because CREATE SCHEMA needs the CREATE privilege even if it exists.
+        schema = self.datastore.schema
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+            if curs.fetchone() is None:
+                curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(schema)))
+        super().create_table()
+
+    def _sql(self, template: str, table: str) -> Composed:
+        return SQL(template).format(
+            table=Identifier(self.datastore.schema, table)
+        )
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        try:
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        except IntegrityError as e:
+            conflict = _side_table_conflict(e, kwargs)
+            if conflict is None:
+                raise
+            raise conflict from e
+        return ids
+
+    def _insert_stored_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> None:
+        if not self._has_side_rows(**kwargs):
+            super()._insert_stored_events(curs, stored_events, **kwargs)
+            return
+        # The library's own sequence (lock the events table, NOTIFY, insert
+        # the events) with the side rows between the lock and the events:
+        # - under the lock, no side insert waits on another transaction's
+        #   uncommitted key;
+        # - before the events, so a reused key is reported as such even when
+        #   the version conflicts too (the application then answers with the
+        #   first result instead of re-running the command).
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        self._insert_side_rows(curs, **kwargs)
+        # Sync now, so a side row's conflict is raised here (the library then
+        # rolls back) rather than while sending the events, which would leave
+        # the pipeline unsynced and fail the COMMIT with "pipeline aborted".
+        with curs.connection.pipeline() as pipeline:
+            pipeline.sync()
+        # The library's events INSERT: the last statement on the cursor, whose
+        # RETURNING rows the library reads.
+        es_postgres.PostgresAggregateRecorder._insert_stored_events(
+            self, curs, stored_events, **kwargs
+        )
+
+    def _has_side_rows(self, **kwargs: Any) -> bool:
+        """Whether this save writes side rows; extend with ``_insert_side_rows``."""
+        return idempotency_of(kwargs) is not None
+
+    def _insert_side_rows(self, curs: Cursor[DictRow], **kwargs: Any) -> None:
+        """Rows written with the events (pipeline mode: errors surface at sync)."""
+        record = idempotency_of(kwargs)
+        if record is not None:
+            curs.execute(
+                self.insert_idempotency_statement,
+                (
+                    record.key,
+                    record.fingerprint,
+                    record.order_id,
+                    record.version,
+                    record.recorded_at,
+                ),
+                prepare=False,
+            )
+
+    @retry(_TRANSIENT, max_attempts=10, wait=0.2)
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_idempotency_statement, (key,))
+            row = curs.fetchone()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            key=row["key"],
+            fingerprint=row["fingerprint"],
+            order_id=row["order_id"],
+            version=row["version"],
+            recorded_at=row["recorded_at"],
+        )
+
+    # A retried allocation may skip a number (if the lost reply had
+    # committed) but never repeats one.
+    @retry(_TRANSIENT, max_attempts=10, wait=0.2)
+    def allocate_order_number(self, year: int) -> int:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self.next_order_number_statement, (year,))
+            row = curs.fetchone()
+        assert row is not None
+        return int(row["last"])
+
+
+def _side_table_conflict(
+    error: IntegrityError, kwargs: dict[str, Any]
+) -> IntegrityError | None:
+    """The specific conflict for a side table's uniqueness violation, if it is one."""
+    cause = error.__cause__
+    if not isinstance(cause, psycopg.errors.UniqueViolation):
+        return None
+    make_conflict = CONFLICTS_BY_TABLE.get(cause.diag.table_name or "")
+    return make_conflict(kwargs) if make_conflict else None
+
+
+class LedgerPostgresFactory(es_postgres.PostgresFactory):
+    """Builds ``LedgerPostgresRecorder`` as the application recorder."""
+
+    application_recorder_class = LedgerPostgresRecorder

@@ -1,0 +1,98 @@
+"""Rows the ledger writes beside its events, and the recorder protocol.
+
+The application saves aggregates with ``Application.save(*aggs, **kwargs)``;
+the library passes ``kwargs`` untouched through ``EventStore.put`` to
+``recorder.insert_events``. The ledger's recorders read the keyword
+arguments they know (``idempotency=...``) and write those rows in the same
+transaction as the events, so either all of them are stored or none is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+IDEMPOTENCY_TABLE = "ledger_idempotency"
+ORDER_NUMBERS_TABLE = "ledger_order_numbers"
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """What a command with an ``Idempotency-Key`` produced.
+
+    ``order_id`` and ``version`` name the order state that answers a repeat
+    of the command; ``fingerprint`` tells a true repeat (same command and
+    body) from a reuse of the key with another body.
+    """
+
+    key: str
+    fingerprint: str
+    order_id: str
+    version: int
+    recorded_at: datetime
+
+    def __post_init__(self) -> None:
+        # A naive time would be read back shifted by the database's zone.
+        if self.recorded_at.tzinfo is None:
+            msg = "IdempotencyRecord.recorded_at must be timezone-aware"
+            raise ValueError(msg)
+
+
+class IdempotencyKeyConflict(IntegrityError):
+    """The idempotency key was already recorded; no event was written.
+
+    A subclass of the library's ``IntegrityError`` so code that only
+    handles version conflicts still treats it as a failed save, while the
+    application can tell a repeated key (answer with the first result) from
+    a version conflict (reload and retry).
+    """
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Idempotency key already recorded: {key!r}")
+        self.key = key
+
+
+def idempotency_of(kwargs: dict[str, Any]) -> IdempotencyRecord | None:
+    """The ``idempotency`` keyword argument of a save, type-checked."""
+    record = kwargs.get("idempotency")
+    if record is not None and not isinstance(record, IdempotencyRecord):
+        msg = f"idempotency must be an IdempotencyRecord, not {type(record).__name__}"
+        raise TypeError(msg)
+    return record
+
+
+def _idempotency_conflict(kwargs: dict[str, Any]) -> IntegrityError:
+    record = idempotency_of(kwargs)
+    return IdempotencyKeyConflict(record.key if record else "?")
+
+
+# Which side table's uniqueness violation means which conflict, built from
+# the save's keyword arguments. A later side table (e.g. a hash chain) adds
+# its own entry here.
+CONFLICTS_BY_TABLE: dict[str, Callable[[dict[str, Any]], IntegrityError]] = {
+    IDEMPOTENCY_TABLE: _idempotency_conflict,
+}
+
+
+@runtime_checkable
+class LedgerRecorder(Protocol):
+    """What the application needs from its recorder beyond the library's."""
+
+    def insert_events(
+        self,
+        stored_events: Sequence[StoredEvent],
+        *,
+        idempotency: IdempotencyRecord | None = None,
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        """Store events and side rows atomically; raise ``IntegrityError`` on conflict."""
+
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        """The record stored under ``key``, if any."""
+
+    def allocate_order_number(self, year: int) -> int:
+        """The next order number of ``year``: 1, 2, 3, ... never repeated."""

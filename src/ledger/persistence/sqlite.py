@@ -1,0 +1,118 @@
+"""SQLite recorder and factory (``sqlite:///path.db``), the embedded default."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing import sqlite as es_sqlite
+from eventsourcing.persistence import StoredEvent
+
+from ledger.persistence.records import (
+    IDEMPOTENCY_TABLE,
+    ORDER_NUMBERS_TABLE,
+    IdempotencyKeyConflict,
+    IdempotencyRecord,
+    idempotency_of,
+)
+
+_CREATE_IDEMPOTENCY = (
+    f"CREATE TABLE IF NOT EXISTS {IDEMPOTENCY_TABLE} ("
+    "key TEXT PRIMARY KEY, "
+    "fingerprint TEXT NOT NULL, "
+    "order_id TEXT NOT NULL, "
+    "version INTEGER NOT NULL, "
+    "recorded_at TEXT NOT NULL)"
+)
+_CREATE_ORDER_NUMBERS = (
+    f"CREATE TABLE IF NOT EXISTS {ORDER_NUMBERS_TABLE} ("
+    "year INTEGER PRIMARY KEY, "
+    "last INTEGER NOT NULL)"
+)
+_INSERT_IDEMPOTENCY = (
+    f"INSERT INTO {IDEMPOTENCY_TABLE} "
+    "(key, fingerprint, order_id, version, recorded_at) VALUES (?, ?, ?, ?, ?)"
+)
+_SELECT_IDEMPOTENCY = (
+    f"SELECT key, fingerprint, order_id, version, recorded_at "
+    f"FROM {IDEMPOTENCY_TABLE} WHERE key = ?"
+)
+_NEXT_ORDER_NUMBER = (
+    f"INSERT INTO {ORDER_NUMBERS_TABLE} (year, last) VALUES (?, 1) "
+    "ON CONFLICT (year) DO UPDATE SET last = last + 1 "
+    "RETURNING last"
+)
+
+
+class LedgerSQLiteRecorder(es_sqlite.SQLiteApplicationRecorder):
+    """The library's SQLite recorder plus idempotency keys and order numbers.
+
+    Side rows are inserted first, inside the library's insert transaction,
+    so a reused key is reported as ``IdempotencyKeyConflict`` even when the
+    events would also conflict, and any failure rolls everything back.
+    """
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = super().construct_create_table_statements()
+        statements.extend([_CREATE_IDEMPOTENCY, _CREATE_ORDER_NUMBERS])
+        return statements
+
+    def _insert_events(
+        self,
+        c: es_sqlite.SQLiteCursor,
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        self._insert_side_rows(c, **kwargs)
+        return super()._insert_events(c, stored_events, **kwargs)
+
+    def _insert_side_rows(self, c: es_sqlite.SQLiteCursor, **kwargs: Any) -> None:
+        """Rows written with the events; extend for more side tables."""
+        record = idempotency_of(kwargs)
+        if record is None:
+            return
+        try:
+            c.execute(
+                _INSERT_IDEMPOTENCY,
+                (
+                    record.key,
+                    record.fingerprint,
+                    record.order_id,
+                    record.version,
+                    record.recorded_at.isoformat(),
+                ),
+            )
+        except sqlite3.IntegrityError as e:
+            # Raised inside the transaction, so the library rolls it back.
+            raise IdempotencyKeyConflict(record.key) from e
+
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_SELECT_IDEMPOTENCY, (key,))
+            row = c.fetchone()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            key=row["key"],
+            fingerprint=row["fingerprint"],
+            order_id=row["order_id"],
+            version=row["version"],
+            recorded_at=datetime.fromisoformat(row["recorded_at"]),
+        )
+
+    def allocate_order_number(self, year: int) -> int:
+        # A write transaction: SQLite's single writer lock serialises
+        # allocations across threads and processes.
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(_NEXT_ORDER_NUMBER, (year,))
+            # Fetch every row so the statement is finished before COMMIT.
+            (row,) = c.fetchall()
+        return int(row["last"])
+
+
+class LedgerSQLiteFactory(es_sqlite.SQLiteFactory):
+    """Builds ``LedgerSQLiteRecorder`` as the application recorder."""
+
+    application_recorder_class = LedgerSQLiteRecorder
