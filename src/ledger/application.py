@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -34,7 +34,7 @@ from ledger.aggregates.values import (
 )
 from ledger.canonical import canonical_json
 from ledger.clock import Clock, SystemClock
-from ledger.persistence.records import IdempotencyKeyConflict, IdempotencyRecord
+from ledger.persistence import IdempotencyKeyConflict, IdempotencyRecord, LedgerRecorder
 from ledger.settings import Settings, eventsourcing_env, get_settings
 from ledger.transcodings import register_domain_transcodings
 
@@ -678,7 +678,7 @@ class Ledger(Application[UUID]):
 
     def allocate_number(self, year: int) -> str:
         """The next human-readable order number of the year, e.g. SO-2026-000123."""
-        sequence = self.recorder.allocate_order_number(year)  # type: ignore[attr-defined]
+        sequence = cast(LedgerRecorder, self.recorder).allocate_order_number(year)
         return f"SO-{year}-{sequence:06d}"
 
     def _call(self, ctx: Ctx, order_id: UUID, method: str, **kwargs: Any) -> Result:
@@ -755,7 +755,7 @@ class Ledger(Application[UUID]):
         """The first result again for a repeated key; refuse a reused one."""
         if not ctx.idempotency_key:
             return None
-        record = self.recorder.find_idempotency(ctx.idempotency_key)  # type: ignore[attr-defined]
+        record = cast(LedgerRecorder, self.recorder).find_idempotency(ctx.idempotency_key)
         if record is None:
             return None
         if record.fingerprint != fingerprint:
