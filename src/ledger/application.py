@@ -240,22 +240,23 @@ class Ledger(Application[UUID]):
     def merge(self, ctx: Ctx, order_ids: Sequence[UUID]) -> Result:
         """Close orders of one customer into a new one; all saved together."""
         fingerprint = _fingerprint("merge", None, {"order_ids": [str(i) for i in order_ids]})
-        repeat = self._repeat(ctx, fingerprint)
-        if repeat is not None:
-            return repeat
-        for attempt in range(SAVE_ATTEMPTS):
-            sources = [self.get_order(oid) for oid in order_ids]
-            Order.check_merge(sources)
-            now = self.clock.now()
-            number = self.allocate_number(now.year)
-            with stamped(Stamp(now, ctx.meta())):
-                merged = Order.merge(sources, order_id=order_id_for(number), number=number)
-            try:
-                return self._save(ctx, fingerprint, merged, [merged, *sources])
-            except _Retry:
-                if attempt == SAVE_ATTEMPTS - 1:
-                    raise StaleVersion("the orders kept changing; try again") from None
-        raise AssertionError("unreachable")
+
+        def attempts() -> Result:
+            for attempt in range(SAVE_ATTEMPTS):
+                sources = [self.get_order(oid) for oid in order_ids]
+                Order.check_merge(sources)
+                now = self.clock.now()
+                number = self.allocate_number(now.year)
+                with stamped(Stamp(now, ctx.meta())):
+                    merged = Order.merge(sources, order_id=order_id_for(number), number=number)
+                try:
+                    return self._save(ctx, fingerprint, merged, [merged, *sources])
+                except _Retry:
+                    if attempt == SAVE_ATTEMPTS - 1:
+                        raise StaleVersion("the orders kept changing; try again") from None
+            raise AssertionError("unreachable")
+
+        return self._once(ctx, fingerprint, attempts)
 
     # -- lifecycle commands -----------------------------------------------------
 
@@ -699,9 +700,26 @@ class Ledger(Application[UUID]):
         """Load, check the expected version, act, save; retry a lost race
         unless the caller named the version it saw."""
         fingerprint = _fingerprint(name, order_id, args)
+        return self._once(ctx, fingerprint, lambda: self._attempts(ctx, order_id, fingerprint, act))
+
+    def _once(self, ctx: Ctx, fingerprint: str, run: Callable[[], Result]) -> Result:
+        """Run a command unless its idempotency key already has a result."""
         repeat = self._repeat(ctx, fingerprint)
         if repeat is not None:
             return repeat
+        try:
+            return run()
+        except (DomainError, StaleVersion):
+            # The first attempt with this key may have committed after the
+            # check above: its result, not a refusal, is the answer.
+            repeat = self._repeat(ctx, fingerprint)
+            if repeat is not None:
+                return repeat
+            raise
+
+    def _attempts(
+        self, ctx: Ctx, order_id: UUID, fingerprint: str, act: Callable[[Order], list[Order]]
+    ) -> Result:
         for attempt in range(SAVE_ATTEMPTS):
             order = self.get_order(order_id)
             self._check_version(ctx, order)

@@ -41,7 +41,7 @@ class Aftercare(OrderBase):
         self, *, complaint_id: str, channel: str, category: str, description: str, contact: str = ""
     ) -> None:
         """Record a customer's complaint: what, when, how to reach them."""
-        self._require_not_closed_except_settled()
+        self._require_still_on_file()
         rules.require_text("complaint id", complaint_id)
         rules.require_text("description", description)
         if complaint_id in self.complaints:
@@ -71,7 +71,7 @@ class Aftercare(OrderBase):
         self, *, complaint_id: str, resolution: str, customer_feedback: str = ""
     ) -> None:
         """Close an open complaint with what was done and what the customer said."""
-        self._require_not_closed_except_settled()
+        self._require_still_on_file()
         complaint = self.complaints.get(complaint_id)
         if complaint is None:
             raise DomainError("unknown_complaint", f"no complaint {complaint_id}")

@@ -279,8 +279,16 @@ class OrderBase:
                 status=self.status,
             )
 
-    def _require_not_closed_except_settled(self) -> None:
-        self._require_open()
+    def _require_still_on_file(self) -> None:
+        """Loose ends (complaints, quality issues, parts arriving) may still be
+        tied up on a cancelled or settled order; only a split, merged or
+        archived one is gone for good."""
+        if self.status in ("split", "merged", "archived"):
+            raise DomainError(
+                "order_closed",
+                f"the order is {self.status}; nothing more can happen to it",
+                status=self.status,
+            )
 
     def _require_not_on_hold(self, action: str) -> None:
         if self.on_hold:

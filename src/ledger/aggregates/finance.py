@@ -154,6 +154,7 @@ class Finance(OrderBase):
         """Close the account: all shipped or written off, shipped goods invoiced,
         nothing in transit, and paid in full."""
         self._require_confirmed()
+        self._require_not_on_hold("settled")
         open_lines = [sku for sku, line in self.lines.items() if line.open > 0]
         if open_lines:
             raise DomainError(

@@ -218,8 +218,15 @@ class Planning(OrderBase):
     def receive_purchase(
         self, *, po_number: str, accepted: int, rejected: int = 0, note: str = ""
     ) -> None:
-        """Record inspected parts: accepted into stock or rejected."""
-        self._require_confirmed()
+        """Record inspected parts: accepted into stock or rejected. Parts ordered
+        before a cancellation still arrive and are still inspected."""
+        self._require_still_on_file()
+        if self.status not in ("confirmed", "cancelled", "settled"):
+            raise DomainError(
+                "order_not_confirmed",
+                f"the order must be confirmed first, it is {self.status}",
+                status=self.status,
+            )
         purchase = self.purchases.get(po_number)
         if purchase is None:
             raise DomainError("unknown_purchase_order", f"no purchase order {po_number}")
@@ -341,7 +348,7 @@ class Planning(OrderBase):
         self, *, issue_id: str, resolution: str, amount: Decimal = Decimal(0), note: str = ""
     ) -> None:
         """Close an open quality issue by return, exchange, repair or compensation."""
-        self._require_not_closed_except_settled()
+        self._require_still_on_file()
         issue = self.quality_issues.get(issue_id)
         if issue is None:
             raise DomainError("unknown_quality_issue", f"no quality issue {issue_id}")

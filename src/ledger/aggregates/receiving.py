@@ -196,6 +196,13 @@ class Receiving(OrderBase):
                 "the order can only be amended before production starts",
                 stage=self.stage,
             )
+        if lines is not None and any(
+            line.short_closed or line.invoiced for line in self.lines.values()
+        ):
+            raise DomainError(
+                "cannot_amend_lines_with_progress",
+                "lines with short-closed or invoiced quantities cannot be replaced",
+            )
         if lines is not None:
             rules.require_lines(lines)
             if self.shipments or any(line.allocated_total for line in self.lines.values()):

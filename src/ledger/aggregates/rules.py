@@ -141,12 +141,15 @@ def require_delivery(delivery: Delivery) -> None:
 
 
 def require_checks(checks: Mapping[str, bool]) -> None:
+    """Every area is checked: customer, product and delivery."""
     unknown = set(checks) - set(CHECK_AREAS)
-    if unknown or not checks:
+    missing = set(CHECK_AREAS) - set(checks)
+    if unknown or missing:
         raise DomainError(
             "invalid_checks",
-            f"checks are given for {', '.join(CHECK_AREAS)}",
+            f"checks must be given for exactly {', '.join(CHECK_AREAS)}",
             unknown=sorted(unknown),
+            missing=sorted(missing),
         )
 
 
