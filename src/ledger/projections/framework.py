@@ -1,0 +1,194 @@
+"""The projection framework: read models as pure folds, views that keep
+rows and tracking position together, and batched catch-up.
+
+A read model is a pure ``evolve(row, event) -> row | None`` over rows keyed
+by order id (``None`` deletes the row), the event topics it folds, and the
+columns a query may filter or sort on. A view stores one read model's rows
+in one backend; it is a library ``TrackingRecorder`` whose ``write`` puts a
+page of changed rows and the new tracking position in one transaction, so
+each notification is applied exactly once.
+
+Catch-up reads the notifications after the tracked position in pages
+(filtered by the model's topics), loads the rows the page touches in one
+query, folds the page in memory and writes it in one transaction. The
+tracked position then moves to the end of the page, or to the head of the
+log when nothing relevant is left, so a reader waiting for a position of an
+event the model ignores is not kept waiting.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Tracking
+
+R = TypeVar("R")
+
+Op = Literal["=", "!=", "<", "<=", ">", ">=", "in"]
+OPS: tuple[str, ...] = ("=", "!=", "<", "<=", ">", ">=", "in")
+Filter = tuple[str, Op, Any]
+"""(column, operator, value); "in" takes a sequence. Filters are AND-ed."""
+
+DEFAULT_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Column:
+    """A queryable column of a read model's table, computed from the row."""
+
+    name: str
+    kind: Literal["text", "int"]
+    value: Callable[[Any], Any]
+
+
+class ReadModel(ABC, Generic[R]):
+    """A read model: its name, the events it folds, its columns, its fold."""
+
+    name: str
+    topics: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    @abstractmethod
+    def evolve(self, row: R | None, event: Any) -> R | None:
+        """The row after ``event``; pure; ``None`` means no row."""
+
+    @abstractmethod
+    def dump(self, row: R) -> str:
+        """The row as text for storage."""
+
+    @abstractmethod
+    def load(self, data: str) -> R:
+        """The row from ``dump`` output."""
+
+    def key(self, event: Any) -> str:
+        """The row an event belongs to: its order."""
+        return str(event.originator_id)
+
+    def record(self, row: R) -> dict[str, Any]:
+        """The row's column values."""
+        return {column.name: column.value(row) for column in self.columns}
+
+    def check_filters(self, filters: Iterable[Filter], order_by: Iterable[str] = ()) -> None:
+        """Refuse unknown columns and operators (they become SQL)."""
+        names = {"key", *(c.name for c in self.columns)}
+        for column, op, _ in filters:
+            if column not in names or op not in OPS:
+                raise ValueError(f"cannot filter {self.name} by {column!r} {op!r}")
+        for column in order_by:
+            if column not in names:
+                raise ValueError(f"cannot sort {self.name} by {column!r}")
+
+
+class View(Protocol[R]):
+    """One read model's rows and tracking position in one backend."""
+
+    model: ReadModel[R]
+    table: str
+
+    def max_tracking_id(self, application_name: str) -> int | None: ...
+
+    def wait(
+        self, application_name: str, notification_id: int | None, timeout: float = 1.0
+    ) -> None: ...
+
+    def rows(self, keys: Iterable[str]) -> dict[str, R]:
+        """The stored rows with these keys."""
+        ...
+
+    def write(
+        self, changes: Mapping[str, R | None], tracking: Tracking, expected: int | None
+    ) -> None:
+        """Upsert/delete rows and record ``tracking`` in one transaction;
+        ``IntegrityError`` if the tracked position is no longer ``expected``."""
+        ...
+
+    def select(
+        self,
+        filters: Sequence[Filter] = (),
+        *,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[R]:
+        """Rows matching every filter, sorted by ``order_by`` then key."""
+        ...
+
+    def count(self, filters: Sequence[Filter] = ()) -> int: ...
+
+    def shadow(self) -> View[R]:
+        """An empty view of the same model in shadow tables, for a rebuild."""
+        ...
+
+    def swap_in(self, shadow: View[R]) -> None:
+        """Replace this view's rows and position by the shadow's, atomically."""
+        ...
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a view's events come from: an application's notification log."""
+
+    name: str
+    recorder: ApplicationRecorder
+    mapper: Mapper[Any]
+
+    @classmethod
+    def of(cls, app: Any) -> Source:
+        """The notification log of an eventsourcing ``Application``."""
+        return cls(app.name, app.recorder, app.mapper)
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+
+def fold_page(
+    model: ReadModel[R], rows: Mapping[str, R], events: Iterable[Any]
+) -> dict[str, R | None]:
+    """Fold events over rows; returns every touched row (None: delete)."""
+    changed: dict[str, R | None] = {}
+    for event in events:
+        key = model.key(event)
+        before = changed[key] if key in changed else rows.get(key)
+        changed[key] = model.evolve(before, event)
+    return changed
+
+
+def fold_events(model: ReadModel[R], events: Iterable[Any]) -> dict[str, R]:
+    """The read model of these events, in memory (time travel, tests)."""
+    return {k: v for k, v in fold_page(model, {}, events).items() if v is not None}
+
+
+def catch_up(
+    view: View[R],
+    source: Source,
+    *,
+    page: int = DEFAULT_PAGE,
+    until: int | None = None,
+    on_page: Callable[[int, int], None] | None = None,
+) -> int:
+    """Apply everything after the view's position up to ``until`` (default:
+    the head now), a page per transaction. Returns the new position."""
+    head = source.head() if until is None else until
+    position = view.max_tracking_id(source.name)
+    while (position or 0) < head:
+        start = position or 0
+        notes = source.recorder.select_notifications(
+            start, page, stop=head, topics=view.model.topics, inclusive_of_start=False
+        )
+        end = notes[-1].id if len(notes) == page else head
+        events = [source.mapper.to_domain_event(n) for n in notes]
+        keys = {view.model.key(e) for e in events}
+        changes = fold_page(view.model, view.rows(keys) if keys else {}, events)
+        view.write(changes, Tracking(source.name, end), expected=position)
+        position = end
+        if on_page is not None:
+            on_page(end, head)
+    return position or 0
+
+
+def records_of(model: ReadModel[R], rows: Mapping[str, R]) -> dict[str, str]:
+    """Rows as stored text, keyed: how tests compare views."""
+    return {key: model.dump(row) for key, row in sorted(rows.items())}

@@ -1,0 +1,202 @@
+"""Running views: opening one on the application's store, keeping it caught
+up in a thread, read-your-writes waits, and blue/green rebuilds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Generic
+
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.popo import POPOApplicationRecorder
+
+from ledger.projections.framework import DEFAULT_PAGE, R, ReadModel, Source, View, catch_up
+from ledger.projections.view_memory import MemoryView
+
+log = logging.getLogger(__name__)
+
+REBUILD_PAGE = 2000
+
+
+def open_view(app: Any, model: ReadModel[R], table: str = "") -> View[R]:
+    """The model's view in the application's own store (tables created)."""
+    datastore = getattr(app.factory, "datastore", None)
+    if datastore is None:
+        return MemoryView(model, table)
+    if type(datastore).__name__ == "SQLiteDatastore":
+        from ledger.projections.view_sqlite import make_sqlite_view
+
+        return make_sqlite_view(datastore, model, table)
+    from ledger.projections.view_postgres import make_postgres_view
+
+    return make_postgres_view(datastore, model, table)
+
+
+class Waker:
+    """Wakes a runner when new events may be in the log: the in-memory
+    recorder's listener, PostgreSQL LISTEN/NOTIFY, or nothing (SQLite polls)."""
+
+    def __init__(self, recorder: Any) -> None:
+        self.event = threading.Event()
+        self._recorder = recorder
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        if isinstance(recorder, POPOApplicationRecorder):
+            recorder.listen(self.event)
+        elif hasattr(recorder, "channel_name"):
+            self._thread = threading.Thread(target=self._listen, daemon=True)
+            self._thread.start()
+
+    def _listen(self) -> None:
+        from psycopg.sql import SQL, Identifier
+
+        while not self._stopped.is_set():
+            try:
+                with self._recorder.datastore.get_connection() as conn:
+                    conn.execute(SQL("LISTEN {0}").format(Identifier(self._recorder.channel_name)))
+                    while not self._stopped.is_set():
+                        for _ in conn.notifies(timeout=0.2, stop_after=1):
+                            self.event.set()
+            except Exception:  # the poll keeps the view current meanwhile
+                log.exception("LISTEN failed; retrying")
+                self._stopped.wait(1.0)
+
+    def wait(self, timeout: float) -> None:
+        self.event.wait(timeout)
+        self.event.clear()
+
+    def close(self) -> None:
+        self._stopped.set()
+        if isinstance(self._recorder, POPOApplicationRecorder):
+            self._recorder.unlisten(self.event)
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+
+class Runner(Generic[R]):
+    """Keeps one view caught up with the log in a background thread.
+
+    It catches up in pages, then sleeps until woken (or ``poll`` seconds
+    pass), never committing more often than every ``min_interval`` seconds,
+    so a steady stream of events is applied in batches.
+    """
+
+    def __init__(
+        self,
+        view: View[R],
+        source: Source,
+        *,
+        page: int = DEFAULT_PAGE,
+        poll: float = 0.1,
+        min_interval: float = 0.05,
+    ) -> None:
+        self.view = view
+        self.source = source
+        self.page = page
+        self.poll = poll
+        self.min_interval = min_interval
+        self.position = 0
+        self.error: BaseException | None = None
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one catch-up at a time in this process
+
+    def start(self) -> Runner[R]:
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"projection-{self.view.model.name}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def run_once(self) -> int:
+        """Catch up now, in this thread."""
+        with self._lock:
+            position = catch_up(self.view, self.source, page=self.page)
+        with self._changed:
+            self.position = position
+            self._changed.notify_all()
+        return position
+
+    def _run(self) -> None:
+        waker = Waker(self.source.recorder)
+        try:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                self._step()
+                waker.wait(self.poll)
+                pause = self.min_interval - (time.monotonic() - started)
+                if pause > 0:
+                    self._stop.wait(pause)
+        finally:
+            waker.close()
+
+    def _step(self) -> None:
+        try:
+            self.run_once()
+            self.error = None
+        except IntegrityError:
+            pass  # another runner moved the view on; read the position again
+        except Exception as error:  # keep running; the next poll retries
+            self.error = error
+            log.exception("projection %s failed to catch up", self.view.model.name)
+
+    def wait_for(self, position: int | None, timeout: float = 5.0) -> None:
+        """Block until the view has applied ``position``; TimeoutError if not."""
+        if position is None:
+            return
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self.position < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(min(remaining, self.poll))
+                if self.position < position:
+                    self.position = self.view.max_tracking_id(self.source.name) or 0
+        if self.position < position:
+            raise TimeoutError(f"{self.view.model.name} has not reached position {position}")
+
+    def rebuild(self, on_page: Callable[[int, int], None] | None = None) -> int:
+        """Rebuild blue/green (see ``rebuild``) while this runner keeps serving."""
+        return rebuild(self.view, self.source, on_page=on_page, lock=self._lock)
+
+
+def wait_for(view: View[Any], source_name: str, position: int | None, timeout: float) -> None:
+    """Read-your-writes without a runner in this process: poll the view's position."""
+    view.wait(source_name, position, timeout=timeout)
+
+
+def rebuild(
+    view: View[R],
+    source: Source,
+    *,
+    page: int = REBUILD_PAGE,
+    on_page: Callable[[int, int], None] | None = None,
+    lock: Any = None,
+) -> int:
+    """Fill shadow tables from position zero while the live ones serve, catch
+    the shadow up to the head, and swap it in in one transaction.
+
+    Returns the position the rebuilt view starts from.
+    """
+    shadow = view.shadow()
+    catch_up(shadow, source, page=page, on_page=on_page)
+    guard = lock if lock is not None else threading.Lock()
+    with guard:
+        # A last short catch-up, then the swap; the live runner waits meanwhile.
+        position = catch_up(shadow, source, page=page)
+        view.swap_in(shadow)
+    return position

@@ -1,0 +1,125 @@
+"""The PostgreSQL view: a rows table and its own tracking table in the store's schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Generic
+
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed
+
+from ledger.projections import sqltext
+from ledger.projections.framework import Filter, R, ReadModel, View
+from ledger.projections.view_sqlite import checked_name
+
+
+class PostgresView(PostgresTrackingRecorder, Generic[R]):
+    """A read model stored in PostgreSQL; rows and position commit together.
+
+    The write locks the view's tracking row first (``FOR UPDATE``) and checks
+    it is still where the page started, so two runners cannot both apply a page.
+    """
+
+    def __init__(self, datastore: PostgresDatastore, model: ReadModel[R], table: str = "") -> None:
+        self.model = model
+        self.table = checked_name(table or f"view_{model.name}")
+        super().__init__(datastore, tracking_table_name=f"{self.table}_tracking")
+        self.schema = checked_name(self.datastore.schema.lower())
+        self.qualified = f'"{self.schema}"."{self.table}"'
+        self.qualified_tracking = f'"{self.schema}"."{self.tracking_table_name}"'
+        rows_table = sqltext.create_rows_table(model, self.qualified, sqltext.POSTGRES)
+        self.sql_create_statements[:0] = [
+            Composed([SQL(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')]),
+            Composed([SQL(rows_table)]),
+        ]
+        self._upsert = sqltext.upsert_row(model, self.qualified, sqltext.POSTGRES)
+        self._text_columns = sqltext.text_columns(model)
+
+    def rows(self, keys: Iterable[str]) -> dict[str, R]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                f"SELECT key, data FROM {self.qualified} WHERE key = ANY(%s)", (list(keys),)
+            )
+            return {r["key"]: self.model.load(r["data"]) for r in curs.fetchall()}
+
+    def write(
+        self, changes: Mapping[str, R | None], tracking: Tracking, expected: int | None
+    ) -> None:
+        upserts = [
+            sqltext.row_params(self.model, key, row)
+            for key, row in changes.items()
+            if row is not None
+        ]
+        deletes = [key for key, row in changes.items() if row is None]
+        with self.datastore.transaction(commit=True) as curs:
+            self._require_position(curs, tracking.application_name, expected)
+            if upserts:
+                curs.executemany(self._upsert, upserts)
+            if deletes:
+                curs.execute(f"DELETE FROM {self.qualified} WHERE key = ANY(%s)", (deletes,))
+            self._insert_tracking(curs, tracking)
+
+    def _require_position(self, curs: Cursor[DictRow], name: str, expected: int | None) -> None:
+        curs.execute(
+            f"SELECT notification_id FROM {self.qualified_tracking} "
+            "WHERE application_name = %s FOR UPDATE",
+            (name,),
+        )
+        found = curs.fetchone()
+        if (found["notification_id"] if found else None) != expected:
+            raise IntegrityError(f"{self.table} moved past {expected}")
+
+    def select(
+        self,
+        filters: Sequence[Filter] = (),
+        *,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[R]:
+        self.model.check_filters(filters, order_by)
+        statement, params = sqltext.select_rows(
+            self.qualified, filters, order_by, limit, offset, sqltext.POSTGRES, self._text_columns
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, params)
+            return [self.model.load(r["data"]) for r in curs.fetchall()]
+
+    def count(self, filters: Sequence[Filter] = ()) -> int:
+        self.model.check_filters(filters)
+        statement, params = sqltext.count_rows(self.qualified, filters, sqltext.POSTGRES)
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, params)
+            found = curs.fetchone()
+            return int(found["n"]) if found else 0
+
+    def shadow(self) -> View[R]:
+        shadow = PostgresView(self.datastore, self.model, f"{self.table}__shadow")
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(f"DROP TABLE IF EXISTS {shadow.qualified}")
+            curs.execute(f"DROP TABLE IF EXISTS {shadow.qualified_tracking}")
+        shadow.create_table()
+        return shadow
+
+    def swap_in(self, shadow: View[R]) -> None:
+        """Drop the live tables and rename the shadow's in their place, in one
+        transaction: readers wait on the lock and then read the new table."""
+        assert isinstance(shadow, PostgresView)
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(f"SET LOCAL lock_timeout = '{int(self.datastore.lock_timeout)}s'")
+            for live, new in (
+                (self.table, shadow.table),
+                (self.tracking_table_name, shadow.tracking_table_name),
+            ):
+                curs.execute(f'DROP TABLE "{self.schema}"."{live}"')
+                curs.execute(f'ALTER TABLE "{self.schema}"."{new}" RENAME TO "{live}"')
+                curs.execute(f'ALTER INDEX "{self.schema}"."{new}_pkey" RENAME TO "{live}_pkey"')
+
+
+def make_postgres_view(datastore: Any, model: ReadModel[R], table: str = "") -> PostgresView[R]:
+    view = PostgresView(datastore, model, table)
+    view.create_table()
+    return view

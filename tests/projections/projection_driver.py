@@ -1,0 +1,217 @@
+"""Drives a Ledger with random but plausible commands, for projection properties.
+
+Each step picks an order and, mostly, takes the natural next step of its
+life (verify, confirm, allocate, ship, deliver, invoice, pay, settle,
+archive); sometimes a side step (hold, release, cancel, complaint, quality
+issue, new promise, short close, credit note, split, merge). Refused
+commands are expected and ignored: a refusal records nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ledger.aggregates.errors import DomainError
+from ledger.aggregates.order import Order
+from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms, SkuQty
+from ledger.application import Ctx, Ledger, LedgerError
+from ledger.clock import SimulatedClock
+
+CUSTOMERS = (Customer("王小明"), Customer("María González"), Customer("株式会社テスト"))
+DELIVERY = Delivery("上海市浦东新区世纪大道100号", "李四", "13900139000", "road")
+CTX = Ctx(actor="tester", reason="property test")
+PASS = {"customer": True, "product": True, "delivery": True}
+
+
+class Driver:
+    """Random commands against one ledger; remembers the orders it made."""
+
+    def __init__(self, ledger: Ledger, clock: SimulatedClock, seed: int) -> None:
+        self.ledger = ledger
+        self.clock = clock
+        self.rnd = random.Random(seed)
+        self.orders: list[UUID] = []
+        self.counter = 0
+
+    def step(self, pick: int, choice: int) -> None:
+        self.clock.advance(timedelta(hours=self.rnd.choice((1, 5, 30, 200))))
+        if not self.orders or (pick % 9 == 0 and len(self.orders) < 6):
+            self._try(self.receive)
+            return
+        order = self.ledger.get_order(self.orders[pick % len(self.orders)])
+        action = self.advance if choice % 10 < 7 else self.side_step
+        self._try(lambda: action(order))
+
+    def _try(self, command: Callable[[], Any]) -> None:
+        with contextlib.suppress(DomainError, LedgerError, KeyError):
+            command()
+
+    def _id(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}-{self.counter}"
+
+    def receive(self) -> None:
+        skus = self.rnd.sample(["A", "B", "C", "D"], self.rnd.randint(1, 3))
+        lines = [
+            Line(sku, f"产品 {sku}", self.rnd.randint(1, 9), Decimal(self.rnd.randint(1, 999)) / 4)
+            for sku in skus
+        ]
+        result = self.ledger.receive(
+            CTX,
+            channel="email",
+            customer=self.rnd.choice(CUSTOMERS),
+            lines=lines,
+            delivery=DELIVERY,
+        )
+        self.orders.append(result.order.id)
+
+    def advance(self, o: Order) -> None:
+        ledger, oid, status = self.ledger, o.id, o.status
+        if o.on_hold:
+            ledger.release(CTX, oid, reason="cleared")
+        elif status in ("received", "rejected"):
+            ok = self.rnd.random() < 0.85
+            ledger.verify(CTX, oid, checks={**PASS, "product": ok}, problems=[])
+        elif status == "verified":
+            promised = self.clock.now().date() + timedelta(days=self.rnd.randint(-5, 40))
+            ledger.confirm(CTX, oid, promised_date=promised, payment_terms=self._terms())
+        elif status == "confirmed":
+            self._fulfil(o)
+        elif status == "settled":
+            ledger.archive(CTX, oid, archive_ref=self._id("AR"))
+
+    def _terms(self) -> PaymentTerms:
+        return PaymentTerms("bank_transfer", 30, Decimal(self.rnd.choice((0, 0, 30))))
+
+    def _fulfil(self, o: Order) -> None:
+        open_lines = {s: ln.due - o.planned_quantities().get(s, 0) for s, ln in o.lines.items()}
+        unplanned = [SkuQty(s, q) for s, q in open_lines.items() if q > 0]
+        waiting = [s for s in o.shipments.values() if not s.is_dispatched]
+        in_transit = [s for s in o.shipments.values() if s.status == "dispatched"]
+        r = self.rnd.random()
+        if r < 0.15 and o.production_percent < 100:
+            self.ledger.progress_production(
+                CTX, o.id, stage="assembly", percent=min(100, o.production_percent + 30)
+            )
+        elif r < 0.25:
+            sku, line = self.rnd.choice(list(o.lines.items()))
+            quantity = max(1, line.due - line.allocated_total - self.rnd.randint(0, 1))
+            self.ledger.allocate_stock(CTX, o.id, sku=sku, quantity=quantity, warehouse="W1")
+        elif in_transit and r < 0.6:
+            self._transit_or_deliver(o, in_transit[0].shipment_id)
+        elif waiting:
+            self._dispatch(o, waiting[0].shipment_id)
+        elif unplanned:
+            self.ledger.schedule_shipment(
+                CTX,
+                o.id,
+                shipment_id=self._id("S"),
+                planned_date=self.clock.now().date() + timedelta(days=3),
+                lines=unplanned,
+                carrier="顺丰",
+                mode="road",
+            )
+        else:
+            self._bill(o)
+
+    def _dispatch(self, o: Order, sid: str) -> None:
+        if self.rnd.random() < 0.3:
+            self.ledger.pack(CTX, o.id, shipment_id=sid, packages=2)
+        for kind in ("dispatch_note", "waybill"):
+            self.ledger.issue_document(
+                CTX, o.id, shipment_id=sid, kind=kind, number=self._id(kind), status="submitted"
+            )
+        self.ledger.dispatch(CTX, o.id, shipment_id=sid, tracking_number=self._id("SF"))
+
+    def _transit_or_deliver(self, o: Order, sid: str) -> None:
+        if self.rnd.random() < 0.3:
+            status = self.rnd.choice(("in_transit", "delayed", "damaged"))
+            self.ledger.update_transit(CTX, o.id, shipment_id=sid, status=status)
+        else:
+            self.ledger.deliver(CTX, o.id, shipment_id=sid, received_by="李四")
+
+    def _bill(self, o: Order) -> None:
+        cap = o.invoice_cap() - o.net_invoiced
+        if cap > 0:
+            self.ledger.invoice(
+                CTX,
+                o.id,
+                invoice_number=self._id("INV"),
+                amount=cap,
+                issued_on=self.clock.now().date(),
+            )
+        elif o.outstanding > 0:
+            self.ledger.receive_payment(
+                CTX,
+                o.id,
+                reference=self._id("PAY"),
+                amount=o.outstanding,
+                received_on=self.clock.now().date(),
+            )
+        else:
+            self.ledger.settle(CTX, o.id)
+
+    def side_step(self, o: Order) -> None:
+        ledger, oid = self.ledger, o.id
+        r = self.rnd.randrange(10)
+        open_complaints = [c for c in o.complaints.values() if c.status == "open"]
+        open_issues = [q for q in o.quality_issues.values() if q.status == "open"]
+        if r == 0:
+            ledger.hold(CTX, oid, reason="customer asked")
+        elif r == 1:
+            ledger.cancel(CTX, oid, reason="customer withdrew")
+        elif r == 2 and open_complaints:
+            ledger.resolve_complaint(
+                CTX, oid, complaint_id=open_complaints[0].complaint_id, resolution="refund"
+            )
+        elif r == 2:
+            ledger.file_complaint(
+                CTX,
+                oid,
+                complaint_id=self._id("C"),
+                channel="phone",
+                category="late",
+                description="迟到",
+            )
+        elif r == 3 and open_issues:
+            ledger.resolve_quality_issue(
+                CTX, oid, issue_id=open_issues[0].issue_id, resolution="repair"
+            )
+        elif r == 3:
+            ledger.raise_quality_issue(
+                CTX,
+                oid,
+                issue_id=self._id("Q"),
+                severity=self.rnd.choice(("minor", "critical")),
+                category="scratch",
+                description="划痕",
+            )
+        elif r == 4:
+            promised = self.clock.now().date() + timedelta(days=self.rnd.randint(-3, 30))
+            ledger.promise_date(CTX, oid, promised_date=promised, reason="supplier late")
+        elif r == 5:
+            sku, line = next(iter(o.lines.items()))
+            ledger.short_close(CTX, oid, sku=sku, quantity=max(1, line.open), reason="discontinued")
+        elif r == 6 and o.net_invoiced > o.paid_amount:
+            ledger.issue_credit_note(
+                CTX,
+                oid,
+                credit_note_number=self._id("CN"),
+                amount=Decimal("0.25"),
+                reason="compensation",
+            )
+        elif r == 7:
+            parts = [[SkuQty(s, ln.due)] for s, ln in o.lines.items() if ln.due > 0]
+            ledger.split(CTX, oid, parts)
+        elif r == 8 and len(self.orders) > 1:
+            other = self.rnd.choice(self.orders)
+            result = ledger.merge(CTX, [oid, other])
+            self.orders.append(result.order.id)
+        else:
+            self.advance(o)
