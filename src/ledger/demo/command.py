@@ -1,0 +1,64 @@
+"""The ``ledger demo`` subcommand: its arguments and its handler."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, date, datetime
+from typing import Any
+
+
+def add_demo_command(subparsers: Any) -> None:
+    """Register ``ledger demo`` (``subparsers`` is argparse's subparsers action)."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="fill the store with realistic orders in every stage",
+        description=(
+            "Drive the ledger through a year of realistic, deterministic data: "
+            "orders from many customers in every stage, with splits, merges, partial "
+            "shipments, transit exceptions, quality issues, complaints and credit notes."
+        ),
+    )
+    parser.add_argument("--orders", type=_positive, default=300, help="orders (default 300)")
+    parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    parser.add_argument(
+        "--if-empty", action="store_true", help="do nothing when the store already holds orders"
+    )
+    parser.add_argument(
+        "--until",
+        type=date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the stories end before this day (default today, UTC); fixes the data across days",
+    )
+    parser.set_defaults(handler=demo)
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Run the demo on the store LEDGER_DATABASE_URL names."""
+    # Imported here so that `ledger --help` and the other commands stay quick.
+    from ledger.application import Ledger
+    from ledger.clock import SimulatedClock
+    from ledger.demo.runner import run_demo
+    from ledger.settings import get_settings
+
+    clock = SimulatedClock(datetime(2000, 1, 1, tzinfo=UTC))  # set to each step's moment
+    ledger = Ledger(get_settings(), clock)
+    try:
+        run_demo(
+            ledger,
+            clock,
+            orders=args.orders,
+            seed=args.seed,
+            if_empty=args.if_empty,
+            until=args.until,
+        )
+    finally:
+        ledger.close()
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

@@ -1,0 +1,208 @@
+"""Run the plan against the ledger: each step as a command on live orders,
+stamped with its moment and metadata, saved in batches.
+
+Driving the aggregates directly and saving many orders' events in one
+transaction is what makes 20,000 orders take a minute instead of an hour;
+the events are exactly those the application's commands would record.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, TextIO
+from uuid import UUID, uuid5
+
+from ledger.aggregates.context import Stamp, stamped
+from ledger.aggregates.errors import DomainError
+from ledger.aggregates.order import SIDE_STAGES, STAGES, Order
+from ledger.application import Ledger
+from ledger.clock import SimulatedClock
+from ledger.demo.numbers import reserve_numbers
+from ledger.demo.plan import Scene, Step
+from ledger.demo.planner import Plan, build_plan
+
+DEMO_NAMESPACE = UUID("0d3e6f1a-2b6c-4f7e-9d3a-5e1c0de0d3e0")
+BATCH_EVENTS = 5000  # about 200 orders' worth of events per transaction
+BAR_WIDTH = 30
+
+
+class DemoError(Exception):
+    """A step of the demo was refused: the story and the domain disagree."""
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What a demo run did: orders per stage, and each order's number, stage, version."""
+
+    orders: int = 0
+    events: int = 0
+    elapsed: float = 0.0
+    stages: dict[str, int] = field(default_factory=dict)
+    rows: list[tuple[str, str, int]] = field(default_factory=list)
+    skipped: bool = False
+
+
+def run_demo(
+    ledger: Ledger,
+    clock: SimulatedClock,
+    *,
+    orders: int = 300,
+    seed: int = 2026,
+    if_empty: bool = False,
+    until: date | None = None,
+    out: TextIO = sys.stdout,
+    progress: TextIO | None = sys.stderr,
+) -> DemoReport:
+    """Fill the ledger with ``orders`` orders whose stories end before ``until``
+    (default: today, UTC). ``clock`` must be the ledger's clock."""
+    started = time.perf_counter()
+    if if_empty:
+        last = ledger.recorder.max_notification_id()
+        if last:
+            print(f"ledger demo: the store already holds {last} events; nothing to do", file=out)
+            return DemoReport(skipped=True)
+    bar = _Progress(progress)
+    bar.note(f"planning {orders:,} orders")
+    plan = build_plan(orders, seed, until or datetime.now(UTC).date())
+    bar.total = max(len(plan.steps), 1)
+    bar.note(f"reserving {sum(plan.numbers_needed().values()):,} order numbers")
+    scene, events = _execute(ledger, clock, plan, seed, bar)
+    report = _report(scene, events, time.perf_counter() - started)
+    _print_summary(report, out)
+    return report
+
+
+def _execute(
+    ledger: Ledger, clock: SimulatedClock, plan: Plan, seed: int, bar: _Progress
+) -> tuple[Scene, int]:
+    scene = Scene(reserve_numbers(ledger, plan.numbers_needed()))
+    batch: list[Any] = []
+    touched: dict[UUID, Order] = {}
+    last: dict[str, str] = {}  # story key -> correlation id of its previous step
+    # Deterministic correlation ids: a seed-derived UUID whose last 12 hex
+    # digits are the step's sequence number (cheaper than a uuid5 per step).
+    prefix = str(uuid5(DEMO_NAMESPACE, str(seed)))[:24]
+    saved = 0
+    for done, (at, step) in enumerate(plan.steps, start=1):
+        clock.set(at)
+        scene.at = clock.now()
+        correlation = f"{prefix}{step.seq:012x}"
+        meta = {"actor": step.actor, "correlation_id": correlation}
+        meta["causation_id"] = last.get(step.key, "")
+        if step.reason:
+            meta["reason"] = step.reason
+        _act(scene, step, Stamp(scene.at, meta))
+        for order in scene.touched:
+            batch.extend(order.collect_events())
+            touched[order.id] = order
+        last[step.key] = correlation
+        if len(batch) >= BATCH_EVENTS or done == len(plan.steps):
+            saved += _save(ledger, batch, touched)
+            bar.show(done, len(scene.orders), saved)
+    bar.finish()
+    return scene, saved
+
+
+def _act(scene: Scene, step: Step, stamp: Stamp) -> None:
+    scene.touched.clear()
+    with stamped(stamp):
+        try:
+            step.act(scene)
+        except DomainError as error:
+            raise DemoError(
+                f"step {step.what} of {step.key} at {stamp.at:%Y-%m-%d %H:%M} was refused: "
+                f"{error.code}: {error.message}"
+            ) from error
+
+
+def _save(ledger: Ledger, batch: list[Any], touched: dict[UUID, Order]) -> int:
+    """Save the batch's events, in the order they happened, in one transaction.
+
+    ``Application.save`` takes aggregates (whose events it files aggregate by
+    aggregate) or single events (each checked against a runtime protocol,
+    some 60 µs apiece on Python 3.11). One ``_Batch`` keeps the events in time
+    order at the cost of one check. The orders follow, with nothing pending,
+    so that the library still takes their snapshots.
+    """
+    count = len(batch)
+    if count:
+        ledger.save(_Batch(batch), *touched.values())
+    batch.clear()
+    touched.clear()
+    return count
+
+
+class _Batch:
+    """Events collected in time order, offered to ``Application.save`` as one
+    collectable object (the library's ``CollectEventsProtocol``)."""
+
+    id = UUID(int=0)  # save() files every object it collects by id; no event has this one
+    version = 0
+
+    def __init__(self, events: list[Any]) -> None:
+        self._events = list(events)
+
+    def collect_events(self) -> list[Any]:
+        events, self._events = self._events, []
+        return events
+
+
+def _report(scene: Scene, events: int, elapsed: float) -> DemoReport:
+    orders = list(scene.orders.values())
+    stages = Counter(order.stage for order in orders)
+    ordered = [s for s in (*STAGES, *SIDE_STAGES) if s in stages]
+    rows = sorted((order.number, order.stage, order.version) for order in orders)
+    return DemoReport(
+        orders=len(orders),
+        events=events,
+        elapsed=elapsed,
+        stages={stage: stages[stage] for stage in ordered},
+        rows=rows,
+    )
+
+
+def _print_summary(report: DemoReport, out: TextIO) -> None:
+    width = max((len(stage) for stage in report.stages), default=5) + 2
+    print(f"{'stage':<{width}}{'orders':>8}", file=out)
+    for stage, count in report.stages.items():
+        print(f"{stage:<{width}}{count:>8,}", file=out)
+    print(
+        f"{'total':<{width}}{report.orders:>8,}   "
+        f"events {report.events:,} · elapsed {report.elapsed:.1f}s",
+        file=out,
+    )
+
+
+class _Progress:
+    """A one-line progress bar on stderr, redrawn with a carriage return."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream, self.total = stream, 1
+        self.started = time.perf_counter()
+
+    def note(self, what: str) -> None:
+        """Say what is being prepared before the bar starts moving."""
+        if self.stream is not None:
+            self.stream.write(f"\rdemo: {what}…")
+            self.stream.flush()
+
+    def show(self, done: int, orders: int, events: int) -> None:
+        if self.stream is None:
+            return
+        filled = BAR_WIDTH * done // self.total
+        bar = "#" * filled + "." * (BAR_WIDTH - filled)
+        elapsed = time.perf_counter() - self.started
+        self.stream.write(
+            f"\rdemo [{bar}] {100 * done // self.total:3d}%  "
+            f"{orders:,} orders  {events:,} events  {elapsed:.0f}s"
+        )
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.stream is not None:
+            self.stream.write("\n")
+            self.stream.flush()
