@@ -1,0 +1,66 @@
+"""The composition root: ``create_app`` builds the ledger, the token table,
+the error handlers and the routes, and keeps them on ``app.state``.
+
+``ledger serve --workers N`` imports ``ledger.api.app:create_app`` as a
+factory in each worker; settings then come from the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ledger.api.auth import resolve_tokens
+from ledger.api.errors import install_error_handlers
+from ledger.api.limits import BodyLimit
+from ledger.api.responses import FastJSON
+from ledger.api.routes import ROUTERS
+from ledger.application import Ledger
+from ledger.settings import Settings, backend_of, get_settings
+
+log = logging.getLogger("ledger.api")
+
+DESCRIPTION = """Event-sourced order follow-up (業務跟單).
+
+Send `Authorization: Bearer <token>`. Commands accept `If-Match: "<version>"`
+(412 when stale) and `Idempotency-Key` (a repeat returns the first answer).
+Every error is `{"code", "message", "details"}`."""
+
+
+def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
+    """Build the whole service; tests pass their own settings or ledger."""
+    if settings is None:
+        settings = ledger.settings if ledger is not None else get_settings()
+    store = backend_of(settings)
+    tokens, dev_token = resolve_tokens(settings.tokens, store)
+    owns_ledger = ledger is None
+    service = ledger if ledger is not None else Ledger(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_ledger:
+            service.close()
+
+    app = FastAPI(
+        title="ledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=FastJSON,
+    )
+    app.state.settings = settings
+    app.state.ledger = service
+    app.state.store = store
+    app.state.tokens = tokens
+    app.state.dev_token = dev_token
+    if dev_token is not None:
+        log.warning("no LEDGER_TOKENS: development token %s", dev_token)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,145 @@
+"""Every refusal becomes ``{"code", "message", "details"}`` with the right status.
+
+Domain guards → 409 (or 404 when the guard names a missing shipment,
+complaint, quality issue, purchase order or document), unknown order → 404,
+stale version → 412, reused idempotency key and invalid input → 422.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from ledger.aggregates.errors import DomainError
+from ledger.api.responses import ErrorOut, FastJSON
+from ledger.application import IdempotencyKeyReused, LedgerError, OrderNotFound, StaleVersion
+
+log = logging.getLogger("ledger.api")
+
+NOT_FOUND_CODES = frozenset(
+    {
+        "unknown_shipment",
+        "unknown_complaint",
+        "unknown_quality_issue",
+        "unknown_purchase_order",
+        "unknown_document",
+    }
+)
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    501: "not_implemented",
+}
+
+
+class ApiError(HTTPException):
+    """An HTTP refusal with a machine-readable code."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code, message, dict(headers) if headers else None)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> FastJSON:
+    body = {"code": code, "message": message, "details": details}
+    return FastJSON(body, status, dict(headers) if headers else None)
+
+
+def _http_error(request: Request, exc: Exception) -> FastJSON:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc, ApiError):
+        return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+    code = STATUS_CODES.get(exc.status_code, HTTPStatus(exc.status_code).name.lower())
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return error_response(exc.status_code, code, message, None, exc.headers)
+
+
+def _invalid_input(request: Request, exc: Exception) -> FastJSON:
+    assert isinstance(exc, RequestValidationError)
+    # The offending input is left out: it may be large or not printable.
+    details = [
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "msg": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in exc.errors()
+    ]
+    return error_response(422, "invalid_input", "the request is not valid", details)
+
+
+def _domain_error(request: Request, exc: Exception) -> FastJSON:
+    assert isinstance(exc, DomainError)
+    status = 404 if exc.code in NOT_FOUND_CODES else 409
+    return error_response(status, exc.code, exc.message, exc.details)
+
+
+def _ledger_error(request: Request, exc: Exception) -> FastJSON:
+    assert isinstance(exc, LedgerError)
+    status = 409
+    if isinstance(exc, OrderNotFound):
+        status = 404
+    elif isinstance(exc, StaleVersion):
+        status = 412
+    elif isinstance(exc, IdempotencyKeyReused):
+        status = 422
+    return error_response(status, exc.code, exc.message, exc.details)
+
+
+def _unexpected(request: Request, exc: Exception) -> FastJSON:
+    """The safety net: logged with its traceback; tests assert it never runs."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "an unexpected error occurred")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_input)
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(LedgerError, _ledger_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def _error_doc(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+COMMAND_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _error_doc("missing or unknown token"),
+    403: _error_doc("the token's role may not do this"),
+    404: _error_doc("unknown order, shipment, complaint, quality issue or purchase order"),
+    409: _error_doc("a business rule refused the command (see code)"),
+    412: _error_doc("If-Match names a version that is no longer current"),
+    413: _error_doc("body over 1 MB"),
+    422: _error_doc("invalid input, or an Idempotency-Key reused with another body"),
+}
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: COMMAND_ERRORS[status] for status in (401, 403, 404, 422)
+}

@@ -1,0 +1,31 @@
+"""Liveness with store reachability, for load balancers and operators (no token)."""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ledger.api.deps import LedgerDep
+from ledger.api.responses import FastJSON, HealthOut
+
+router = APIRouter(tags=["health"])
+log = logging.getLogger("ledger.api")
+
+
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "the store cannot be reached"}},
+)
+def health(request: Request, ledger: LedgerDep) -> Response:
+    """200 when the event store answers a query, 503 when it does not."""
+    store = cast(str, request.app.state.store)
+    try:
+        ledger.recorder.max_notification_id()
+    except Exception:  # any failure of the store means "unavailable", never a 500
+        log.warning("health check: the %s store did not answer", store, exc_info=True)
+        return FastJSON({"status": "unavailable", "store": store}, 503)
+    return FastJSON({"status": "ok", "store": store})

@@ -1,0 +1,298 @@
+"""Request bodies of the commands: closed (unknown fields are refused) and
+bounded (see ``fields``). Each converts itself to the domain's value types."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms, PurchaseItem, SkuQty
+from ledger.api.fields import (
+    MAX_LINES,
+    Channel,
+    CheckArea,
+    Cost,
+    Count,
+    Currency,
+    DocumentKind,
+    DocumentStatus,
+    DueDays,
+    Ident,
+    IssuedStatus,
+    LongText,
+    Money,
+    Name,
+    PaymentMethod,
+    Percent,
+    Quantity,
+    Reason,
+    Resolution,
+    Severity,
+    Share,
+    Sku,
+    Text,
+    TransitStatus,
+    TransportMode,
+    UnitPrice,
+)
+
+
+class Body(BaseModel):
+    """Base of every request body: no unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CommandIn(Body):
+    """Every command may say when it happened, if not now (recorded as metadata)."""
+
+    occurred_at: datetime | None = Field(
+        None, description="business time of the action, when it differs from now"
+    )
+
+
+class CustomerIn(Body):
+    name: Name
+    phone: Text = ""
+    email: Text = ""
+    address: LongText = ""
+
+    def value(self) -> Customer:
+        return Customer(self.name, self.phone, self.email, self.address)
+
+
+class LineIn(Body):
+    sku: Sku
+    name: Name
+    quantity: Quantity
+    unit_price: UnitPrice
+    model: Text = ""
+    spec: Text = ""
+
+    def value(self) -> Line:
+        return Line(self.sku, self.name, self.quantity, self.unit_price, self.model, self.spec)
+
+
+class DeliveryIn(Body):
+    address: Name
+    consignee: Name
+    phone: Text = ""
+    transport_mode: TransportMode = "road"
+
+    def value(self) -> Delivery:
+        return Delivery(self.address, self.consignee, self.phone, self.transport_mode)
+
+
+class SkuQtyIn(Body):
+    sku: Sku
+    quantity: Quantity
+
+    def value(self) -> SkuQty:
+        return SkuQty(self.sku, self.quantity)
+
+
+def sku_quantities(items: list[SkuQtyIn]) -> list[SkuQty]:
+    return [item.value() for item in items]
+
+
+class ReceiveIn(CommandIn):
+    channel: Channel
+    customer: CustomerIn
+    lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
+    delivery: DeliveryIn
+    currency: Currency = "CNY"
+    requested_date: date | None = None
+
+
+class VerifyIn(CommandIn):
+    checks: dict[CheckArea, bool] = Field(
+        min_length=3, description="one result each for customer, product and delivery"
+    )
+    problems: list[LongText] = Field(default_factory=list, max_length=50)
+
+
+class AmendIn(CommandIn):
+    reason: Reason
+    lines: list[LineIn] | None = Field(None, min_length=1, max_length=MAX_LINES)
+    delivery: DeliveryIn | None = None
+    requested_date: date | None = None
+
+
+class PaymentTermsIn(Body):
+    method: PaymentMethod = "bank_transfer"
+    due_days: DueDays = 30
+    prepayment_percent: Share = Decimal(0)
+
+    def value(self) -> PaymentTerms:
+        return PaymentTerms(self.method, self.due_days, self.prepayment_percent)
+
+
+class ConfirmIn(CommandIn):
+    promised_date: date
+    payment_terms: PaymentTermsIn = Field(default_factory=PaymentTermsIn)
+    invoice_info: dict[Sku, Text] = Field(default_factory=dict, max_length=20)
+    special_requirements: LongText = ""
+    contract_ref: Text = ""
+
+
+class PromiseIn(CommandIn):
+    promised_date: date
+    reason: Reason
+
+
+class SplitIn(CommandIn):
+    parts: list[list[SkuQtyIn]] = Field(min_length=2, max_length=20)
+
+
+class MergeIn(CommandIn):
+    order_ids: list[UUID] = Field(min_length=2, max_length=20)
+
+
+class ReasonIn(CommandIn):
+    """Hold, release, cancel: a manual override always says why."""
+
+    reason: Reason
+
+
+class ArchiveIn(CommandIn):
+    archive_ref: Name
+
+
+class ScheduleShipmentIn(CommandIn):
+    shipment_id: Ident | None = Field(None, description="generated (SH-…) when omitted")
+    planned_date: date
+    lines: list[SkuQtyIn] = Field(min_length=1, max_length=MAX_LINES)
+    carrier: Text = ""
+    mode: TransportMode = "road"
+    estimated_cost: Cost = Decimal(0)
+    export: bool = False
+
+
+class RescheduleIn(CommandIn):
+    planned_date: date
+    reason: Reason
+    carrier: Text = ""
+
+
+class PackIn(CommandIn):
+    packages: Quantity = 1
+    materials: Text = ""
+    labels: list[Text] = Field(default_factory=list, max_length=100)
+
+
+class DocumentIn(CommandIn):
+    kind: DocumentKind
+    number: Name
+    status: IssuedStatus = "drafted"
+
+
+class DocumentStatusIn(CommandIn):
+    status: DocumentStatus
+    discrepancy: LongText = Field("", description="required when rejecting")
+
+
+class DispatchIn(CommandIn):
+    tracking_number: Name
+    lines: list[SkuQtyIn] | None = Field(
+        None, min_length=1, max_length=MAX_LINES, description="defaults to the planned lines"
+    )
+    carrier: Text = ""
+
+
+class TransitIn(CommandIn):
+    status: TransitStatus
+    location: Text = ""
+    note: LongText = ""
+
+
+class DeliverIn(CommandIn):
+    received_by: Name
+
+
+class StockIn(CommandIn):
+    sku: Sku
+    quantity: Quantity
+    warehouse: Name
+
+
+class PurchaseItemIn(Body):
+    part: Name
+    quantity: Quantity
+    unit_cost: UnitPrice = Decimal(0)
+
+    def value(self) -> PurchaseItem:
+        return PurchaseItem(self.part, self.quantity, self.unit_cost)
+
+
+class PurchaseIn(CommandIn):
+    po_number: Ident | None = Field(None, description="generated (PO-…) when omitted")
+    supplier: Name
+    items: list[PurchaseItemIn] = Field(min_length=1, max_length=MAX_LINES)
+    eta: date | None = None
+
+
+class ReceivePurchaseIn(CommandIn):
+    accepted: Count
+    rejected: Count = 0
+    note: LongText = ""
+
+
+class ProgressIn(CommandIn):
+    stage: Name
+    percent: Percent
+
+
+class QualityIssueIn(CommandIn):
+    issue_id: Ident | None = Field(None, description="generated (QI-…) when omitted")
+    severity: Severity
+    category: Name
+    description: Reason
+    sku: Text = ""
+
+
+class ResolveQualityIssueIn(CommandIn):
+    resolution: Resolution
+    amount: Cost = Decimal(0)
+    note: LongText = ""
+
+
+class ShortCloseIn(CommandIn):
+    sku: Sku
+    quantity: Quantity
+    reason: Reason
+
+
+class InvoiceIn(CommandIn):
+    invoice_number: Ident
+    amount: Money
+    issued_on: date
+    lines: list[SkuQtyIn] = Field(default_factory=list, max_length=MAX_LINES)
+
+
+class CreditNoteIn(CommandIn):
+    credit_note_number: Ident
+    amount: Money
+    reason: Reason
+    invoice_number: Ident | None = None
+
+
+class PaymentIn(CommandIn):
+    reference: Ident
+    amount: Money
+    received_on: date
+
+
+class ComplaintIn(CommandIn):
+    complaint_id: Ident | None = Field(None, description="generated (C-…) when omitted")
+    channel: Text = ""
+    category: Name
+    description: Reason
+    contact: Text = ""
+
+
+class ResolveComplaintIn(CommandIn):
+    resolution: Reason
+    customer_feedback: LongText = ""

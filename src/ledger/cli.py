@@ -1,0 +1,116 @@
+"""The ``ledger`` command.
+
+Each subcommand is a function that adds its parser to the subparsers and
+sets ``handler`` (``args -> exit code``); ``SUBCOMMANDS`` lists them. Adding
+one is a new function and one line in ``SUBCOMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ledger.demo import add_demo_command
+
+Subparsers = Any  # argparse._SubParsersAction is private; its instance is all we touch
+Handler = Callable[[argparse.Namespace], int]
+
+
+# -- serve -------------------------------------------------------------------
+
+
+def add_serve(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="run the HTTP API (embedded SQLite unless LEDGER_DATABASE_URL says otherwise)"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--no-access-log", action="store_true", help="do not log every request (faster)"
+    )
+    parser.set_defaults(handler=serve)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve the API; without tokens, an embedded store gets a printed development token."""
+    import uvicorn
+
+    from ledger.api.auth import development_tokens
+    from ledger.settings import backend_of, get_settings
+
+    settings = get_settings()
+    store = backend_of(settings)
+    if not settings.tokens:
+        if store == "postgres":
+            print(
+                "ledger: refusing to serve PostgreSQL without LEDGER_TOKENS "
+                '(e.g. {"<token>": {"role": "merchandiser", "name": "alice"}})',
+                file=sys.stderr,
+            )
+            return 2
+        token, table = development_tokens()
+        # Through the environment so that every worker process knows the same token.
+        os.environ["LEDGER_TOKENS"] = json.dumps(table)
+        get_settings.cache_clear()
+        _announce(args, store, token)
+    else:
+        _announce(args, store, None)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the
+    # handler it found: make that a normal exit, so supervisors see status 0.
+    signal.signal(signal.SIGTERM, _exit_normally)
+    uvicorn.run(
+        "ledger.api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers if args.workers > 1 else None,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+    )
+    return 0
+
+
+def _exit_normally(signum: int, frame: object) -> None:
+    sys.exit(0)
+
+
+def _announce(args: argparse.Namespace, store: str, token: str | None) -> None:
+    url = f"http://{args.host}:{args.port}"
+    print(f"ledger: serving {url} (store: {store}); docs at {url}/docs", flush=True)
+    if token is not None:
+        print(f"ledger: development token (merchandiser, auditor, admin): {token}")
+        print(f'ledger:   curl -H "Authorization: Bearer {token}" {url}/orders?number=...')
+    sys.stdout.flush()
+
+
+# -- the command -------------------------------------------------------------------
+
+SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
+    add_serve,
+    add_demo_command,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ledger", description="event-sourced order follow-up")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
