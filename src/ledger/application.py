@@ -677,6 +677,11 @@ class Ledger(Application[UUID]):
 
     # -- machinery ------------------------------------------------------------------
 
+    def allocate_numbers(self, year: int, count: int) -> list[str]:
+        """A block of consecutive order numbers in one transaction (bulk loads)."""
+        last = cast(LedgerRecorder, self.recorder).allocate_order_number(year, count)
+        return [f"SO-{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
+
     def allocate_number(self, year: int) -> str:
         """The next human-readable order number of the year, e.g. SO-2026-000123."""
         sequence = cast(LedgerRecorder, self.recorder).allocate_order_number(year)

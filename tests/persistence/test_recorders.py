@@ -185,6 +185,13 @@ def test_order_numbers_count_from_one_in_each_year(recorder: Recorder) -> None:
     assert fourth_2026 == 4
 
 
+def test_a_block_of_numbers_continues_the_year_without_gaps(recorder: Recorder) -> None:
+    assert recorder.allocate_order_number(2026) == 1
+    assert recorder.allocate_order_number(2026, 500) == 501
+    assert recorder.allocate_order_number(2026) == 502
+    assert recorder.allocate_order_number(2027, 3) == 3
+
+
 def test_concurrent_allocations_never_repeat_a_number(recorder: Recorder) -> None:
     threads, per_thread = 8, 25
     sequences: list[list[int]] = [[] for _ in range(threads)]

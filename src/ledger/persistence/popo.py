@@ -53,9 +53,9 @@ class LedgerPOPORecorder(es_popo.POPOApplicationRecorder):
         with self._database_lock:
             return self._idempotency.get(key)
 
-    def allocate_order_number(self, year: int) -> int:
+    def allocate_order_number(self, year: int, count: int = 1) -> int:
         with self._database_lock:
-            number = self._order_numbers.get(year, 0) + 1
+            number = self._order_numbers.get(year, 0) + count
             self._order_numbers[year] = number
             return number
 

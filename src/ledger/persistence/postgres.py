@@ -77,8 +77,8 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         # The row lock taken by ON CONFLICT ... DO UPDATE serialises
         # concurrent allocations for one year, across all processes.
         self.next_order_number_statement = self._sql(
-            "INSERT INTO {table} AS n (year, last) VALUES (%s, 1) "
-            "ON CONFLICT (year) DO UPDATE SET last = n.last + 1 "
+            "INSERT INTO {table} AS n (year, last) VALUES (%s, %s) "
+            "ON CONFLICT (year) DO UPDATE SET last = n.last + excluded.last "
             "RETURNING last",
             ORDER_NUMBERS_TABLE,
         )
@@ -179,9 +179,9 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
     # A retried allocation may skip a number (if the lost reply had
     # committed) but never repeats one.
     @retry(_TRANSIENT, max_attempts=10, wait=0.2)
-    def allocate_order_number(self, year: int) -> int:
+    def allocate_order_number(self, year: int, count: int = 1) -> int:
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(self.next_order_number_statement, (year,))
+            curs.execute(self.next_order_number_statement, (year, count))
             row = curs.fetchone()
         assert row is not None
         return int(row["last"])

@@ -94,5 +94,6 @@ class LedgerRecorder(Protocol):
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The record stored under ``key``, if any."""
 
-    def allocate_order_number(self, year: int) -> int:
-        """The next order number of ``year``: 1, 2, 3, ... never repeated."""
+    def allocate_order_number(self, year: int, count: int = 1) -> int:
+        """Take the next ``count`` order numbers of ``year`` (1, 2, 3, ... never
+        repeated) and return the last of them."""

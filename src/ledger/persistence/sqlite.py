@@ -40,8 +40,8 @@ _SELECT_IDEMPOTENCY = (
     f"FROM {IDEMPOTENCY_TABLE} WHERE key = ?"
 )
 _NEXT_ORDER_NUMBER = (
-    f"INSERT INTO {ORDER_NUMBERS_TABLE} (year, last) VALUES (?, 1) "
-    "ON CONFLICT (year) DO UPDATE SET last = last + 1 "
+    f"INSERT INTO {ORDER_NUMBERS_TABLE} (year, last) VALUES (?, ?) "
+    "ON CONFLICT (year) DO UPDATE SET last = last + excluded.last "
     "RETURNING last"
 )
 
@@ -102,11 +102,11 @@ class LedgerSQLiteRecorder(es_sqlite.SQLiteApplicationRecorder):
             recorded_at=datetime.fromisoformat(row["recorded_at"]),
         )
 
-    def allocate_order_number(self, year: int) -> int:
+    def allocate_order_number(self, year: int, count: int = 1) -> int:
         # A write transaction: SQLite's single writer lock serialises
         # allocations across threads and processes.
         with self.datastore.transaction(commit=True) as c:
-            c.execute(_NEXT_ORDER_NUMBER, (year,))
+            c.execute(_NEXT_ORDER_NUMBER, (year, count))
             # Fetch every row so the statement is finished before COMMIT.
             (row,) = c.fetchall()
         return int(row["last"])
