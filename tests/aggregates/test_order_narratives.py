@@ -1356,6 +1356,16 @@ class TestInvoicing:
             lambda: order.invoice(invoice_number="INV-2", amount=D("0.01"), issued_on=PROMISED),
         )
 
+    def test_the_prepayment_share_leaves_out_short_closed_units(self) -> None:
+        order = confirmed(prepayment="30")  # total 72.50
+        order.short_close(sku="B", quantity=4, reason="客户取消该型号")  # 40.00 will never ship
+        assert order.invoice_cap() == D("9.75")  # 30% of 32.50
+        assert_refused(
+            order,
+            "cannot_invoice_more_than_allowed",
+            lambda: order.invoice(invoice_number="INV-1", amount=D("9.76"), issued_on=PROMISED),
+        )
+
     def test_without_prepayment_nothing_may_be_invoiced_before_delivery(self) -> None:
         order = confirmed()
         shipped(order, "S1")

@@ -198,11 +198,13 @@ class OrderBase:
         return self.promises[-1].promised_date if self.promises else None
 
     def invoice_cap(self) -> Decimal:
-        """The most that may be invoiced (net) now: the prepayment share of the
-        total plus the value delivered, never beyond the total."""
+        """The most that may be invoiced (net) now: the prepayment share of what
+        will still ship (short-closed units excluded) plus the value delivered,
+        never beyond the total."""
         terms = self.payment_terms
         share = terms.prepayment_percent if terms is not None else Decimal(0)
-        prepayment = self.total * share / 100
+        due_value = sum((line.unit_price * line.due for line in self.lines.values()), Decimal(0))
+        prepayment = due_value * share / 100
         return min(self.total, prepayment + self.delivered_value)
 
     def planned_quantities(self) -> dict[str, int]:
