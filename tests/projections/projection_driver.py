@@ -17,9 +17,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from ledger.aggregates import rules
 from ledger.aggregates.errors import DomainError
 from ledger.aggregates.order import Order
-from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms, SkuQty
+from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms, PurchaseItem, SkuQty
 from ledger.application import Ctx, Ledger, LedgerError
 from ledger.clock import SimulatedClock
 
@@ -27,6 +28,7 @@ CUSTOMERS = (Customer("王小明"), Customer("María González"), Customer("株�
 DELIVERY = Delivery("上海市浦东新区世纪大道100号", "李四", "13900139000", "road")
 CTX = Ctx(actor="tester", reason="property test")
 PASS = {"customer": True, "product": True, "delivery": True}
+REVIEW = {"drafted": "reviewed", "reviewed": "submitted", "rejected": "drafted"}
 
 
 class Driver:
@@ -64,10 +66,11 @@ class Driver:
         ]
         result = self.ledger.receive(
             CTX,
-            channel="email",
+            channel=self.rnd.choice(("email", "phone", "platform")),
             customer=self.rnd.choice(CUSTOMERS),
             lines=lines,
             delivery=DELIVERY,
+            currency=self.rnd.choice(("CNY", "CNY", "USD")),
         )
         self.orders.append(result.order.id)
 
@@ -96,15 +99,22 @@ class Driver:
         in_transit = [s for s in o.shipments.values() if s.status == "dispatched"]
         r = self.rnd.random()
         if r < 0.15 and o.production_percent < 100:
-            self.ledger.progress_production(
-                CTX, o.id, stage="assembly", percent=min(100, o.production_percent + 30)
-            )
+            self._produce(o)
         elif r < 0.25:
             sku, line = self.rnd.choice(list(o.lines.items()))
             quantity = max(1, line.due - line.allocated_total - self.rnd.randint(0, 1))
             self.ledger.allocate_stock(CTX, o.id, sku=sku, quantity=quantity, warehouse="W1")
         elif in_transit and r < 0.6:
             self._transit_or_deliver(o, in_transit[0].shipment_id)
+        elif waiting and 0.6 <= r < 0.65:
+            self.ledger.reschedule_shipment(
+                CTX,
+                o.id,
+                shipment_id=waiting[0].shipment_id,
+                planned_date=self.clock.now().date() + timedelta(days=5),
+                reason="truck full",
+                carrier=self.rnd.choice(("", "DHL")),
+            )
         elif waiting:
             self._dispatch(o, waiting[0].shipment_id)
         elif unplanned:
@@ -114,25 +124,60 @@ class Driver:
                 shipment_id=self._id("S"),
                 planned_date=self.clock.now().date() + timedelta(days=3),
                 lines=unplanned,
-                carrier="顺丰",
-                mode="road",
+                carrier=self.rnd.choice(("顺丰", "COSCO")),
+                mode=self.rnd.choice(("road", "road", "sea", "air")),
+                export=self.rnd.random() < 0.3,
             )
         else:
             self._bill(o)
 
+    def _produce(self, o: Order) -> None:
+        r = self.rnd.random()
+        open_pos = [p.po_number for p in o.purchases.values() if p.status == "open"]
+        if r < 0.2 and open_pos:
+            self.ledger.receive_purchase(CTX, o.id, po_number=open_pos[0], accepted=5)
+        elif r < 0.3:
+            items = [PurchaseItem("螺丝", 5, Decimal("0.10"))]
+            self.ledger.order_purchase(
+                CTX, o.id, po_number=self._id("PO"), supplier="宁波五金", items=items
+            )
+        elif r < 0.45:
+            self.ledger.complete_production(CTX, o.id)
+        else:
+            self.ledger.progress_production(
+                CTX, o.id, stage="assembly", percent=min(100, o.production_percent + 30)
+            )
+
     def _dispatch(self, o: Order, sid: str) -> None:
+        """Prepare the documents the shipment needs (some go through review,
+        some are rejected first), pack now and then, and dispatch."""
+        shipment = o.shipments[sid]
         if self.rnd.random() < 0.3:
             self.ledger.pack(CTX, o.id, shipment_id=sid, packages=2)
-        for kind in ("dispatch_note", "waybill"):
-            self.ledger.issue_document(
-                CTX, o.id, shipment_id=sid, kind=kind, number=self._id(kind), status="submitted"
-            )
+        for kind in rules.required_documents(shipment):
+            document = shipment.documents.get(kind)
+            if document is None:
+                status = self.rnd.choice(("submitted", "submitted", "drafted"))
+                self.ledger.issue_document(
+                    CTX, o.id, shipment_id=sid, kind=kind, number=self._id(kind), status=status
+                )
+            elif document.status in REVIEW:
+                reject = document.status == "reviewed" and self.rnd.random() < 0.3
+                self.ledger.change_document_status(
+                    CTX,
+                    o.id,
+                    shipment_id=sid,
+                    kind=kind,
+                    status="rejected" if reject else REVIEW[document.status],
+                    discrepancy="重量不符" if reject else "",
+                )
         self.ledger.dispatch(CTX, o.id, shipment_id=sid, tracking_number=self._id("SF"))
 
     def _transit_or_deliver(self, o: Order, sid: str) -> None:
         if self.rnd.random() < 0.3:
-            status = self.rnd.choice(("in_transit", "delayed", "damaged"))
-            self.ledger.update_transit(CTX, o.id, shipment_id=sid, status=status)
+            status = self.rnd.choice(("in_transit", "delayed", "damaged", "lost"))
+            location = self.rnd.choice(("", "杭州转运中心"))
+            self.ledger.update_transit(CTX, o.id, shipment_id=sid, status=status, location=location)
         else:
             self.ledger.deliver(CTX, o.id, shipment_id=sid, received_by="李四")
 
@@ -145,6 +190,14 @@ class Driver:
                 invoice_number=self._id("INV"),
                 amount=cap,
                 issued_on=self.clock.now().date(),
+            )
+        elif o.outstanding > 0 and self.rnd.random() < 0.2:
+            self.ledger.issue_credit_note(
+                CTX,
+                o.id,
+                credit_note_number=self._id("CN"),
+                amount=min(o.outstanding, Decimal("5.25")),
+                reason="late delivery",
             )
         elif o.outstanding > 0:
             self.ledger.receive_payment(
@@ -181,7 +234,11 @@ class Driver:
             )
         elif r == 3 and open_issues:
             ledger.resolve_quality_issue(
-                CTX, oid, issue_id=open_issues[0].issue_id, resolution="repair"
+                CTX,
+                oid,
+                issue_id=open_issues[0].issue_id,
+                resolution=self.rnd.choice(("repair", "compensation")),
+                amount=Decimal(self.rnd.choice((0, 15, 120))),
             )
         elif r == 3:
             ledger.raise_quality_issue(

@@ -99,7 +99,7 @@ class OrderFacts:
             return self.status
         lines = self.lines.values()
         due = sum(line.due for line in lines)
-        if due > 0 and sum(line.delivered for line in lines) >= due:
+        if self.fully_delivered:
             return "invoiced" if self.net_invoiced > 0 else "delivered"
         if any(line.shipped for line in lines):
             return "shipped"
@@ -110,6 +110,11 @@ class OrderFacts:
         if self.production_percent or self.production_stage or self.has_purchases:
             return "in_production"
         return "confirmed"
+
+    @property
+    def fully_delivered(self) -> bool:
+        due = self.due
+        return due > 0 and sum(line.delivered for line in self.lines.values()) >= due
 
     @property
     def total(self) -> Decimal:
@@ -332,12 +337,17 @@ def topics(*names: str) -> tuple[str, ...]:
 # -- storage --------------------------------------------------------------------------
 
 
-def dump_facts(facts: OrderFacts) -> str:
-    """The facts as compact JSON."""
+def plain_facts(facts: OrderFacts) -> dict[str, Any]:
+    """The facts as JSON-native values (``load_facts`` takes them back)."""
     plain = dict(facts.__dict__)
     plain["lines"] = {sku: line.__dict__ for sku, line in facts.lines.items()}
     plain["shipments"] = {sid: s.__dict__ for sid, s in facts.shipments.items()}
-    return json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+    return plain
+
+
+def dump_facts(facts: OrderFacts) -> str:
+    """The facts as compact JSON."""
+    return json.dumps(plain_facts(facts), ensure_ascii=False, separators=(",", ":"))
 
 
 def load_facts(data: str | dict[str, Any]) -> OrderFacts:

@@ -38,8 +38,9 @@ class Waker:
     """Wakes a runner when new events may be in the log: the in-memory
     recorder's listener, PostgreSQL LISTEN/NOTIFY, or nothing (SQLite polls)."""
 
-    def __init__(self, recorder: Any) -> None:
-        self.event = threading.Event()
+    def __init__(self, recorder: Any, event: Any = None) -> None:
+        # ``event``: anything with ``set()``; a ``WakerHub`` passes its fan-out.
+        self.event = event if event is not None else threading.Event()
         self._recorder = recorder
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -75,6 +76,52 @@ class Waker:
             self._thread.join(timeout=2)
 
 
+class _FanOut:
+    """Sets every subscriber's event at once (duck-types ``Event.set``)."""
+
+    def __init__(self) -> None:
+        self.events: set[threading.Event] = set()
+        self.lock = threading.Lock()
+
+    def set(self) -> None:
+        with self.lock:
+            for event in self.events:
+                event.set()
+
+
+class WakerHub:
+    """One listener (one PostgreSQL LISTEN connection) for every runner of a
+    process; ``subscribe()`` gives each runner a waker of its own."""
+
+    def __init__(self, recorder: Any) -> None:
+        self._fanout = _FanOut()
+        self._waker = Waker(recorder, event=self._fanout)
+
+    def subscribe(self) -> Subscription:
+        return Subscription(self._fanout)
+
+    def close(self) -> None:
+        self._waker.close()
+
+
+class Subscription:
+    """A runner's share of a ``WakerHub``."""
+
+    def __init__(self, fanout: _FanOut) -> None:
+        self.event = threading.Event()
+        self._fanout = fanout
+        with fanout.lock:
+            fanout.events.add(self.event)
+
+    def wait(self, timeout: float) -> None:
+        self.event.wait(timeout)
+        self.event.clear()
+
+    def close(self) -> None:
+        with self._fanout.lock:
+            self._fanout.events.discard(self.event)
+
+
 class Runner(Generic[R]):
     """Keeps one view caught up with the log in a background thread.
 
@@ -91,8 +138,10 @@ class Runner(Generic[R]):
         page: int = DEFAULT_PAGE,
         poll: float = 0.1,
         min_interval: float = 0.05,
+        hub: WakerHub | None = None,
     ) -> None:
         self.view = view
+        self.hub = hub
         self.source = source
         self.page = page
         self.poll = poll
@@ -131,7 +180,8 @@ class Runner(Generic[R]):
         return position
 
     def _run(self) -> None:
-        waker = Waker(self.source.recorder)
+        waker: Waker | Subscription
+        waker = self.hub.subscribe() if self.hub else Waker(self.source.recorder)
         try:
             while not self._stop.is_set():
                 started = time.monotonic()

@@ -1,0 +1,123 @@
+"""Shared parts of the follow-up read models (complaints, statements,
+shipments, archive): a row per order folded by one step per event name,
+rows as JSON, and register-style queries that flatten a row's entries.
+
+Each row is a frozen dataclass with the order's ``version``; a step returns
+a changed copy (``facts.replace``) and never mutates its input, and an
+event the row has already folded (by version) changes nothing, exactly as
+``facts.fold_facts`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
+
+from ledger.projections.facts import replace
+from ledger.projections.framework import ReadModel
+from ledger.projections.order_rows import Page
+
+
+class Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=Versioned)
+Steps = Mapping[str, Callable[[Any, Any], Any]]
+"""Per event name, how it changes a row: ``step(row, event) -> row``."""
+
+STATUS_AFTER = {
+    "OrderVerified": "verified",
+    "VerificationFailed": "rejected",
+    "OrderConfirmed": "confirmed",
+    "OrderSplit": "split",
+    "OrderMerged": "merged",
+    "OrderCancelled": "cancelled",
+    "OrderSettled": "settled",
+    "OrderArchived": "archived",
+}
+"""The order's ``status`` after each event that sets it (the aggregate's evolve)."""
+
+
+class StepModel(ReadModel[V]):
+    """A read model whose row starts at ``OrderReceived`` and changes by ``steps``."""
+
+    steps: Steps
+
+    @abstractmethod
+    def received(self, event: Any) -> V:
+        """The row of a just received order."""
+
+    @abstractmethod
+    def from_plain(self, raw: dict[str, Any]) -> V:
+        """The row from ``plain(row)``."""
+
+    def evolve(self, row: V | None, event: Any) -> V | None:
+        name = type(event).__name__
+        if name == "OrderReceived":
+            return row if row is not None else self.received(event)
+        if row is None or event.originator_version <= row.version:
+            return row
+        step = self.steps.get(name)
+        changed = step(row, event) if step is not None else row
+        return replace(changed, version=event.originator_version)
+
+    def dump(self, row: V) -> str:
+        return json.dumps(plain(row), ensure_ascii=False, separators=(",", ":"))
+
+    def load(self, data: str) -> V:
+        return self.from_plain(json.loads(data))
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, dicts and sequences as JSON-native values."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: plain(v) for k, v in value.__dict__.items()}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def with_status(row: V, event: Any) -> V:
+    """The row after an event that only sets the order's status."""
+    return replace(row, status=STATUS_AFTER[type(event).__name__])
+
+
+def iso(value: Any) -> str | None:
+    return None if value is None else str(value.isoformat())
+
+
+def days_between(start: str, end: str) -> float:
+    """Days from one ISO timestamp to another, to the nearest thousandth."""
+    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return round(seconds / 86400, 3)
+
+
+def add_money(totals: dict[str, Any], name: str, amount: Decimal | str) -> None:
+    """Add to an amount kept as text (per currency, or a named total) in place."""
+    totals[name] = str(Decimal(totals.get(name, "0")) + Decimal(amount))
+
+
+def choice(what: str, value: str | None, allowed: Iterable[str]) -> None:
+    """ValueError unless ``value`` is None or one of ``allowed``."""
+    options = tuple(allowed)
+    if value is not None and value not in options:
+        raise ValueError(f"unknown {what} {value!r}; one of {', '.join(options)}")
+
+
+def check_year(year: int | None) -> None:
+    if year is not None and not 1 < year <= 9999:
+        raise ValueError("year must be between 2 and 9999")
+
+
+def page_of(items: list[dict[str, Any]], limit: int, offset: int, **extra: Any) -> dict[str, Any]:
+    """One page of already filtered and sorted items, with their total."""
+    page = Page(limit, offset)
+    return {**page.envelope(page.slice(items), len(items)), **extra}

@@ -1,0 +1,98 @@
+"""Several processes, one store: advisory locks (PostgreSQL) or file locks
+(SQLite) elect who runs each job and each projection, and the watchdog
+restarts dead runners and takes over from a process that went away."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from apscheduler.triggers.interval import IntervalTrigger
+from worker_support import receive
+
+from ledger.application import Ledger
+from ledger.settings import Settings
+from ledger.worker import Worker
+
+FAST = {"alerts": IntervalTrigger(seconds=0.2), "rebuild": IntervalTrigger(seconds=0.5)}
+
+
+def two_workers(url: str) -> tuple[list[Ledger], list[Worker]]:
+    settings = Settings(database_url=url, pool_size=2, rebuild_cron="0 3 * * *",
+                        rebuild_models="board")  # fmt: skip
+    ledgers = [Ledger(settings), Ledger(settings)]
+    return ledgers, [Worker(ledger, triggers=FAST) for ledger in ledgers]
+
+
+def stop_all(ledgers: list[Ledger], workers: list[Worker]) -> None:
+    for worker in workers:
+        worker.stop()
+    for ledger in ledgers:
+        ledger.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{quote(str(tmp_path / 'shared.db'))}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def test_with_two_schedulers_on_one_store_each_job_runs_in_one_process_only(
+    shared_url: str,
+) -> None:
+    ledgers, workers = two_workers(shared_url)
+    try:
+        for worker in workers:
+            worker.start()
+        receive(ledgers[0])
+        time.sleep(2.2)
+        runs = [[job for job, _ in worker.job_runs] for worker in workers]
+    finally:
+        stop_all(ledgers, workers)
+    for job, interval in (("alerts", 0.2), ("rebuild", 0.5)):
+        counts = [r.count(job) for r in runs]
+        assert 0 in counts, (job, counts)  # one process ran it, the other never did
+        assert 2.0 / interval - 3 <= max(counts) <= 2.2 / interval + 1, (job, counts)
+
+
+def test_exactly_one_process_runs_each_projection_and_the_other_takes_over(
+    shared_url: str,
+) -> None:
+    ledgers, workers = two_workers(shared_url)
+    first, second = workers
+    try:
+        first.start(schedule=False)
+        second.start(schedule=False)
+        assert sorted(first.runners) == sorted(first.names) and second.runners == {}
+        first.stop()  # the first process goes away: its leases with it
+        second.watchdog()
+        assert sorted(second.runners) == sorted(second.names)
+        result = receive(ledgers[1])
+        second.wait("board", result.position, timeout=5)
+        assert second.views["board"].count() == 1
+    finally:
+        stop_all(ledgers, workers)
+
+
+def test_the_watchdog_restarts_a_dead_or_stuck_runner() -> None:
+    ledger = Ledger(Settings(database_url="memory://"))
+    worker = Worker(ledger, only=["board"], stuck_seconds=0.0).start(schedule=False)
+    try:
+        dead = worker.runners["board"]
+        dead.stop()
+        worker.watchdog()
+        restarted = worker.runners["board"]
+        assert restarted is not dead and restarted.alive
+        restarted.run_once = lambda: 0  # type: ignore[method-assign]  # alive, no progress
+        receive(ledger)
+        worker.watchdog()  # first sight of the lag
+        worker.watchdog()  # still no progress: restart
+        assert worker.runners["board"] is not restarted
+        worker.wait("board", ledger.recorder.max_notification_id(), timeout=5)
+    finally:
+        worker.stop()
+        ledger.close()
