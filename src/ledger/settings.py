@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     audit_key: str | None = None
     cipher_key: str | None = None
     rebuild_cron: str | None = None
+    rebuild_models: str = "all"  # comma-separated read models for the nightly rebuild
+    run_projections: bool = True  # `ledger serve` runs runners + scheduler in-process
     alert_cron: str = "*/15 * * * *"
     backup_cron: str | None = None
     backup_dir: str = "./backups"

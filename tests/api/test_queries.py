@@ -83,19 +83,15 @@ def test_an_order_is_found_by_its_number(api: Api) -> None:
     order = api.receive()
     found = api.get("/orders", params={"number": order["number"]}).json()
     assert found["count"] == 1 and found["items"][0]["id"] == order["id"]
-    assert api.get("/orders", params={"number": "SO-1999-000001"}).json() == {
-        "items": [],
-        "count": 0,
-    }
+    missing = api.get("/orders", params={"number": "SO-1999-000001"}).json()
+    assert missing["items"] == [] and missing["count"] == 0
 
 
-@pytest.mark.parametrize("params", [{}, {"customer": "華聯"}, {"stage": "shipped"}])
-def test_search_by_customer_or_stage_waits_for_its_projection(
-    api: Api, params: dict[str, str]
-) -> None:
+@pytest.mark.parametrize("params", [{"stage": "nowhere"}, {"limit": 0}, {"created_from": "x"}])
+def test_a_search_with_a_bad_filter_is_refused(api: Api, params: dict[str, str]) -> None:
     response = api.get("/orders", params=params)
     assert response.status_code == 422
-    assert response.json()["code"] == "search_not_available"
+    assert response.json()["code"] == "invalid_input"
 
 
 def test_health_reports_the_store(api: Api) -> None:

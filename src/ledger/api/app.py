@@ -16,10 +16,13 @@ from fastapi import FastAPI
 from ledger.api.auth import resolve_tokens
 from ledger.api.errors import install_error_handlers
 from ledger.api.limits import BodyLimit
+from ledger.api.metrics import CountCommands, Metrics
 from ledger.api.responses import FastJSON
 from ledger.api.routes import ROUTERS
+from ledger.api.ui import router as ui_router
 from ledger.application import Ledger
 from ledger.settings import Settings, backend_of, get_settings
+from ledger.worker import Worker
 
 log = logging.getLogger("ledger.api")
 
@@ -38,12 +41,19 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     tokens, dev_token = resolve_tokens(settings.tokens, store)
     owns_ledger = ledger is None
     service = ledger if ledger is not None else Ledger(settings)
+    worker = Worker(service, clock=service.clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_ledger:
-            service.close()
+        # Runners and scheduler in this process unless `serve --no-projections`.
+        if settings.run_projections:
+            worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            if owns_ledger:
+                service.close()
 
     app = FastAPI(
         title="ledger",
@@ -55,12 +65,16 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.state.settings = settings
     app.state.ledger = service
     app.state.store = store
+    app.state.worker = worker
+    app.state.metrics = metrics = Metrics(worker)
     app.state.tokens = tokens
     app.state.dev_token = dev_token
     if dev_token is not None:
         log.warning("no LEDGER_TOKENS: development token %s", dev_token)
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(CountCommands, metrics=metrics)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(ui_router)  # the web pages under /ui
     return app

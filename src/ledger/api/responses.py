@@ -107,6 +107,9 @@ class HistoryEntryOut(BaseModel):
     causation_id: str
     reason: str
     payload: dict[str, Any]
+    # With ?with_state=true: what the event changed ({facet: {from, to}}) and the state after.
+    changes: dict[str, Any] | None = None
+    state: dict[str, Any] | None = None
 
 
 class HealthOut(BaseModel):

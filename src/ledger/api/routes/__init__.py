@@ -5,11 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ledger.api.routes import (
+    admin,
+    audit,
+    board,
     complaints,
     finance,
     health,
     lifecycle,
+    metrics,
     orders,
+    registers,
     reserved,
     shipments,
     supply,
@@ -22,6 +27,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     supply.router,
     finance.router,
     complaints.router,
+    board.router,
+    registers.router,
+    admin.router,
+    metrics.router,
+    audit.router,
     reserved.router,
     health.router,
 )

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from ledger.aggregates.base import SIDE_STAGES, STAGES
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, PrincipalDep, allow, ctx_for
 from ledger.api.errors import COMMAND_ERRORS, READ_ERRORS, ApiError
+from ledger.api.read_models import (
+    VIEW_ERRORS,
+    After,
+    Customer,
+    Limit,
+    Offset,
+    SearchOut,
+    Wait,
+    WorkerDep,
+    caught_up,
+    invalid,
+)
 from ledger.api.responses import (
     FastJSON,
     HistoryEntryOut,
     OrderOut,
-    OrderPage,
     etag,
     history_json,
     order_json,
@@ -31,12 +43,13 @@ from ledger.api.schemas import (
     sku_quantities,
 )
 from ledger.application import OrderNotFound
+from ledger.projections.search import search_orders as find_orders
 
 router = APIRouter()
 reads = APIRouter(prefix="/orders", tags=["orders"], responses=READ_ERRORS)
 commands = APIRouter(prefix="/orders", tags=["orders"], responses=COMMAND_ERRORS)
 
-SEARCH_NOTE = "search by customer or stage arrives with the search projection; use ?number="
+STAGE_PATTERN = f"^({'|'.join((*STAGES, *SIDE_STAGES))})$"
 
 
 @commands.post("", status_code=201, response_model=OrderOut, dependencies=[allow("receive")])
@@ -54,22 +67,39 @@ def receive_order(body: ReceiveIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
     return order_response(result, status_code=201, location=True)
 
 
-@reads.get("", response_model=OrderPage)
+@reads.get("", response_model=SearchOut, responses=VIEW_ERRORS)
 def search_orders(
     ledger: LedgerDep,
+    worker: WorkerDep,
     principal: PrincipalDep,
     number: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
-    customer: Annotated[str | None, Query(max_length=200)] = None,
-    stage: Annotated[str | None, Query(max_length=40)] = None,
+    customer: Customer = None,
+    stage: Annotated[str | None, Query(pattern=STAGE_PATTERN, description="a stage")] = None,
+    created_from: Annotated[date | None, Query(description="created on or after (UTC day)")] = None,
+    created_to: Annotated[date | None, Query(description="created on or before (UTC day)")] = None,
+    after: After = None,
+    wait: Wait = 5.0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Response:
-    """Find an order by its number (customer and stage search: not yet, 422)."""
-    if number is None or customer is not None or stage is not None:
-        raise ApiError(422, "search_not_available", SEARCH_NOTE)
-    try:
-        items = [order_json(ledger.find_by_number(number))]
-    except OrderNotFound:
-        items = []
-    return FastJSON({"items": items, "count": len(items)})
+    """``?number=`` alone: that order, full and current, from the event store.
+    Otherwise a page of the search read model (newest number first)."""
+    criteria = (customer, stage, created_from, created_to, after)
+    if number is not None and all(value is None for value in criteria):
+        try:
+            items = [order_json(ledger.find_by_number(number))]
+        except OrderNotFound:
+            items = []
+        return FastJSON({"items": items, "count": len(items), "total": len(items),
+                         "limit": limit, "offset": 0})  # fmt: skip
+    if created_from and created_to and created_from > created_to:
+        raise invalid("created_from is after created_to")
+    caught_up(worker, "search", after, wait)
+    page = find_orders(
+        worker.views["search"], number=number, customer=customer, stage=stage,
+        created_from=created_from, created_to=created_to, limit=limit, offset=offset,
+    )  # fmt: skip
+    return FastJSON({**page, "count": len(page["items"])})
 
 
 @reads.get("/{order_id}", response_model=OrderOut)
@@ -90,9 +120,23 @@ def get_order(
 
 
 @reads.get("/{order_id}/history", response_model=list[HistoryEntryOut])
-def get_history(order_id: OrderId, ledger: LedgerDep, principal: PrincipalDep) -> Response:
+def get_history(
+    order_id: OrderId,
+    ledger: LedgerDep,
+    principal: PrincipalDep,
+    with_state: Annotated[
+        bool, Query(description="add what each event changed and the state after it")
+    ] = False,
+) -> Response:
     """Every event of the order, oldest first, with who, when and why."""
-    return FastJSON([history_json(entry) for entry in ledger.history(order_id)])
+    entries = [history_json(entry) for entry in ledger.history(order_id)]
+    if with_state:
+        from ledger.audit.replay import replay
+
+        steps = replay(ledger, order_id, keep_states=True)
+        for entry, step, state in zip(entries, steps.steps, steps.states, strict=True):
+            entry.update(changes=step.as_json()["changes"], state=state)
+    return FastJSON(entries)
 
 
 @commands.post("/merge", status_code=201, response_model=OrderOut, dependencies=[allow("merge")])

@@ -1,0 +1,114 @@
+"""``ledger project`` (runners and scheduler in the foreground) and
+``ledger rebuild NAME|--all`` (blue/green, with a progress bar)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from ledger.projections.registry import READ_MODELS
+
+
+def add_project_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "project",
+        help="run the projection runners and the scheduler until SIGTERM/SIGINT",
+        description="Keep every read model (or those named) current, and run the "
+        "scheduled jobs; several processes may run: leases elect who does what.",
+    )
+    parser.add_argument(
+        "--only", action="append", choices=sorted(READ_MODELS), metavar="NAME",
+        help=f"run only this read model (repeatable): {', '.join(READ_MODELS)}",
+    )  # fmt: skip
+    parser.add_argument("--no-schedule", action="store_true", help="runners only, no jobs")
+    parser.set_defaults(handler=project)
+
+
+def add_rebuild_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "rebuild",
+        help="rebuild read models from the start, blue/green",
+        description="Fill shadow tables from position zero while the live ones keep "
+        "serving, then swap them in one transaction.",
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("name", nargs="?", choices=sorted(READ_MODELS), metavar="NAME")
+    target.add_argument("--all", action="store_true", help="every read model, one after another")
+    parser.set_defaults(handler=rebuild)
+
+
+def project(args: argparse.Namespace) -> int:
+    from ledger.application import Ledger
+    from ledger.settings import get_settings
+    from ledger.worker.process import Worker
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    ledger = Ledger(get_settings())
+    worker = Worker(ledger, only=args.only)
+    try:
+        worker.start(schedule=not args.no_schedule)
+        print(f"ledger: projecting {', '.join(worker.names)}", file=sys.stderr, flush=True)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        worker.stop()
+        ledger.close()
+    print("ledger: projections stopped", file=sys.stderr)
+    return 0
+
+
+def rebuild(args: argparse.Namespace) -> int:
+    from ledger.application import Ledger
+    from ledger.settings import get_settings
+    from ledger.worker.process import RebuildBusy, Worker
+
+    ledger = Ledger(get_settings())
+    worker = Worker(ledger)
+    try:
+        for name in list(READ_MODELS) if args.all else [args.name]:
+            bar = ProgressBar(name, sys.stderr)
+            try:
+                entry = worker.rebuild(name, on_page=bar.update)
+            except RebuildBusy as busy:
+                print(f"\nledger: {busy}", file=sys.stderr)
+                return 1
+            bar.done(entry)
+    finally:
+        ledger.close()
+    return 0
+
+
+class ProgressBar:
+    """``name [#####.....]  45%  12000/26000 events  35000 ev/s`` on one line."""
+
+    def __init__(self, name: str, out: TextIO, width: int = 30) -> None:
+        self.name, self.out, self.width = name, out, width
+        self.started = time.monotonic()
+        self.shown = 0.0
+        self.clock: Callable[[], float] = time.monotonic
+
+    def update(self, position: int, head: int) -> None:
+        now = self.clock()
+        if now - self.shown < 0.1 and position < head:
+            return
+        self.shown = now
+        share = position / head if head else 1.0
+        filled = int(share * self.width)
+        rate = position / max(now - self.started, 1e-9)
+        self.out.write(
+            f"\r{self.name:<10} [{'#' * filled}{'.' * (self.width - filled)}] "
+            f"{share:>4.0%}  {position}/{head} events  {rate:,.0f} ev/s"
+        )
+        self.out.flush()
+
+    def done(self, entry: dict[str, Any]) -> None:
+        self.update(entry["position"], entry["position"])
+        self.out.write(f"  done in {entry['seconds']} s\n")
+        self.out.flush()

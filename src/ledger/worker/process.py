@@ -1,0 +1,289 @@
+"""The worker: the read models' runners and the scheduled jobs of one process.
+
+``Worker.start`` takes the lease of each read model it is asked to run and
+starts its runner; a read model whose lease another process holds is left
+to that process (the watchdog tries again, so it takes over when the other
+process dies). The APScheduler jobs are the watchdog (every process: restart
+a dead or stuck runner, pick up free leases), the alert scan and the nightly
+rebuild (each elected: the process holding the job's lease runs it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from eventsourcing.persistence import IntegrityError
+
+from ledger.application import Ledger
+from ledger.clock import Clock
+from ledger.projections.alerts import ALERTS, scan_alerts
+from ledger.projections.framework import Source, View, catch_up
+from ledger.projections.registry import READ_MODELS
+from ledger.projections.runner import Runner, WakerHub, open_view, rebuild
+from ledger.projections.side_tables import RecordsModel, Row, text, update
+from ledger.settings import Settings
+from ledger.worker.leases import Lease, lease_factory
+from ledger.worker.status import model_status
+
+log = logging.getLogger("ledger.worker")
+
+REBUILDS = RecordsModel("rebuilds", (text("finished_at"),))
+OnPage = Callable[[int, int], None]
+
+
+class RebuildBusy(RuntimeError):
+    """Another rebuild of the same read model is running."""
+
+
+def chosen_models(names: str | Sequence[str] | None) -> list[str]:
+    """Registered read-model names from "all", a comma list or a sequence."""
+    if names is None or names == "all":
+        return list(READ_MODELS)
+    wanted = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+    unknown = [n for n in wanted if n not in READ_MODELS]
+    if unknown:
+        raise ValueError(f"unknown read model(s) {unknown}; known: {', '.join(READ_MODELS)}")
+    return [n for n in wanted if n]
+
+
+class Worker:
+    """Runners for the chosen read models, plus the scheduler, in this process."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        only: Sequence[str] | None = None,
+        clock: Clock | None = None,
+        triggers: Mapping[str, Any] | None = None,
+        stuck_seconds: float = 60.0,
+    ) -> None:
+        self.ledger = ledger
+        self.settings: Settings = ledger.settings
+        self.clock = clock
+        self.source = Source.of(ledger)
+        self.names = chosen_models(list(only) if only else None)
+        self.views: dict[str, View[Any]] = {n: open_view(ledger, m) for n, m in READ_MODELS.items()}
+        self.alerts: View[Row] = open_view(ledger, ALERTS, "alerts")
+        self.rebuilds: View[Row] = open_view(ledger, REBUILDS, "projection_rebuilds")
+        self.runners: dict[str, Runner[Any]] = {}
+        self.job_runs: list[tuple[str, float]] = []  # (job, monotonic time) run here
+        self.stuck_seconds = stuck_seconds
+        self._triggers = dict(triggers or {})
+        self._new_lease = lease_factory(self.settings)
+        self._leases: dict[str, Lease] = {}
+        self._progress: dict[str, tuple[int, float]] = {}
+        self._hub: WakerHub | None = None
+        self._guard = threading.RLock()
+        self._background: list[threading.Thread] = []
+        self._stopping = False
+        self.scheduler: BackgroundScheduler | None = None
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self, *, schedule: bool = True) -> Worker:
+        self._stopping = False
+        self._hub = WakerHub(self.source.recorder)
+        self.watchdog()
+        if schedule:
+            self.scheduler = self._scheduler()
+            self.scheduler.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        for thread in self._background:
+            thread.join(timeout=10)  # an abandoned rebuild leaves only a shadow table
+        with self._guard:
+            for runner in self.runners.values():
+                runner.stop()
+            self.runners.clear()
+            for lease in self._leases.values():
+                lease.release()
+            self._leases.clear()
+        if self._hub is not None:
+            self._hub.close()
+            self._hub = None
+
+    def _lease(self, name: str) -> Lease:
+        with self._guard:
+            return self._leases.setdefault(name, self._new_lease(name))
+
+    def _scheduler(self) -> BackgroundScheduler:
+        scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        )
+        jobs: dict[str, tuple[Any, Callable[[], Any]]] = {
+            "watchdog": (IntervalTrigger(seconds=10), self._watch),
+            "alerts": (CronTrigger.from_crontab(self.settings.alert_cron, UTC), self.scan_alerts),
+        }
+        if self.settings.rebuild_cron:
+            cron = CronTrigger.from_crontab(self.settings.rebuild_cron, UTC)
+            jobs["rebuild"] = (cron, self.nightly_rebuild)
+        for name, (trigger, run) in jobs.items():
+            task = run if name == "watchdog" else self._elected(name, run)
+            scheduler.add_job(task, self._triggers.get(name, trigger), id=name, name=name)
+        return scheduler
+
+    def _elected(self, job: str, run: Callable[[], Any]) -> Callable[[], None]:
+        """``run``, in the one process holding the job's lease."""
+
+        def task() -> None:
+            if not self._lease(f"job:{job}").acquire():
+                return
+            self.job_runs.append((job, time.monotonic()))
+            try:
+                run()
+            except Exception:
+                log.exception("scheduled job %s failed", job)
+
+        return task
+
+    # -- runners --------------------------------------------------------------
+
+    def _watch(self) -> None:
+        try:
+            self.watchdog()
+        except Exception:  # the store may be briefly away; the next run retries
+            log.warning("projection watchdog failed", exc_info=not self._stopping)
+
+    def watchdog(self) -> None:
+        """Start runners whose lease is free; restart dead or stuck ones."""
+        head = self.source.head()
+        with self._guard:
+            for name in self.names:
+                if not self._lease(f"projection:{name}").acquire():
+                    self._drop(name)  # another process runs it (or took it over)
+                    continue
+                runner = self.runners.get(name)
+                if runner is None or not runner.alive or self._stuck(name, runner, head):
+                    self._drop(name)
+                    self.runners[name] = self._runner(name).start()
+                    log.info("projection %s: runner started", name)
+
+    def _runner(self, name: str) -> Runner[Any]:
+        return Runner(self.views[name], self.source, hub=self._hub)
+
+    def _drop(self, name: str) -> None:
+        runner = self.runners.pop(name, None)
+        if runner is not None:
+            runner.stop()
+
+    def _stuck(self, name: str, runner: Runner[Any], head: int) -> bool:
+        """No progress for ``stuck_seconds`` while behind the head."""
+        now = time.monotonic()
+        last = self._progress.get(name)
+        if runner.position >= head or last is None or last[0] != runner.position:
+            self._progress[name] = (runner.position, now)
+            return False
+        if now - last[1] > self.stuck_seconds:
+            log.warning("projection %s: stuck at %d; restarting", name, runner.position)
+            self._progress.pop(name)
+            return True
+        return False
+
+    def wait(self, name: str, position: int | None, timeout: float) -> None:
+        """Until ``name`` has applied ``position``; TimeoutError if it has not.
+
+        With no runner here, an embedded store (one process) catches the view
+        up in the caller's thread; PostgreSQL waits for the process running it.
+        """
+        runner = self.runners.get(name)
+        view = self.views[name]
+        if runner is not None and runner.alive:
+            runner.wait_for(position, timeout)
+        elif self.settings.database.backend != "postgres" and position is not None:
+            with contextlib.suppress(IntegrityError):  # someone else moved it on
+                catch_up(view, self.source, until=position)
+            view.wait(self.source.name, position, timeout=timeout)
+        else:
+            view.wait(self.source.name, position, timeout=timeout)
+
+    # -- jobs -----------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now() if self.clock is not None else datetime.now(UTC)
+
+    def scan_alerts(self, now: datetime | None = None) -> int:
+        """Replace the alerts by those due now (or at ``now``)."""
+        return scan_alerts(
+            self.alerts,
+            self.views["backlog"],
+            self.views["board"],
+            now=now or self.now(),
+            stale_days=self.settings.stale_days,
+        )
+
+    def nightly_rebuild(self) -> None:
+        for name in chosen_models(self.settings.rebuild_models):
+            self.rebuild(name)
+
+    def rebuild(self, name: str, on_page: OnPage | None = None) -> Row:
+        """Rebuild ``name`` blue/green and log it; RebuildBusy if one is running."""
+        return self._rebuild(name, self._rebuild_lease(name), on_page)
+
+    def rebuild_in_background(self, name: str) -> threading.Thread:
+        """Start rebuilding ``name`` in a thread; RebuildBusy (at once) if one is running."""
+        lease = self._rebuild_lease(name)
+
+        def run() -> None:
+            try:
+                self._rebuild(name, lease, None)
+            except Exception:
+                log.exception("rebuild of %s failed", name)
+
+        thread = threading.Thread(target=run, name=f"rebuild-{name}", daemon=True)
+        thread.start()
+        self._background.append(thread)
+        return thread
+
+    def _rebuild_lease(self, name: str) -> Lease:
+        if name not in self.views:
+            raise KeyError(name)
+        lease = self._new_lease(f"rebuild:{name}")
+        if not lease.acquire():
+            raise RebuildBusy(f"{name} is being rebuilt already")
+        return lease
+
+    def _rebuild(self, name: str, lease: Lease, on_page: OnPage | None) -> Row:
+        try:
+            started, started_at = time.monotonic(), self.now()
+            runner = self.runners.get(name)
+            if runner is not None:
+                position = runner.rebuild(on_page=on_page)
+            else:
+                position = rebuild(self.views[name], self.source, on_page=on_page)
+            seconds = time.monotonic() - started
+        finally:
+            lease.release()
+        entry: Row = {
+            "key": name, "started_at": started_at.isoformat(),
+            "finished_at": self.now().isoformat(), "seconds": round(seconds, 3),
+            "position": position, "events_per_s": round(position / seconds) if seconds else None,
+        }  # fmt: skip
+        update(self.rebuilds, lambda current: {name: entry})
+        return entry
+
+    def status(self) -> list[Row]:
+        """Per read model: position, head, lag, last rebuild, rows, runner."""
+        head = self.source.head()
+        rebuilt = {row["key"]: row for row in self.rebuilds.select()}
+        now = datetime.now(UTC)
+        return [
+            model_status(name, view, self.source, head, now, self.runners.get(name), rebuilt)
+            for name, view in self.views.items()
+        ]
+
