@@ -67,7 +67,21 @@ def main() -> int:
         admin.execute(drop.format(sql.Identifier(dbname)))
         admin.close()
     _report(results, args)
+    _audit_section(args)
     return 0
+
+
+def _audit_section(args: argparse.Namespace) -> None:
+    """Audit figures (verify, backup, restore, chain write cost): scripts/bench_audit.py."""
+    if not args.audit_orders:
+        return
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_audit
+
+    figures = bench_audit.run(args.pg_admin, args.audit_orders)
+    print(json.dumps({"audit": figures}, indent=2))
+    out = ROOT / "bench" / "audit_results.json"
+    out.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 def _arguments() -> argparse.Namespace:
@@ -77,6 +91,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    parser.add_argument(
+        "--audit-orders", type=int, default=0, help="also run the audit figures on N demo orders"
+    )
     return parser.parse_args()
 
 

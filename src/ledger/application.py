@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -17,7 +18,7 @@ from typing import Any, ClassVar, cast
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, PersistenceError
 from eventsourcing.utils import Environment, EnvType
 
 from ledger.aggregates.base import OrderEvent
@@ -32,6 +33,11 @@ from ledger.aggregates.values import (
     PurchaseItem,
     SkuQty,
 )
+from ledger.audit.personal import (
+    PersonalDataMapper,
+    PersonalKeys,
+    register_personal_transcodings,
+)
 from ledger.canonical import canonical_json
 from ledger.clock import Clock, SystemClock
 from ledger.persistence import IdempotencyKeyConflict, IdempotencyRecord, LedgerRecorder
@@ -40,6 +46,7 @@ from ledger.transcodings import register_domain_transcodings
 
 ORDER_NAMESPACE = UUID("5b0e8f0e-6c1e-4d0b-9a57-1ed6e2a0c0de")
 SAVE_ATTEMPTS = 5
+START_ATTEMPTS = 10
 
 
 class LedgerError(Exception):
@@ -139,15 +146,35 @@ class Ledger(Application[UUID]):
         env = eventsourcing_env(self.settings)
         env.setdefault("AGGREGATE_CACHE_MAXSIZE", "2000")
         type(self).snapshotting_intervals = {Order: self.settings.snapshot_interval}
-        super().__init__(env=env)
+        for attempt in range(START_ATTEMPTS):
+            try:
+                super().__init__(env=env)
+                break
+            except PersistenceError:
+                # Another process (a second uvicorn worker) is creating the
+                # same schema, types and tables at this moment: CREATE ... IF
+                # NOT EXISTS is not safe against a concurrent creator. Once
+                # theirs are committed, ours are no-ops.
+                if attempt == START_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # Only our settings configure the store: nothing leaks in from the shell.
         return Environment(name, dict(env or {}))
 
+    def construct_mapper(self) -> Mapper[UUID]:
+        # Knows each order's customer, whose key seals its deliveries' personal data.
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=PersonalDataMapper
+        )
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
+        # Personal fields are sealed with their customer's key (see ledger.audit.personal).
+        self.personal_keys = PersonalKeys(lambda: self)
+        register_personal_transcodings(transcoder, self.personal_keys)
 
     # -- reads --------------------------------------------------------------
 
@@ -674,6 +701,10 @@ class Ledger(Application[UUID]):
 
     def archive(self, ctx: Ctx, order_id: UUID, *, archive_ref: str) -> Result:
         return self._call(ctx, order_id, "archive", archive_ref=archive_ref)
+
+    def erase_personal_data(self, ctx: Ctx, order_id: UUID) -> Result:
+        """Record that the customer's personal-data key was destroyed (see ledger.audit.erasure)."""
+        return self._call(ctx, order_id, "erase_personal_data")
 
     # -- machinery ------------------------------------------------------------------
 

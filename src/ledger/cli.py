@@ -15,7 +15,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ledger.audit.cli_commands import add_audit, add_backup, add_replay, add_restore
 from ledger.demo import add_demo_command
+from ledger.worker.commands import add_project_command, add_rebuild_command
 
 Subparsers = Any  # argparse._SubParsersAction is private; its instance is all we touch
 Handler = Callable[[argparse.Namespace], int]
@@ -35,6 +37,11 @@ def add_serve(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--no-access-log", action="store_true", help="do not log every request (faster)"
     )
+    parser.add_argument(
+        "--no-projections",
+        action="store_true",
+        help="do not run projection runners and jobs here (run `ledger project` instead)",
+    )
     parser.set_defaults(handler=serve)
 
 
@@ -45,6 +52,9 @@ def serve(args: argparse.Namespace) -> int:
     from ledger.api.auth import development_tokens
     from ledger.settings import backend_of, get_settings
 
+    if args.no_projections:  # through the environment, so every worker process sees it
+        os.environ["LEDGER_RUN_PROJECTIONS"] = "false"
+        get_settings.cache_clear()
     settings = get_settings()
     store = backend_of(settings)
     if not settings.tokens:
@@ -95,6 +105,12 @@ def _announce(args: argparse.Namespace, store: str, token: str | None) -> None:
 SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
     add_serve,
     add_demo_command,
+    add_project_command,
+    add_rebuild_command,
+    add_audit,
+    add_replay,
+    add_backup,
+    add_restore,
 ]
 
 

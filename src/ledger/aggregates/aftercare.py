@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
@@ -10,6 +11,7 @@ from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase
 from ledger.aggregates.errors import DomainError
 from ledger.aggregates.state import ComplaintState
+from ledger.aggregates.values import ERASED
 
 if TYPE_CHECKING:
     from ledger.aggregates.order import Order
@@ -165,3 +167,18 @@ class Aftercare(OrderBase):
                 open=open_items,
             )
         self.trigger_event(self.OrderArchived, archive_ref=archive_ref)
+
+    # -- the right to be forgotten --------------------------------------------
+
+    class PersonalDataErased(Aggregate.Event):
+        """The customer's personal-data key was destroyed: the stored phone,
+        email, addresses and consignee can no longer be read."""
+
+        def evolve(self, order: Order) -> None:
+            customer, delivery = order.customer, order.delivery
+            order.customer = replace(customer, phone=ERASED, email=ERASED, address=ERASED)
+            order.delivery = replace(delivery, address=ERASED, consignee=ERASED, phone=ERASED)
+
+    def erase_personal_data(self) -> None:
+        """Record the erasure; allowed in every state, since the law asks it of all."""
+        self.trigger_event(self.PersonalDataErased)

@@ -24,6 +24,8 @@ DOCUMENT_KINDS = (
     "packing_list",
 )
 DOCUMENT_STATUSES = ("drafted", "reviewed", "submitted", "cleared", "rejected")
+# What a personal field reads as once its customer's key was destroyed.
+ERASED = "[erased]"
 PAYMENT_METHODS = ("bank_transfer", "letter_of_credit", "cash", "cheque", "online", "other")
 
 

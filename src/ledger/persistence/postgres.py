@@ -18,6 +18,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from ledger.persistence import chain
 from ledger.persistence.records import (
     CONFLICTS_BY_TABLE,
     IDEMPOTENCY_TABLE,
@@ -29,6 +30,7 @@ from ledger.persistence.records import (
 _TRANSIENT = (InterfaceError, OperationalError)
 
 
+
 class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
     """The library's PostgreSQL recorder plus idempotency keys and order numbers.
 
@@ -38,6 +40,9 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
     into its own ``IntegrityError`` subclass (see ``CONFLICTS_BY_TABLE``).
     """
 
+    # The bench turns this off on one instance to measure what the chain costs.
+    chain_enabled = True
+
     def __init__(
         self,
         datastore: es_postgres.PostgresDatastore,
@@ -45,6 +50,9 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         events_table_name: str = "stored_events",
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        # Links this process committed: a command on an order just written
+        # needs no query for its previous hash (committed links never change).
+        self.recent_links = chain.RecentLinks()
         self.sql_create_statements.extend(
             [
                 self._sql(
@@ -62,7 +70,19 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
                     "last bigint NOT NULL)",
                     ORDER_NUMBERS_TABLE,
                 ),
+                *[self._sql(t, n) for t, n in _CREATE_AUDIT],
             ]
+        )
+        self.select_previous_links_statement = self._sql(
+            "SELECT c.originator_id, c.hash FROM {table} c "
+            "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(o, v) "
+            "ON c.originator_id = w.o AND c.version = w.v",
+            chain.CHAIN_TABLE,
+        )
+        self.insert_links_statement = self._sql(
+            "INSERT INTO {table} (originator_id, version, hash) "
+            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[])",
+            chain.CHAIN_TABLE,
         )
         self.insert_idempotency_statement = self._sql(
             "INSERT INTO {table} (key, fingerprint, order_id, version, recorded_at) "
@@ -103,7 +123,9 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         try:
+            self.recent_links.discard_staged()
             ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            self.recent_links.commit_staged()
         except IntegrityError as e:
             conflict = _side_table_conflict(e, kwargs)
             if conflict is None:
@@ -117,7 +139,7 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         **kwargs: Any,
     ) -> None:
-        if not self._has_side_rows(**kwargs):
+        if not self._has_side_rows(**kwargs) and not self.chain_enabled:
             super()._insert_stored_events(curs, stored_events, **kwargs)
             return
         # The library's own sequence (lock the events table, NOTIFY, insert
@@ -130,15 +152,45 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         self._lock_table(curs)
         self._notify_channel(curs)
         self._insert_side_rows(curs, **kwargs)
+        wanted = chain.previous_wanted(stored_events) if self.chain_enabled else []
+        known = self.recent_links.known(wanted)
+        wanted = [w for w in wanted if w[0] not in known]
+        if wanted:
+            # One query for the previous link of every originator in the batch.
+            curs.execute(
+                self.select_previous_links_statement,
+                ([o for o, _ in wanted], [v for _, v in wanted]),
+                prepare=False,  # see _insert_links: an aborted pipeline would desync psycopg
+            )
         # Sync now, so a side row's conflict is raised here (the library then
         # rolls back) rather than while sending the events, which would leave
         # the pipeline unsynced and fail the COMMIT with "pipeline aborted".
-        with curs.connection.pipeline() as pipeline:
-            pipeline.sync()
+        if wanted or self._has_side_rows(**kwargs):
+            with curs.connection.pipeline() as pipeline:
+                pipeline.sync()
+        links: list[chain.Link] = []
+        if self.chain_enabled:
+            previous = chain.previous_map(curs.fetchall()) if wanted else {}
+            links = chain.chain_links(stored_events, {**known, **previous})
+            self.recent_links.stage(links)
         # The library's events INSERT: the last statement on the cursor, whose
         # RETURNING rows the library reads.
         es_postgres.PostgresAggregateRecorder._insert_stored_events(
             self, curs, stored_events, **kwargs
+        )
+        if links:
+            # After the events, on a cursor of its own: a version conflict then
+            # fails the events INSERT first, and the library still finds its rows.
+            with curs.connection.cursor() as links_cursor:
+                self._insert_links(links_cursor, links)
+
+    def _insert_links(self, curs: Cursor[DictRow], links: list[chain.Link]) -> None:
+        curs.execute(
+            self.insert_links_statement,
+            ([o for o, _, _ in links], [v for _, v, _ in links], [h for _, _, h in links]),
+            # Not prepared: in a pipeline that aborts (a version conflict) psycopg
+            # would believe a statement prepared that the server never kept.
+            prepare=False,
         )
 
     def _has_side_rows(self, **kwargs: Any) -> bool:
@@ -185,6 +237,26 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             row = curs.fetchone()
         assert row is not None
         return int(row["last"])
+
+
+_CREATE_AUDIT = [
+    (
+        "CREATE TABLE IF NOT EXISTS {table} (originator_id uuid NOT NULL, "
+        "version bigint NOT NULL, hash bytea NOT NULL, PRIMARY KEY (originator_id, version))",
+        chain.CHAIN_TABLE,
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS {table} (originator_id uuid NOT NULL, "
+        "version bigint NOT NULL, hash bytea NOT NULL, sealed_at text NOT NULL, "
+        "mac bytea NOT NULL, PRIMARY KEY (originator_id, version))",
+        chain.SEALS_TABLE,
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS {table} (customer text PRIMARY KEY, key bytea, "
+        "created_at text NOT NULL, erased_at text)",
+        chain.CUSTOMER_KEYS_TABLE,
+    ),
+]
 
 
 def _side_table_conflict(

@@ -6,10 +6,12 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing import sqlite as es_sqlite
 from eventsourcing.persistence import StoredEvent
 
+from ledger.persistence import chain
 from ledger.persistence.records import (
     IDEMPOTENCY_TABLE,
     ORDER_NUMBERS_TABLE,
@@ -54,9 +56,12 @@ class LedgerSQLiteRecorder(es_sqlite.SQLiteApplicationRecorder):
     events would also conflict, and any failure rolls everything back.
     """
 
+    # The bench turns this off on one instance to measure what the chain costs.
+    chain_enabled = True
+
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
-        statements.extend([_CREATE_IDEMPOTENCY, _CREATE_ORDER_NUMBERS])
+        statements.extend([_CREATE_IDEMPOTENCY, _CREATE_ORDER_NUMBERS, *_CREATE_AUDIT])
         return statements
 
     def _insert_events(
@@ -66,7 +71,10 @@ class LedgerSQLiteRecorder(es_sqlite.SQLiteApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         self._insert_side_rows(c, **kwargs)
-        return super()._insert_events(c, stored_events, **kwargs)
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if self.chain_enabled:
+            _insert_chain_rows(c, stored_events)
+        return ids
 
     def _insert_side_rows(self, c: es_sqlite.SQLiteCursor, **kwargs: Any) -> None:
         """Rows written with the events; extend for more side tables."""
@@ -110,6 +118,40 @@ class LedgerSQLiteRecorder(es_sqlite.SQLiteApplicationRecorder):
             # Fetch every row so the statement is finished before COMMIT.
             (row,) = c.fetchall()
         return int(row["last"])
+
+
+_CREATE_AUDIT = [
+    f"CREATE TABLE IF NOT EXISTS {chain.CHAIN_TABLE} ("
+    "originator_id TEXT NOT NULL, version INTEGER NOT NULL, hash BLOB NOT NULL, "
+    "PRIMARY KEY (originator_id, version)) WITHOUT ROWID",
+    f"CREATE TABLE IF NOT EXISTS {chain.SEALS_TABLE} ("
+    "originator_id TEXT NOT NULL, version INTEGER NOT NULL, hash BLOB NOT NULL, "
+    "sealed_at TEXT NOT NULL, mac BLOB NOT NULL, PRIMARY KEY (originator_id, version))",
+    f"CREATE TABLE IF NOT EXISTS {chain.CUSTOMER_KEYS_TABLE} ("
+    "customer TEXT PRIMARY KEY, key BLOB, created_at TEXT NOT NULL, erased_at TEXT)",
+]
+
+
+def _insert_chain_rows(c: es_sqlite.SQLiteCursor, stored_events: Sequence[StoredEvent]) -> None:
+    """The batch's chain links, prev hashes read in one query in this transaction.
+
+    Ids are stored as the events table stores them (hex), so the two join.
+    """
+    wanted = [(UUID(o).hex, v) for o, v in chain.previous_wanted(stored_events)]
+    previous: dict[str, bytes] = {}
+    if wanted:
+        marks = ", ".join("(?, ?)" for _ in wanted)
+        c.execute(
+            f"SELECT originator_id, hash FROM {chain.CHAIN_TABLE} "
+            f"WHERE (originator_id, version) IN (VALUES {marks})",
+            [value for pair in wanted for value in pair],
+        )
+        previous = chain.previous_map(c.fetchall())
+    links = chain.chain_links(stored_events, previous)
+    c.executemany(
+        f"INSERT INTO {chain.CHAIN_TABLE} (originator_id, version, hash) VALUES (?, ?, ?)",
+        [(UUID(o).hex, v, h) for o, v, h in links],
+    )
 
 
 class LedgerSQLiteFactory(es_sqlite.SQLiteFactory):

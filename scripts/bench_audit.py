@@ -1,0 +1,193 @@
+"""Audit figures on PostgreSQL: verify, backup and restore in events/s beside the
+raw SELECT rate of the events table, and the write cost of the hash chain.
+
+    .venv/bin/python scripts/bench_audit.py --orders 20000
+    .venv/bin/python scripts/bench.py --audit-orders 20000   # the same, after the HTTP phases
+
+Loads ``ledger demo --orders N`` into a fresh database, then measures in the
+same run: a raw ``SELECT`` of every event (server-side cursor), ``audit
+verify``, ``backup`` and ``restore`` (into a fresh schema, projections
+rebuilt, timed apart). The chain's cost: the same commands written with and
+without the chain on two fresh schemas, alternating rounds; ratio of times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms  # noqa: E402
+from ledger.application import Ctx, Ledger  # noqa: E402
+from ledger.audit import restore as restore_module  # noqa: E402
+from ledger.audit.backup import backup  # noqa: E402
+from ledger.audit.service import verify_store  # noqa: E402
+from ledger.settings import Settings  # noqa: E402
+
+KEY = "bench-audit-key"
+
+
+def run(pg_admin: str, orders: int, write_rounds: int = 6, per_round: int = 100) -> dict[str, Any]:
+    """Every audit figure on a fresh database, dropped afterwards."""
+    dbname = f"ledger_audit_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {0}").format(sql.Identifier(dbname)))
+    url = f"{pg_admin.rsplit('/', 1)[0]}/{dbname}"
+    try:
+        results = _store_figures(url, orders)
+        results["chain_write"] = _chain_cost(url, write_rounds, per_round)
+        return results
+    finally:
+        with psycopg.connect(pg_admin, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {0} WITH (FORCE)").format(sql.Identifier(dbname))
+            )
+
+
+def _settings(url: str, schema: str = "") -> Settings:
+    return Settings(database_url=url + (f"?schema={schema}" if schema else ""), audit_key=KEY)
+
+
+def _timed(run: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    value = run()
+    return value, time.perf_counter() - started
+
+
+def _store_figures(url: str, orders: int) -> dict[str, Any]:
+    env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_AUDIT_KEY": KEY}
+    demo = [sys.executable, "-m", "ledger.cli", "demo", "--orders", str(orders)]
+    subprocess.run(demo, env=env, check=True, stdout=subprocess.DEVNULL)
+    ledger = Ledger(_settings(url))
+    try:
+        events, select_s = _timed(lambda: _raw_select(url))
+        report, verify_s = _timed(lambda: verify_store(ledger))
+        assert report.ok and report.events == events, report.as_json()
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "bench.backup"
+            _, backup_s = _timed(lambda: backup(ledger, path))
+            size = path.stat().st_size
+            restore_s, rebuild_s = _restore(url, path)
+    finally:
+        ledger.close()
+    rate = lambda seconds: round(events / seconds)  # noqa: E731
+    return {
+        "events": events,
+        "orders": report.orders,
+        "raw_select_events_per_s": rate(select_s),
+        "verify_events_per_s": rate(verify_s),
+        "backup_events_per_s": rate(backup_s),
+        "backup_bytes": size,
+        "restore_events_per_s": rate(restore_s),
+        "restore_with_rebuild_events_per_s": rate(restore_s + rebuild_s),
+    }
+
+
+def _raw_select(url: str) -> int:
+    count = 0
+    with psycopg.connect(url) as conn, conn.cursor(name="raw") as cur:
+        cur.itersize = 5000
+        cur.execute(
+            "SELECT originator_id, originator_version, topic, state FROM ledger_events "
+            "ORDER BY originator_id, originator_version"
+        )
+        for _ in cur:
+            count += 1
+    return count
+
+
+def _restore(url: str, path: Path) -> tuple[float, float]:
+    """Seconds to load, and seconds to rebuild the projections, into a fresh schema."""
+    target = Ledger(_settings(url, "restored"))
+    rebuilt: list[float] = []
+    real_rebuild = restore_module.rebuild_projections
+
+    def timed_rebuild(ledger: Any) -> list[str]:
+        names, seconds = _timed(lambda: real_rebuild(ledger))
+        rebuilt.append(seconds)
+        return names  # type: ignore[no-any-return]
+
+    restore_module.rebuild_projections = timed_rebuild  # type: ignore[assignment]
+    try:
+        _, total = _timed(lambda: restore_module.restore(target, path))
+    finally:
+        restore_module.rebuild_projections = real_rebuild  # type: ignore[assignment]
+        target.close()
+    return total - rebuilt[0], rebuilt[0]
+
+
+CUSTOMER = Customer("華東五金有限公司", "021-5555-0101", "buy@hd.cn", "上海市")
+DELIVERY = Delivery("上海市浦東新區世紀大道100號", "王小明", "13900139000")
+PROMISED = date(2026, 12, 1)
+LINES = [Line("A-100", "不鏽鋼保溫杯", 3, Decimal("100.00"))]
+
+
+def _commands(ledger: Ledger, count: int) -> None:
+    """``count`` orders, each received, verified, confirmed, held and released."""
+    for _ in range(count):
+        order = ledger.receive(
+            Ctx(), channel="email", customer=CUSTOMER, lines=LINES, delivery=DELIVERY
+        ).order.id
+        checks = {"customer": True, "product": True, "delivery": True}
+        ledger.verify(Ctx(), order, checks=checks)
+        ledger.confirm(Ctx(), order, promised_date=PROMISED, payment_terms=PaymentTerms())
+        ledger.hold(Ctx(), order, reason="r")
+        ledger.release(Ctx(), order, reason="r")
+
+
+def _chain_cost(url: str, rounds: int, per_round: int) -> dict[str, Any]:
+    with_chain = Ledger(_settings(url, "with_chain"))
+    without = Ledger(_settings(url, "without_chain"))
+    without.recorder.chain_enabled = False
+    times = {"with": 0.0, "without": 0.0}
+    try:
+        _commands(with_chain, 20)  # warm up both: connections, keys, caches
+        _commands(without, 20)
+        for i in range(rounds):
+            order = [("with", with_chain), ("without", without)]
+            for name, ledger in order if i % 2 == 0 else reversed(order):
+                times[name] += _timed(lambda ledger=ledger: _commands(ledger, per_round))[1]
+    finally:
+        with_chain.close()
+        without.close()
+    commands = rounds * per_round * 5
+    return {
+        "commands": commands,
+        "with_chain_commands_per_s": round(commands / times["with"]),
+        "without_chain_commands_per_s": round(commands / times["without"]),
+        "ratio": round(times["with"] / times["without"], 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, default=20000)
+    parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--per-round", type=int, default=100)
+    args = parser.parse_args()
+    results = run(args.pg_admin, args.orders, args.rounds, args.per_round)
+    print(json.dumps(results, indent=2))
+    out = ROOT / "bench" / "audit_results.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+"""Audit: hash-chain verification and seals, exports, replay, backups and
+personal-data erasure (SPEC §6). The README's Audit section explains the threat model.
+
+Modules import what they need; this package imports nothing, so the
+application may use ``ledger.audit.personal`` without pulling in the rest.
+"""

@@ -1,0 +1,135 @@
+"""The ``ledger_customer_keys`` table of each backend: get, create, destroy.
+
+Destroying overwrites the key and leaves no old copy behind that the store
+itself keeps: SQLite deletes securely and truncates its write-ahead log,
+PostgreSQL rewrites the (small) table with ``VACUUM FULL``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from ledger.persistence.chain import CUSTOMER_KEYS_TABLE as TABLE
+
+
+class KeyTable(Protocol):
+    def get(self, customer: str) -> bytes | None: ...
+
+    def create(self, customer: str, key: bytes) -> bytes: ...
+
+    def destroy(self, customer: str) -> None: ...
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def key_table_for(app: Any) -> KeyTable:
+    kind = type(getattr(app.factory, "datastore", None)).__name__
+    if kind == "SQLiteDatastore":
+        return SQLiteKeys(app.recorder.datastore)
+    if kind == "PostgresDatastore":
+        return PostgresKeys(app.recorder.datastore)
+    return MemoryKeys(app.recorder)
+
+
+class MemoryKeys:
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+
+    def get(self, customer: str) -> bytes | None:
+        with self.recorder._database_lock:
+            row = self.recorder.customer_keys.get(customer)
+            return row[0] if row else None
+
+    def create(self, customer: str, key: bytes) -> bytes:
+        with self.recorder._database_lock:
+            row = self.recorder.customer_keys.get(customer)
+            if row is None or row[0] is None:
+                self.recorder.customer_keys[customer] = (key, _now(), None)
+            stored: bytes = self.recorder.customer_keys[customer][0]
+            return stored
+
+    def destroy(self, customer: str) -> None:
+        with self.recorder._database_lock:
+            row = self.recorder.customer_keys.get(customer)
+            self.recorder.customer_keys[customer] = (None, row[1] if row else _now(), _now())
+
+
+class SQLiteKeys:
+    def __init__(self, datastore: Any) -> None:
+        self.datastore = datastore
+
+    def get(self, customer: str) -> bytes | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT key FROM {TABLE} WHERE customer = ?", (customer,))
+            row = c.fetchone()
+        return bytes(row[0]) if row and row[0] is not None else None
+
+    def create(self, customer: str, key: bytes) -> bytes:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"INSERT INTO {TABLE} (customer, key, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (customer) DO UPDATE SET key = excluded.key, erased_at = NULL "
+                "WHERE key IS NULL",
+                (customer, key, _now()),
+            )
+            c.execute(f"SELECT key FROM {TABLE} WHERE customer = ?", (customer,))
+            return bytes(c.fetchone()[0])
+
+    def destroy(self, customer: str) -> None:
+        with self.datastore.get_connection(commit=True) as conn:
+            raw = conn._sqlite_conn
+            raw.execute("PRAGMA secure_delete = ON")
+            raw.execute("BEGIN")
+            raw.execute(
+                f"UPDATE {TABLE} SET key = NULL, erased_at = ? WHERE customer = ?",
+                (_now(), customer),
+            )
+            raw.commit()
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+class PostgresKeys:
+    def __init__(self, datastore: Any) -> None:
+        from psycopg.sql import Identifier
+
+        self.datastore = datastore
+        schema = datastore.schema
+        self.table = Identifier(schema, TABLE) if schema else Identifier(TABLE)
+
+    def _sql(self, text: str) -> Any:
+        from psycopg.sql import SQL
+
+        return SQL(text).format(table=self.table)
+
+    def get(self, customer: str) -> bytes | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._sql("SELECT key FROM {table} WHERE customer = %s"), (customer,))
+            row = curs.fetchone()
+        return bytes(row["key"]) if row and row["key"] is not None else None
+
+    def create(self, customer: str, key: bytes) -> bytes:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                self._sql(
+                    "INSERT INTO {table} AS k (customer, key, created_at) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (customer) DO UPDATE SET key = excluded.key, erased_at = NULL "
+                    "WHERE k.key IS NULL"
+                ),
+                (customer, key, _now()),
+            )
+            curs.execute(self._sql("SELECT key FROM {table} WHERE customer = %s"), (customer,))
+            row = curs.fetchone()
+        assert row is not None
+        return bytes(row["key"])
+
+    def destroy(self, customer: str) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                self._sql("UPDATE {table} SET key = NULL, erased_at = %s WHERE customer = %s"),
+                (_now(), customer),
+            )
+        with self.datastore.get_connection() as conn:
+            conn.execute(self._sql("VACUUM FULL {table}"))

@@ -1,0 +1,125 @@
+"""Backups restore across backends with every order equal at every version;
+restore refuses a non-empty store, a corrupted file and seals it cannot verify."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from audit_helpers import AUDIT_KEY, five_event_order, make_ledger
+
+from ledger.aggregates.readout import describe
+from ledger.application import Ctx, Ledger
+from ledger.audit.backup import backup, run_scheduled_backup
+from ledger.audit.backup_format import BackupRefused
+from ledger.audit.restore import restore
+from ledger.audit.service import seal, verify_store
+from ledger.settings import Settings
+from strategies import OTHER_CUSTOMER
+
+
+def every_version(ledger: Ledger, orders: list[UUID]) -> dict[tuple[UUID, int], Any]:
+    states = {}
+    for order in orders:
+        last = ledger.get_order(order).version
+        for version in range(1, last + 1):
+            states[(order, version)] = describe(ledger.get_order(order, version=version))
+    return states
+
+
+def filled(settings: Settings) -> tuple[Ledger, list[UUID]]:
+    ledger = make_ledger(settings)
+    orders = [five_event_order(ledger), five_event_order(ledger, OTHER_CUSTOMER)]
+    ledger.cancel(Ctx(idempotency_key="cancel-1"), orders[0], reason="customer asked")
+    return ledger, orders
+
+
+@pytest.mark.postgres
+def test_sqlite_to_postgres_and_back_keeps_every_order_at_every_version(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    sqlite = Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", audit_key=AUDIT_KEY)
+    source, orders = filled(sqlite)
+    original = every_version(source, orders)
+    seal(source)
+    backup(source, tmp_path / "one.backup")
+
+    pg = make_ledger(Settings(database_url=postgres_url, audit_key=AUDIT_KEY, pool_size=2))
+    counts = restore(pg, tmp_path / "one.backup")
+    assert counts["events"] == 11
+    assert every_version(pg, orders) == original
+    assert verify_store(pg).ok and verify_store(pg).sealed_orders == 2
+    # The counters and keys travelled: the next number follows on, a key repeats.
+    assert pg.allocate_number(2026) == source.allocate_number(2026)
+    repeat = pg.cancel(Ctx(idempotency_key="cancel-1"), orders[0], reason="customer asked")
+    assert repeat.replayed
+
+    backup(pg, tmp_path / "two.backup")
+    back = make_ledger(Settings(database_url=f"sqlite:///{tmp_path / 'b.db'}", audit_key=AUDIT_KEY))
+    restore(back, tmp_path / "two.backup")
+    assert every_version(back, orders) == original
+    assert verify_store(back).ok
+    for app in (source, pg, back):
+        app.close()
+
+
+def test_restore_refuses_a_store_that_is_not_empty(tmp_path: Path, sql_settings: Settings) -> None:
+    source, _ = filled(Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", audit_key=AUDIT_KEY))
+    backup(source, tmp_path / "x.backup")
+    target = make_ledger(sql_settings)
+    five_event_order(target)
+    with pytest.raises(BackupRefused, match="not empty"):
+        restore(target, tmp_path / "x.backup")
+
+
+def corrupt(path: Path, member: str) -> Path:
+    """A copy of the backup with one byte of ``member`` flipped."""
+    out = path.with_name("bad-" + path.name)
+    with tarfile.open(path) as src, tarfile.open(out, "w") as dst:
+        for info in src.getmembers():
+            data = bytearray(src.extractfile(info).read())  # type: ignore[union-attr]
+            if info.name == member:
+                data[len(data) // 2] ^= 0x01
+            import io
+
+            dst.addfile(info, io.BytesIO(bytes(data)))
+    return out
+
+
+@pytest.mark.parametrize("member", ["events.jsonl.gz", "side.json.gz", "manifest.json"])
+def test_restore_refuses_a_corrupted_file_and_writes_nothing(
+    tmp_path: Path, sql_settings: Settings, member: str
+) -> None:
+    source, _ = filled(Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", audit_key=AUDIT_KEY))
+    backup(source, tmp_path / "x.backup")
+    target = make_ledger(sql_settings)
+    with pytest.raises(BackupRefused):
+        restore(target, corrupt(tmp_path / "x.backup", member))
+    assert target.recorder.max_notification_id() in (None, 0)
+
+
+def test_restore_refuses_seals_made_with_another_key(tmp_path: Path) -> None:
+    source, _ = filled(Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}"))
+    backup(source, tmp_path / "x.backup")  # sealed with the generated key file
+    target = make_ledger(Settings(database_url=f"sqlite:///{tmp_path / 'b.db'}"))
+    with pytest.raises(BackupRefused, match="audit key"):
+        restore(target, tmp_path / "x.backup")
+    assert target.recorder.max_notification_id() in (None, 0)
+
+
+def test_the_scheduled_backup_keeps_the_newest_files(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'a.db'}", backup_dir=str(tmp_path / "b"), backup_keep=2
+    )
+    filled(settings)[0].close()
+    for stamp in ("20200101T000000Z", "20200102T000000Z"):
+        (tmp_path / "b").mkdir(exist_ok=True)
+        (tmp_path / "b" / f"ledger-{stamp}.backup").write_bytes(b"old")
+    newest = run_scheduled_backup(settings)
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
+        "ledger-20200102T000000Z.backup",
+        newest.name,
+    ]
