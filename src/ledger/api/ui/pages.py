@@ -1,0 +1,207 @@
+"""The read-only web pages under ``/ui``: board, order, backlog, reports, sign-in.
+
+Every page needs a known token (kept in a cookie after the sign-in form);
+without one a page redirects to ``/ui/login`` and the board fragment answers
+401 so its refresh script can send the reader there.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from ledger.api.ui import data, order_view, reports_view
+from ledger.api.ui.i18n import LANG_COOKIE, LANGS, translator
+from ledger.api.ui.render import HERE, lang_of, page, to_login
+from ledger.api.ui.session import (
+    check_token,
+    forget_token,
+    keep_token,
+    principal_of,
+    safe_next,
+    same_origin,
+)
+from ledger.application import OrderNotFound
+from ledger.projections.board import FLAGS
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+STATIC = {
+    "ui.css": "text/css",
+    "board.js": "text/javascript",
+    "order.js": "text/javascript",
+    "favicon.svg": "image/svg+xml",
+}
+Text = Annotated[str, Query(max_length=200)]
+
+
+def _opt(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()) if value.strip() else None
+    except ValueError:
+        return None
+
+
+def _board_query(customer: str, product: str, flag: str, as_of: str) -> data.BoardQuery:
+    chosen = flag if flag in FLAGS else None
+    return data.BoardQuery(_opt(customer), _opt(product), chosen, _day(as_of))
+
+
+@router.get("", response_class=RedirectResponse)
+def ui_home() -> RedirectResponse:
+    return RedirectResponse("/ui/board", status_code=303)
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    if name not in STATIC:
+        return Response(status_code=404)
+    return FileResponse(
+        HERE / "static" / name,
+        media_type=STATIC[name],
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: Text = "") -> HTMLResponse:
+    return page(request, "login.html", None, next=safe_next(next), error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    body = (await request.body())[:4096].decode("utf-8", "replace")
+    form = {k: v[0] for k, v in parse_qs(body).items()}
+    target = safe_next(form.get("next"))
+    token = form.get("token", "").strip()
+    who = check_token(request, token) if token and same_origin(request) else None
+    if who is None:
+        return page(request, "login.html", None, 401, next=target, error="login.bad")
+    response = RedirectResponse(target, status_code=303)
+    keep_token(response, request, token)
+    return response
+
+
+@router.post("/logout")
+def logout() -> RedirectResponse:
+    response = RedirectResponse("/ui/login", status_code=303)
+    forget_token(response)
+    return response
+
+
+@router.post("/lang")
+async def switch_language(request: Request) -> RedirectResponse:
+    body = (await request.body())[:2048].decode("utf-8", "replace")
+    form = {k: v[0] for k, v in parse_qs(body).items()}
+    response = RedirectResponse(safe_next(form.get("next")), status_code=303)
+    wanted = form.get("lang", "")
+    if wanted not in LANGS:
+        wanted = "zh" if lang_of(request) == "en" else "en"
+    if same_origin(request):
+        response.set_cookie(
+            LANG_COOKIE, wanted, max_age=365 * 86400, path="/ui", samesite="lax", httponly=True
+        )
+    return response
+
+
+@router.get("/board", response_class=HTMLResponse)
+def board_page(
+    request: Request, customer: Text = "", product: Text = "", flag: Text = "", as_of: Text = ""
+) -> Response:
+    who = principal_of(request)
+    if who is None:
+        return to_login(request)
+    query = _board_query(customer, product, flag, as_of)
+    board = data.board_data(data.worker_of(request), query)
+    return page(request, "board.html", who, query=query, board=board, flags=FLAGS)
+
+
+@router.get("/board/fragment", response_class=HTMLResponse)
+def board_fragment(
+    request: Request, customer: Text = "", product: Text = "", flag: Text = "", as_of: Text = ""
+) -> Response:
+    """Only the board region, for the refresh script to swap in."""
+    who = principal_of(request)
+    if who is None:
+        return Response(status_code=401, headers={"Cache-Control": "no-store"})
+    query = _board_query(customer, product, flag, as_of)
+    board = data.board_data(data.worker_of(request), query)
+    return page(request, "board_fragment.html", who, query=query, board=board, flags=FLAGS)
+
+
+@router.get("/orders/{ref}", response_class=HTMLResponse)
+def order_page(
+    request: Request,
+    ref: Annotated[str, Path(max_length=80)],
+    version: Annotated[int | None, Query(ge=1, le=10**9)] = None,
+) -> Response:
+    who = principal_of(request)
+    if who is None:
+        return to_login(request)
+    try:
+        order_id = order_view.resolve_order_id(ref)
+        view = order_view.order_page(data.ledger_of(request), order_id, version)
+    except OrderNotFound:
+        return page(request, "not_found.html", who, 404, what=ref)
+    return page(request, "order.html", who, **view)
+
+
+@router.get("/go")
+def go_to_order(request: Request, number: Text = "") -> RedirectResponse:
+    """The header's order-number box: straight to that order's page."""
+    target = number.strip() or ""
+    if not target:
+        return RedirectResponse("/ui/board", status_code=303)
+    return RedirectResponse(f"/ui/orders/{quote(target.upper(), safe='')}", status_code=303)
+
+
+@router.get("/backlog", response_class=HTMLResponse)
+def backlog_page(
+    request: Request, customer: Text = "", product: Text = "", as_of: Text = ""
+) -> Response:
+    who = principal_of(request)
+    if who is None:
+        return to_login(request)
+    worker = data.worker_of(request)
+    day = _day(as_of)
+    report = data.backlog_data(worker, _opt(customer), _opt(product), day)
+    choices = data.filter_choices(worker.views["board"].select())
+    ageing = data.ageing_chart(report, translator(lang_of(request)))
+    return page(
+        request, "backlog.html", who, report=report, ageing=ageing, customer=_opt(customer),
+        product=_opt(product), as_of=day, **choices,
+    )  # fmt: skip
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(
+    request: Request,
+    year: Annotated[int | None, Query(ge=2000, le=9999)] = None,
+    currency: Annotated[str, Query(max_length=3)] = "",
+) -> Response:
+    who = principal_of(request)
+    if who is None:
+        return to_login(request)
+    worker = data.worker_of(request)
+    view = reports_view.reports_view(worker)
+    if view is None:
+        return page(request, "reports.html", who, available=False)
+    years, currencies = reports_view.years_and_currencies(view)
+    year = year or (years[0] if years else worker.now().year)
+    chosen = currency.upper() if currency.upper() in currencies else (currencies or ["CNY"])[0]
+    t = translator(lang_of(request))
+    return page(
+        request, "reports.html", who, available=True, year=year, years=years,
+        currency=chosen, currencies=currencies,
+        charts=reports_view.monthly(view, year, chosen, t),
+        customers=reports_view.top_groups(view, "customer", year, chosen),
+        products=reports_view.top_groups(view, "product", year, chosen),
+        lead=reports_view.lead_time_rows(view, year),
+    )  # fmt: skip

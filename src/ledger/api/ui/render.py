@@ -1,0 +1,105 @@
+"""Rendering: the Jinja2 environment, the context every page shares, the headers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from ledger.api.auth import Principal
+from ledger.api.ui.i18n import LANG_COOKIE, choose_lang, event_label, translator
+
+HERE = Path(__file__).parent
+# Attribute styles carry bar widths; no inline <script> or <style> element is allowed.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src-elem 'self'; "
+    "style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def money(value: Any, currency: str = "") -> str:
+    """Exact amounts with thousands separators: "127,500.00 CNY"."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    text = f"{amount:,.2f}"
+    return f"{text} {currency}".strip()
+
+
+def percent(value: Any) -> int:
+    return round(float(value or 0) * 100)
+
+
+def short_time(value: str | None) -> str:
+    """ISO time as "2026-07-25 06:43 UTC"."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def days_late(promise: str | None, today: date) -> int:
+    if not promise:
+        return 0
+    return max(0, (today - date.fromisoformat(promise)).days)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html", "svg"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=money, percent=percent, short_time=short_time, urlq=quote)
+    env.globals.update(days_late=days_late)
+    return env
+
+
+ENV = _environment()
+
+
+def lang_of(request: Request) -> str:
+    return choose_lang(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+
+
+def page(
+    request: Request,
+    template: str,
+    who: Principal | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    lang = lang_of(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    html = ENV.get_template(template).render(
+        t=translator(lang),
+        ev=lambda kind: event_label(kind, lang),
+        lang=lang,
+        html_lang="zh-Hans" if lang == "zh" else "en",
+        who=who,
+        here=here,
+        path=request.url.path,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code, headers=HEADERS)
+
+
+def to_login(request: Request) -> RedirectResponse:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/ui/login?next={quote(here, safe='')}", status_code=303)
