@@ -16,18 +16,27 @@ if TYPE_CHECKING:
     from ledger.aggregates.order import Order
 
 
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+def plain(value: Any, *, normalize_decimals: bool = False) -> Any:
+    """Domain values as JSON-ready data: dataclasses as dicts, exact Decimals
+    as strings (normalised on request, for fingerprints), dates in ISO 8601,
+    anything else unknown (UUIDs) as its string."""
+
+    def convert(item: Any) -> Any:
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            return {f.name: convert(getattr(item, f.name)) for f in dataclasses.fields(item)}
+        if isinstance(item, dict):
+            return {str(k): convert(v) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [convert(v) for v in item]
+        if isinstance(item, Decimal):
+            return str(item.normalize() if normalize_decimals and item.is_finite() else item)
+        if isinstance(item, datetime | date):
+            return item.isoformat()
+        if isinstance(item, str | int | float | bool) or item is None:
+            return item
+        return str(item)
+
+    return convert(value)
 
 
 def ratio(part: int | Decimal, whole: int | Decimal) -> str:
@@ -79,43 +88,43 @@ def describe(order: Order) -> dict[str, Any]:
         "on_hold": order.on_hold,
         "hold_reason": order.hold_reason,
         "channel": order.channel,
-        "customer": _plain(order.customer),
+        "customer": plain(order.customer),
         "currency": order.currency,
-        "delivery": _plain(order.delivery),
-        "requested_date": _plain(order.requested_date),
-        "original_promised_date": _plain(order.original_promise),
-        "latest_promised_date": _plain(order.latest_promise),
-        "promises": _plain(order.promises),
-        "payment_terms": _plain(order.payment_terms),
+        "delivery": plain(order.delivery),
+        "requested_date": plain(order.requested_date),
+        "original_promised_date": plain(order.original_promise),
+        "latest_promised_date": plain(order.latest_promise),
+        "promises": plain(order.promises),
+        "payment_terms": plain(order.payment_terms),
         "invoice_info": dict(order.invoice_info),
         "special_requirements": order.special_requirements,
         "contract_ref": order.contract_ref,
         "checks": dict(order.checks),
         "problems": list(order.problems),
         "lines": [
-            {**_plain(line), "amount": str(line.amount), "open": line.open}
+            {**plain(line), "amount": str(line.amount), "open": line.open}
             for line in order.lines.values()
         ],
         "facets": facets(order),
-        "shipments": _plain(list(order.shipments.values())),
-        "purchases": _plain(list(order.purchases.values())),
+        "shipments": plain(list(order.shipments.values())),
+        "purchases": plain(list(order.purchases.values())),
         "production": {
             "stage": order.production_stage,
             "percent": order.production_percent,
             "completed": order.production_completed,
         },
-        "quality_issues": _plain(list(order.quality_issues.values())),
-        "complaints": _plain(list(order.complaints.values())),
-        "invoices": _plain(list(order.invoices.values())),
-        "credit_notes": _plain(list(order.credit_notes.values())),
-        "payments": _plain(list(order.payments.values())),
+        "quality_issues": plain(list(order.quality_issues.values())),
+        "complaints": plain(list(order.complaints.values())),
+        "invoices": plain(list(order.invoices.values())),
+        "credit_notes": plain(list(order.credit_notes.values())),
+        "payments": plain(list(order.payments.values())),
         "split_from": order.split_from,
         "split_into": list(order.split_into),
         "merged_from": list(order.merged_from),
         "merged_into": order.merged_into,
         "cancel_reason": order.cancel_reason,
         "archive_ref": order.archive_ref,
-        "stage_reached": _plain(order.stage_reached),
-        "created_at": _plain(order.created_on),
-        "modified_at": _plain(order.modified_on),
+        "stage_reached": plain(order.stage_reached),
+        "created_at": plain(order.created_on),
+        "modified_at": plain(order.modified_on),
     }

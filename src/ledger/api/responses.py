@@ -6,9 +6,6 @@ the models below document that shape without validating it a second time.
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -16,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.aggregates.order import Order
-from ledger.aggregates.readout import describe
+from ledger.aggregates.readout import describe, plain
 from ledger.application import HistoryEntry, Result
 
 Records = list[dict[str, Any]]
@@ -149,20 +146,3 @@ def history_json(entry: HistoryEntry) -> dict[str, Any]:
         "reason": str(meta.get("reason", "")),
         "payload": plain(entry.payload),
     }
-
-
-def plain(value: Any) -> Any:
-    """Stored payloads as JSON: exact decimals as strings, dates in ISO 8601."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
