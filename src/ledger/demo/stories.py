@@ -12,7 +12,7 @@ import random
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from ledger.aggregates.order import Order
+from ledger.aggregates.order import STAGES, Order
 from ledger.aggregates.values import Line, PaymentTerms, SkuQty
 from ledger.application import order_id_for
 from ledger.demo import catalogue as cat
@@ -21,18 +21,7 @@ from ledger.demo.making import on
 from ledger.demo.people import Client
 from ledger.demo.plan import CENT, Act, Profile, Scene, Story, Track, Writer
 
-TARGETS = (
-    "received",
-    "verified",
-    "confirmed",
-    "in_production",
-    "ready_to_ship",
-    "shipped",
-    "delivered",
-    "invoiced",
-    "settled",
-    "archived",
-)
+TARGETS = STAGES  # the lifecycle, in order: the stage a story aims for
 PROBLEMS = {
     "customer": "客户电话无法接通，联系人待确认",
     "product": "型号与规格不符，数量需与客户重新确认",
