@@ -131,6 +131,14 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             if conflict is None:
                 raise
             raise conflict from e
+        except (OperationalError, psycopg.OperationalError) as e:
+            # Racing saves with one key: now and then psycopg reports the losing
+            # transaction's unique violation as "pipeline aborted" instead. Nothing
+            # was written; if the key is taken, say so like any other key conflict.
+            record = idempotency_of(kwargs)
+            if record is None or self.find_idempotency(record.key) is None:
+                raise
+            raise CONFLICTS_BY_TABLE[IDEMPOTENCY_TABLE](kwargs) from e
         return ids
 
     def _insert_stored_events(
