@@ -81,7 +81,10 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         )
         self.insert_links_statement = self._sql(
             "INSERT INTO {table} (originator_id, version, hash) "
-            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[])",
+            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[]) "
+            # Never the statement that fails: a version conflict must fail the
+            # events INSERT itself (which then rolls these rows back too).
+            "ON CONFLICT DO NOTHING",
             chain.CHAIN_TABLE,
         )
         self.insert_idempotency_statement = self._sql(
@@ -181,16 +184,13 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             previous = chain.previous_map(curs.fetchall()) if wanted else {}
             links = chain.chain_links(stored_events, {**known, **previous})
             self.recent_links.stage(links)
+        if links:
+            self._insert_links(curs, links)
         # The library's events INSERT: the last statement on the cursor, whose
         # RETURNING rows the library reads.
         es_postgres.PostgresAggregateRecorder._insert_stored_events(
             self, curs, stored_events, **kwargs
         )
-        if links:
-            # After the events, on a cursor of its own: a version conflict then
-            # fails the events INSERT first, and the library still finds its rows.
-            with curs.connection.cursor() as links_cursor:
-                self._insert_links(links_cursor, links)
 
     def _insert_links(self, curs: Cursor[DictRow], links: list[chain.Link]) -> None:
         curs.execute(
