@@ -9,7 +9,10 @@ from urllib.parse import quote
 
 import pytest
 from eventsourcing.persistence import InfrastructureFactory
-from eventsourcing.tests.persistence import ApplicationRecorderTestCase
+from eventsourcing.tests.persistence import (
+    ApplicationRecorderTestCase,
+    NonInterleavingNotificationIDsBaseCase,
+)
 from eventsourcing.utils import Environment
 
 from ledger.persistence.popo import LedgerPOPORecorder
@@ -62,6 +65,20 @@ class TestLedgerSQLiteRecorderContract(
 class TestLedgerPostgresRecorderContract(
     _FactoryMixin, ApplicationRecorderTestCase[LedgerPostgresRecorder]
 ):
+    recorder_class = LedgerPostgresRecorder
+
+    @pytest.fixture(autouse=True)
+    def _database(self, postgres_url: str) -> None:
+        self.database_url = postgres_url
+
+
+@pytest.mark.postgres
+class TestLedgerPostgresRecorderNonInterleaving(
+    _FactoryMixin, NonInterleavingNotificationIDsBaseCase
+):
+    """Two racing saves (one group-commit batch or two transactions): the
+    notification ids of one never fall between those of the other."""
+
     recorder_class = LedgerPostgresRecorder
 
     @pytest.fixture(autouse=True)

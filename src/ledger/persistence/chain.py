@@ -112,6 +112,10 @@ class RecentLinks:
     def commit_staged(self) -> None:
         links: list[Link] = getattr(self._staged, "links", [])
         self._staged.links = []
+        self.remember(links)
+
+    def remember(self, links: Sequence[Link]) -> None:
+        """Links just committed (by this thread, e.g. a group commit)."""
         with self._lock:
             for originator, version, digest in links:
                 self._heads[originator] = (version, digest)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import psycopg
@@ -11,6 +13,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
     OperationalError,
+    ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.utils import retry
@@ -23,12 +26,12 @@ from ledger.persistence.records import (
     CONFLICTS_BY_TABLE,
     IDEMPOTENCY_TABLE,
     ORDER_NUMBERS_TABLE,
+    IdempotencyKeyConflict,
     IdempotencyRecord,
     idempotency_of,
 )
 
 _TRANSIENT = (InterfaceError, OperationalError)
-
 
 
 class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
@@ -42,6 +45,11 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
 
     # The bench turns this off on one instance to measure what the chain costs.
     chain_enabled = True
+    # Group commit: concurrent saves of this process share one transaction
+    # (see ``insert_events``). Off, every save is a transaction of its own.
+    group_commit = True
+    # At most this many saves in one transaction (bounds its size and time).
+    max_batch = 64
 
     def __init__(
         self,
@@ -53,6 +61,11 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         # Links this process committed: a command on an order just written
         # needs no query for its previous hash (committed links never change).
         self.recent_links = chain.RecentLinks()
+        # Group commit: saves waiting to be written, and whether a thread is
+        # writing a batch now (then the others queue behind it).
+        self._batch_condition = threading.Condition()
+        self._batch_queue: list[_PendingSave] = []
+        self._batch_writing = False
         self.sql_create_statements.extend(
             [
                 self._sql(
@@ -79,6 +92,14 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             "ON c.originator_id = w.o AND c.version = w.v",
             chain.CHAIN_TABLE,
         )
+        self.select_stored_versions_statement = SQL(
+            "SELECT e.originator_id, e.originator_version FROM {schema}.{table} e "
+            "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(o, v) "
+            "ON e.originator_id = w.o AND e.originator_version = w.v"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        self.select_idempotency_keys_statement = self._sql(
+            "SELECT key FROM {table} WHERE key = ANY(%s::text[])", IDEMPOTENCY_TABLE
+        )
         self.insert_links_statement = self._sql(
             "INSERT INTO {table} (originator_id, version, hash) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[]) "
@@ -89,12 +110,12 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         )
         self.insert_idempotency_statement = self._sql(
             "INSERT INTO {table} (key, fingerprint, order_id, version, recorded_at) "
-            "VALUES (%s, %s, %s, %s, %s)",
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
+            "%s::bigint[], %s::timestamptz[])",
             IDEMPOTENCY_TABLE,
         )
         self.select_idempotency_statement = self._sql(
-            "SELECT key, fingerprint, order_id, version, recorded_at "
-            "FROM {table} WHERE key = %s",
+            "SELECT key, fingerprint, order_id, version, recorded_at FROM {table} WHERE key = %s",
             IDEMPOTENCY_TABLE,
         )
         # The row lock taken by ON CONFLICT ... DO UPDATE serialises
@@ -118,13 +139,165 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         super().create_table()
 
     def _sql(self, template: str, table: str) -> Composed:
-        return SQL(template).format(
-            table=Identifier(self.datastore.schema, table)
-        )
+        return SQL(template).format(table=Identifier(self.datastore.schema, table))
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """Store one save's events and side rows atomically (group commit).
+
+        Concurrent callers of this process queue their saves; one of them
+        (the leader) takes every save queued so far (up to ``max_batch``)
+        and writes them in one transaction: one table lock, one NOTIFY, one
+        insert of all events, one commit. While it writes, newcomers queue
+        for the next batch, so under load batches grow by themselves and a
+        lone caller waits for nobody. The table lock is kept, so
+        notification ids stay gap-free and in commit order.
+
+        Each caller gets its own outcome: if the batch fails (a version or
+        idempotency-key conflict in one save), its saves are retried one
+        transaction each, so only the conflicting ones fail.
+        """
+        idempotency_of(kwargs)  # type-check in the caller's thread
+        if not self.group_commit or not stored_events:
+            return self._insert_one(stored_events, **kwargs)
+        pending = _PendingSave(stored_events, kwargs)
+        condition = self._batch_condition
+        with condition:
+            self._batch_queue.append(pending)
+        while True:
+            with condition:
+                while not pending.done and self._batch_writing:
+                    condition.wait()
+                if pending.done:
+                    break
+                self._batch_writing = True
+                batch = self._batch_queue[: self.max_batch]
+                del self._batch_queue[: self.max_batch]
+            try:
+                self._write_batch(batch)
+            finally:
+                with condition:
+                    self._batch_writing = False
+                    condition.notify_all()
+        return pending.outcome()
+
+    def _write_batch(self, batch: list[_PendingSave]) -> None:
+        """Write the batch in one transaction; fall back to one save per transaction."""
+        try:
+            if len(batch) > 1:
+                try:
+                    self._insert_many(batch)
+                except Exception:
+                    # Something the pre-check did not foresee (a lost connection,
+                    # a conflict with a writer outside the table lock): every save
+                    # gets a transaction of its own, and its own outcome.
+                    for pending in batch:
+                        pending.reset()
+                    self._write_one_by_one(batch)
+                return
+            self._write_one_by_one(batch)
+        except BaseException as e:
+            for pending in batch:
+                if not pending.done:
+                    pending.fail(e)
+            raise
+
+    def _write_one_by_one(self, batch: list[_PendingSave]) -> None:
+        for pending in batch:
+            try:
+                pending.succeed(self._insert_one(pending.stored_events, **pending.kwargs))
+            except _TRANSIENT as e:
+                # The store is away (the library's retries are spent): the
+                # rest of the batch would only wait as long to fail the same way.
+                for rest in batch:
+                    if not rest.done:
+                        rest.fail(e)
+                return
+            except Exception as e:
+                pending.fail(e)
+
+    def _insert_many(self, batch: list[_PendingSave]) -> None:
+        """Every save of the batch in one transaction, settling each save's outcome.
+
+        Under the table lock (which every writer of events and idempotency
+        keys takes first), one round trip finds the versions and keys already
+        stored and the previous chain links; saves that would conflict are
+        refused there, before anything is inserted, so they burn no
+        notification ids and fail no one else. The rest are inserted with one
+        statement per table and committed together.
+        """
+        events = [e for pending in batch for e in pending.stored_events]
+        records = _idempotency_records_of(batch)
+        wanted = chain.previous_wanted(events) if self.chain_enabled else []
+        known = self.recent_links.known(wanted)
+        wanted = [w for w in wanted if w[0] not in known]
+        with (
+            self.datastore.get_connection() as conn,
+            ExitStack() as stack,
+            conn.pipeline() as pipeline,
+            conn.transaction(),
+        ):
+            with conn.cursor() as curs:
+                self._lock_table(curs)
+                self._notify_channel(curs)
+            stack.enter_context(stored := conn.cursor())
+            stack.enter_context(keys := conn.cursor())
+            stack.enter_context(previous := conn.cursor())
+            stored.execute(
+                self.select_stored_versions_statement,
+                (
+                    [e.originator_id for e in events],
+                    [e.originator_version for e in events],
+                ),
+                prepare=False,
+            )
+            if records:
+                keys.execute(
+                    self.select_idempotency_keys_statement,
+                    ([r.key for r in records],),
+                    prepare=False,
+                )
+            if wanted:
+                previous.execute(
+                    self.select_previous_links_statement,
+                    ([o for o, _ in wanted], [v for _, v in wanted]),
+                    prepare=False,
+                )
+            pipeline.sync()
+            taken_versions = {
+                (chain.originator_text(r["originator_id"]), r["originator_version"])
+                for r in stored.fetchall()
+            }
+            taken_keys = {r["key"] for r in keys.fetchall()} if records else set()
+            heads = {**known, **(chain.previous_map(previous.fetchall()) if wanted else {})}
+            accepted = _refuse_conflicts(batch, taken_versions, taken_keys)
+            if not accepted:
+                return
+            events = [e for pending in accepted for e in pending.stored_events]
+            links = chain.chain_links(events, heads) if self.chain_enabled else []
+            with conn.cursor() as curs:
+                self._insert_side_rows(curs, idempotency_batch=_idempotency_records_of(accepted))
+                if links:
+                    self._insert_links(curs, links)
+                es_postgres.PostgresAggregateRecorder._insert_stored_events(self, curs, events)
+                pipeline.sync()
+                ids = [row["notification_id"] for row in curs.fetchall()]
+        # Committed: hand out the notification ids, in the order inserted.
+        if len(ids) != len(events):
+            msg = f"expected {len(events)} notification ids, got {len(ids)}"
+            raise ProgrammingError(msg)
+        self.recent_links.remember(links)
+        start = 0
+        for pending in accepted:
+            end = start + len(pending.stored_events)
+            pending.succeed(ids[start:end])
+            start = end
+
+    def _insert_one(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """One save in a transaction of its own, conflicts named by side table."""
         try:
             self.recent_links.discard_staged()
             ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
@@ -203,20 +376,20 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
 
     def _has_side_rows(self, **kwargs: Any) -> bool:
         """Whether this save writes side rows; extend with ``_insert_side_rows``."""
-        return idempotency_of(kwargs) is not None
+        return bool(_idempotency_records(kwargs))
 
     def _insert_side_rows(self, curs: Cursor[DictRow], **kwargs: Any) -> None:
         """Rows written with the events (pipeline mode: errors surface at sync)."""
-        record = idempotency_of(kwargs)
-        if record is not None:
+        records = _idempotency_records(kwargs)
+        if records:
             curs.execute(
                 self.insert_idempotency_statement,
                 (
-                    record.key,
-                    record.fingerprint,
-                    record.order_id,
-                    record.version,
-                    record.recorded_at,
+                    [r.key for r in records],
+                    [r.fingerprint for r in records],
+                    [r.order_id for r in records],
+                    [r.version for r in records],
+                    [r.recorded_at for r in records],
                 ),
                 prepare=False,
             )
@@ -267,9 +440,83 @@ _CREATE_AUDIT = [
 ]
 
 
-def _side_table_conflict(
-    error: IntegrityError, kwargs: dict[str, Any]
-) -> IntegrityError | None:
+class _PendingSave:
+    """One caller's save waiting in the group-commit queue, and its outcome."""
+
+    __slots__ = ("done", "error", "ids", "kwargs", "stored_events")
+
+    def __init__(self, stored_events: Sequence[StoredEvent], kwargs: dict[str, Any]) -> None:
+        self.stored_events = stored_events
+        self.kwargs = kwargs
+        self.done = False
+        self.ids: Sequence[int] | None = None
+        self.error: BaseException | None = None
+
+    def reset(self) -> None:
+        self.done = False
+        self.ids = None
+        self.error = None
+
+    def succeed(self, ids: Sequence[int] | None) -> None:
+        self.ids = ids
+        self.done = True
+
+    def fail(self, error: BaseException) -> None:
+        self.error = error
+        self.done = True
+
+    def outcome(self) -> Sequence[int] | None:
+        if self.error is not None:
+            raise self.error
+        return self.ids
+
+
+def _idempotency_records(kwargs: dict[str, Any]) -> list[IdempotencyRecord]:
+    """The idempotency rows of one save (``idempotency=``) or of a batch."""
+    batch: list[IdempotencyRecord] | None = kwargs.get("idempotency_batch")
+    if batch is not None:
+        return batch
+    record = idempotency_of(kwargs)
+    return [record] if record is not None else []
+
+
+def _idempotency_records_of(batch: Sequence[_PendingSave]) -> list[IdempotencyRecord]:
+    return [r for pending in batch if (r := idempotency_of(pending.kwargs)) is not None]
+
+
+def _refuse_conflicts(
+    batch: list[_PendingSave], taken_versions: set[tuple[str, int]], taken_keys: set[str]
+) -> list[_PendingSave]:
+    """Fail the saves whose key or versions are taken (stored, or earlier in the
+    batch) with the error their own transaction would have raised; the rest."""
+    accepted: list[_PendingSave] = []
+    versions = set(taken_versions)
+    keys = set(taken_keys)
+    for pending in batch:
+        record = idempotency_of(pending.kwargs)
+        mine = [
+            (chain.originator_text(e.originator_id), e.originator_version)
+            for e in pending.stored_events
+        ]
+        if record is not None and record.key in keys:
+            # A reused key is reported as such even if the version conflicts too.
+            pending.fail(IdempotencyKeyConflict(record.key))
+        elif any(v in versions for v in mine) or len(set(mine)) < len(mine):
+            pending.fail(
+                IntegrityError(
+                    "duplicate key value violates unique constraint on "
+                    "(originator_id, originator_version)"
+                )
+            )
+        else:
+            accepted.append(pending)
+            versions.update(mine)
+            if record is not None:
+                keys.add(record.key)
+    return accepted
+
+
+def _side_table_conflict(error: IntegrityError, kwargs: dict[str, Any]) -> IntegrityError | None:
     """The specific conflict for a side table's uniqueness violation, if it is one."""
     cause = error.__cause__
     if not isinstance(cause, psycopg.errors.UniqueViolation):
