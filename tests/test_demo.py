@@ -6,13 +6,18 @@ import io
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+import psycopg
 import pytest
+from eventsourcing.application import project_aggregate
+from psycopg import sql
 
+from ledger.aggregates.order import Order
 from ledger.application import Ledger, order_id_for
 from ledger.clock import SimulatedClock
 from ledger.demo.runner import DemoReport, run_demo
@@ -23,24 +28,33 @@ UNTIL = date(2026, 6, 30)  # a fixed end, so runs on different days agree
 LedgerFactory = Callable[[], tuple[Ledger, SimulatedClock]]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def make_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerFactory]:
-    """A fresh, empty store per call (memory, or a new SQLite file)."""
+    """A fresh, empty store per call (memory, a new SQLite file or PostgreSQL schema)."""
     made: list[Ledger] = []
+    schemas: list[str] = []
 
     def make() -> tuple[Ledger, SimulatedClock]:
         if request.param == "memory":
             url = "memory://"
-        else:
+        elif request.param == "sqlite":
             url = f"sqlite:///{tmp_path / f'demo{len(made)}.db'}"
+        else:
+            schemas.append(f"demo_{uuid.uuid4().hex[:12]}")
+            url = f"{request.getfixturevalue('postgres_dsn')}?schema={schemas[-1]}"
         clock = SimulatedClock(datetime(2000, 1, 1, tzinfo=UTC))
-        ledger = Ledger(Settings(database_url=url), clock)
+        ledger = Ledger(Settings(database_url=url, pool_size=2), clock)
         made.append(ledger)
         return ledger, clock
 
     yield make
     for ledger in made:
         ledger.close()
+    if schemas:
+        dsn: str = request.getfixturevalue("postgres_dsn")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for schema in schemas:
+                conn.execute(sql.SQL("DROP SCHEMA {0} CASCADE").format(sql.Identifier(schema)))
 
 
 def demo(ledger: Ledger, clock: SimulatedClock, **options: object) -> DemoReport:
@@ -72,6 +86,59 @@ def test_the_same_seed_gives_the_same_orders_in_two_fresh_stores(
         for order in [second_ledger.find_by_number(number)]
     ]
     assert stored == first.rows
+
+
+def stored_data(ledger: Ledger) -> list[tuple[str, int, str, str, dict[str, Any]]]:
+    """Every stored event in notification order, with what makes it deterministic."""
+    notifications = ledger.recorder.select_notifications(start=1, limit=100_000)
+    events: list[Any] = [ledger.mapper.to_domain_event(n) for n in notifications]
+    return [
+        (str(e.originator_id), e.originator_version, type(e).__name__, str(e.timestamp), e.meta)
+        for e in events
+    ]
+
+
+@pytest.mark.postgres
+def test_sqlite_and_postgres_get_the_same_events(tmp_path: Path, postgres_url: str) -> None:
+    stores = []
+    for url in (f"sqlite:///{tmp_path / 'same.db'}", postgres_url):
+        clock = SimulatedClock(datetime(2000, 1, 1, tzinfo=UTC))
+        ledger = Ledger(Settings(database_url=url, pool_size=2), clock)
+        try:
+            report = demo(ledger, clock, orders=40)
+            stores.append((report.rows, stored_data(ledger)))
+        finally:
+            ledger.close()
+    (sqlite_rows, sqlite_events), (postgres_rows, postgres_events) = stores
+    assert sqlite_rows == postgres_rows
+    assert len(sqlite_events) > 500
+    assert sqlite_events == postgres_events
+
+
+def test_snapshots_are_taken_at_each_interval_and_equal_the_replayed_order(
+    make_ledger: LedgerFactory,
+) -> None:
+    ledger, clock = make_ledger()
+    report = demo(ledger, clock)
+    interval = type(ledger).snapshotting_intervals[Order]
+    long_orders = [(n, v) for n, _, v in report.rows if v >= interval]
+    assert long_orders, "the demo has orders long enough to be snapshotted"
+    assert ledger.snapshots is not None
+    for number, version in long_orders:
+        order_id = order_id_for(number)
+        snapshots = list(ledger.snapshots.get(order_id))
+        assert [s.originator_version for s in snapshots] == list(
+            range(interval, version + 1, interval)
+        )
+        for snapshot in snapshots:
+            from_snapshot = snapshot.mutate(None)  # type: ignore[attr-defined]
+            replayed = project_aggregate(
+                None, ledger.events.get(order_id, lte=snapshot.originator_version)
+            )
+            assert vars(from_snapshot) == vars(replayed)
+        assert vars(ledger.get_order(order_id)) == vars(
+            project_aggregate(None, ledger.events.get(order_id))
+        )
 
 
 def test_another_seed_gives_other_orders(make_ledger: LedgerFactory) -> None:
