@@ -43,9 +43,10 @@ def test_overdue_orders_raise_alerts_whose_severity_grows_with_days_late(
         later = scanned(worker, datetime(2026, 4, 1, 12, tzinfo=UTC))
         assert later[f"overdue:{number}"]["severity"] == "medium"
         assert later[f"overdue:{number}"]["raised_at"] == first[f"overdue:{number}"]["raised_at"]
-        assert scanned(worker, datetime(2026, 5, 1, 12, tzinfo=UTC))[f"overdue:{number}"][
-            "severity"
-        ] == "high"
+        assert (
+            scanned(worker, datetime(2026, 5, 1, 12, tzinfo=UTC))[f"overdue:{number}"]["severity"]
+            == "high"
+        )
     finally:
         worker.stop()
         app.close()

@@ -18,12 +18,18 @@ event the model ignores is not kept waiting.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Tracking
+
+from ledger.projections.decode import EventDecoder
 
 R = TypeVar("R")
 
@@ -118,6 +124,11 @@ class View(Protocol[R]):
 
     def count(self, filters: Sequence[Filter] = ()) -> int: ...
 
+    def fill(self, rows: Mapping[str, R], tracking: Tracking) -> None:
+        """Write every row of a new, empty view and its first position in one
+        transaction (a rebuild's bulk load)."""
+        ...
+
     def shadow(self) -> View[R]:
         """An empty view of the same model in shadow tables, for a rebuild."""
         ...
@@ -142,6 +153,11 @@ class Source:
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+    @cached_property
+    def decode(self) -> EventDecoder:
+        """Notifications to domain events, for folding (see ``decode``)."""
+        return EventDecoder(self.mapper)
 
 
 def fold_page(
@@ -179,7 +195,8 @@ def catch_up(
             start, page, stop=head, topics=view.model.topics, inclusive_of_start=False
         )
         end = notes[-1].id if len(notes) == page else head
-        events = [source.mapper.to_domain_event(n) for n in notes]
+        decode = source.decode
+        events = [decode(n) for n in notes]
         keys = {view.model.key(e) for e in events}
         changes = fold_page(view.model, view.rows(keys) if keys else {}, events)
         view.write(changes, Tracking(source.name, end), expected=position)
@@ -187,6 +204,85 @@ def catch_up(
         if on_page is not None:
             on_page(end, head)
     return position or 0
+
+
+def fill(
+    views: Sequence[View[Any]],
+    source: Source,
+    *,
+    page: int = DEFAULT_PAGE,
+    until: int | None = None,
+    on_page: Callable[[int, int], None] | None = None,
+) -> int:
+    """Build empty views from position zero to ``until`` (default: the head
+    now) in one pass over the log: each event is read and decoded once, folded
+    into every view's rows in memory, and each view's rows are written once at
+    the end, with the position, by ``View.fill``. Returns that position.
+
+    The result equals ``catch_up`` from zero: the same folds, in log order.
+    """
+    head = source.head() if until is None else until
+    if not head:
+        return 0
+    models = [view.model for view in views]
+    wanted = [frozenset(model.topics) for model in models]
+    topics: list[str] = sorted(set().union(*wanted)) if all(wanted) else []
+    rows: list[dict[str, Any]] = [{} for _ in views]
+    by_order = [type(model).key is ReadModel.key for model in models]
+    folds = list(zip(models, wanted, rows, by_order, strict=True))
+    decode = source.decode
+    position = 0
+    for notes in _pages(source, topics, head, page):
+        for note in notes:
+            event = decode(note)
+            order = str(event.originator_id)
+            for model, topics_of, rows_of, keyed_by_order in folds:
+                if note.topic in topics_of or not topics_of:
+                    key = order if keyed_by_order else model.key(event)
+                    rows_of[key] = model.evolve(rows_of.get(key), event)
+        position = notes[-1].id
+        if on_page is not None:
+            on_page(position, head)
+    for view, rows_of in zip(views, rows, strict=True):
+        kept = {key: row for key, row in rows_of.items() if row is not None}
+        view.fill(kept, Tracking(source.name, head))
+    return head
+
+
+def _pages(source: Source, topics: Sequence[str], head: int, page: int) -> Iterator[Sequence[Any]]:
+    """The notifications up to ``head``, a page at a time, the next page read
+    by a helper thread while this one folds (the database works meanwhile)."""
+    pages: queue.Queue[Sequence[Any] | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read() -> None:
+        position = 0
+        try:
+            while position < head and not stop.is_set():
+                notes = source.recorder.select_notifications(
+                    position, page, stop=head, topics=topics, inclusive_of_start=False
+                )
+                if not notes:
+                    break
+                pages.put(notes)
+                position = notes[-1].id
+            pages.put(None)
+        except BaseException as error:  # handed to the folding thread
+            pages.put(error)
+
+    reader = threading.Thread(target=read, name="projection-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := pages.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting to put
+            with contextlib.suppress(queue.Empty):
+                pages.get(timeout=0.05)
+        reader.join()
 
 
 def records_of(model: ReadModel[R], rows: Mapping[str, R]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
-from ledger.projections.facts import replace
+from ledger.projections.facts import replace, stamped
 from ledger.projections.framework import ReadModel
 from ledger.projections.order_rows import Page
 
@@ -65,7 +65,7 @@ class StepModel(ReadModel[V]):
             return row
         step = self.steps.get(name)
         changed = step(row, event) if step is not None else row
-        return replace(changed, version=event.originator_version)
+        return stamped(row, changed, version=event.originator_version)
 
     def dump(self, row: V) -> str:
         return json.dumps(plain(row), ensure_ascii=False, separators=(",", ":"))

@@ -6,13 +6,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic
 
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.popo import POPOApplicationRecorder
 
-from ledger.projections.framework import DEFAULT_PAGE, R, ReadModel, Source, View, catch_up
+from ledger.projections.framework import (
+    DEFAULT_PAGE,
+    R,
+    ReadModel,
+    Source,
+    View,
+    catch_up,
+    fill,
+)
 from ledger.projections.view_memory import MemoryView
 
 log = logging.getLogger(__name__)
@@ -151,7 +159,7 @@ class Runner(Generic[R]):
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # one catch-up at a time in this process
+        self.lock = threading.Lock()  # one catch-up at a time in this process
 
     def start(self) -> Runner[R]:
         self._stop.clear()
@@ -172,7 +180,7 @@ class Runner(Generic[R]):
 
     def run_once(self) -> int:
         """Catch up now, in this thread."""
-        with self._lock:
+        with self.lock:
             position = catch_up(self.view, self.source, page=self.page)
         with self._changed:
             self.position = position
@@ -221,7 +229,7 @@ class Runner(Generic[R]):
 
     def rebuild(self, on_page: Callable[[int, int], None] | None = None) -> int:
         """Rebuild blue/green (see ``rebuild``) while this runner keeps serving."""
-        return rebuild(self.view, self.source, on_page=on_page, lock=self._lock)
+        return rebuild(self.view, self.source, on_page=on_page, lock=self.lock)
 
 
 def wait_for(view: View[Any], source_name: str, position: int | None, timeout: float) -> None:
@@ -242,11 +250,30 @@ def rebuild(
 
     Returns the position the rebuilt view starts from.
     """
-    shadow = view.shadow()
-    catch_up(shadow, source, page=page, on_page=on_page)
-    guard = lock if lock is not None else threading.Lock()
-    with guard:
-        # A last short catch-up, then the swap; the live runner waits meanwhile.
-        position = catch_up(shadow, source, page=page)
-        view.swap_in(shadow)
-    return position
+    return rebuild_many([(view, lock)], source, page=page, on_page=on_page)[0]
+
+
+def rebuild_many(
+    targets: Sequence[tuple[View[Any], Any]],
+    source: Source,
+    *,
+    page: int = REBUILD_PAGE,
+    on_page: Callable[[int, int], None] | None = None,
+) -> list[int]:
+    """Rebuild several views blue/green in one pass over the log.
+
+    ``targets`` are (view, lock) pairs; the lock (if any) is the one its live
+    runner holds while catching up. Every shadow is folded in memory from the
+    same read of the log and bulk-written once (``framework.fill``); then each
+    shadow, under its view's lock, catches up with what arrived meanwhile
+    (the ordinary paged path) and is swapped in. Returns each view's position.
+    """
+    shadows = [view.shadow() for view, _ in targets]
+    fill(shadows, source, page=page, on_page=on_page)
+    positions: list[int] = []
+    for (view, lock), shadow in zip(targets, shadows, strict=True):
+        with lock if lock is not None else threading.Lock():
+            # A last short catch-up, then the swap; the live runner waits meanwhile.
+            positions.append(catch_up(shadow, source, page=page))
+            view.swap_in(shadow)
+    return positions

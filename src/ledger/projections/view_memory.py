@@ -49,6 +49,9 @@ class MemoryView(POPOTrackingRecorder, Generic[R]):
                     self._rows[key] = ({"key": key, **self.model.record(row)}, row)
             self._insert_tracking(tracking)
 
+    def fill(self, rows: Mapping[str, R], tracking: Tracking) -> None:
+        self.write(rows, tracking, expected=None)
+
     def select(
         self,
         filters: Sequence[Filter] = (),

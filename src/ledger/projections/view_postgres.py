@@ -36,6 +36,8 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
             Composed([SQL(rows_table)]),
         ]
         self._upsert = sqltext.upsert_row(model, self.qualified, sqltext.POSTGRES)
+        names = ", ".join(["key", *(c.name for c in model.columns), "data"])
+        self._copy = f"COPY {self.qualified} ({names}) FROM STDIN"
         self._text_columns = sqltext.text_columns(model)
 
     def rows(self, keys: Iterable[str]) -> dict[str, R]:
@@ -60,6 +62,15 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
                 curs.executemany(self._upsert, upserts)
             if deletes:
                 curs.execute(f"DELETE FROM {self.qualified} WHERE key = ANY(%s)", (deletes,))
+            self._insert_tracking(curs, tracking)
+
+    def fill(self, rows: Mapping[str, R], tracking: Tracking) -> None:
+        """COPY every row into the (empty) table, then record ``tracking``."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._require_position(curs, tracking.application_name, None)
+            with curs.copy(self._copy) as copy:
+                for key, row in rows.items():
+                    copy.write_row(sqltext.row_params(self.model, key, row))
             self._insert_tracking(curs, tracking)
 
     def _require_position(self, curs: Cursor[DictRow], name: str, expected: int | None) -> None:

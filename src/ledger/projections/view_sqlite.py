@@ -89,6 +89,9 @@ class SQLiteView(SQLiteTrackingRecorder, Generic[R]):
                 c.executemany(f"DELETE FROM {self.table} WHERE key = ?", deletes)
             self._insert_tracking(c, tracking)
 
+    def fill(self, rows: Mapping[str, R], tracking: Tracking) -> None:
+        self.write(rows, tracking, expected=None)
+
     def _require_position(self, c: SQLiteCursor, name: str, expected: int | None) -> None:
         # Inside the write transaction (SQLite has one writer), so nobody
         # can move the position between this check and the commit.

@@ -38,7 +38,9 @@ def add_rebuild_command(subparsers: Any) -> None:
     )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("name", nargs="?", choices=sorted(READ_MODELS), metavar="NAME")
-    target.add_argument("--all", action="store_true", help="every read model, one after another")
+    target.add_argument(
+        "--all", action="store_true", help="every read model, in one pass over the log"
+    )
     parser.set_defaults(handler=rebuild)
 
 
@@ -72,10 +74,18 @@ def rebuild(args: argparse.Namespace) -> int:
     ledger = Ledger(get_settings())
     worker = Worker(ledger)
     try:
-        for name in list(READ_MODELS) if args.all else [args.name]:
-            bar = ProgressBar(name, sys.stderr)
+        if args.all:  # one pass over the log feeds every read model
+            bar = ProgressBar("all", sys.stderr)
             try:
-                entry = worker.rebuild(name, on_page=bar.update)
+                entries = worker.rebuild_all(on_page=bar.update)
+            except RebuildBusy as busy:
+                print(f"\nledger: {busy}", file=sys.stderr)
+                return 1
+            bar.done(entries[0])
+        else:
+            bar = ProgressBar(args.name, sys.stderr)
+            try:
+                entry = worker.rebuild(args.name, on_page=bar.update)
             except RebuildBusy as busy:
                 print(f"\nledger: {busy}", file=sys.stderr)
                 return 1

@@ -28,7 +28,7 @@ from ledger.clock import Clock
 from ledger.projections.alerts import ALERTS, scan_alerts
 from ledger.projections.framework import Source, View, catch_up
 from ledger.projections.registry import READ_MODELS
-from ledger.projections.runner import Runner, WakerHub, open_view, rebuild
+from ledger.projections.runner import Runner, WakerHub, open_view, rebuild, rebuild_many
 from ledger.projections.side_tables import RecordsModel, Row, text, update
 from ledger.settings import Settings
 from ledger.worker.leases import Lease, lease_factory
@@ -228,12 +228,39 @@ class Worker:
         )
 
     def nightly_rebuild(self) -> None:
-        for name in chosen_models(self.settings.rebuild_models):
-            self.rebuild(name)
+        self.rebuild_all(chosen_models(self.settings.rebuild_models))
 
     def rebuild(self, name: str, on_page: OnPage | None = None) -> Row:
         """Rebuild ``name`` blue/green and log it; RebuildBusy if one is running."""
         return self._rebuild(name, self._rebuild_lease(name), on_page)
+
+    def rebuild_all(
+        self, names: Sequence[str] | None = None, on_page: OnPage | None = None
+    ) -> list[Row]:
+        """Rebuild several read models (default: all) blue/green in one pass over
+        the log, and log each; RebuildBusy if any of them is being rebuilt."""
+        chosen = chosen_models(list(names) if names else None)
+        leases: list[Lease] = []
+        try:
+            for name in chosen:
+                leases.append(self._rebuild_lease(name))
+            started, started_at = time.monotonic(), self.now()
+            targets = [(self.views[name], self._runner_lock(name)) for name in chosen]
+            positions = rebuild_many(targets, self.source, on_page=on_page)
+            seconds = time.monotonic() - started
+        finally:
+            for lease in leases:
+                lease.release()
+        entries = [
+            self._rebuilt(name, started_at, seconds, position)
+            for name, position in zip(chosen, positions, strict=True)
+        ]
+        update(self.rebuilds, lambda current: {str(entry["key"]): entry for entry in entries})
+        return entries
+
+    def _runner_lock(self, name: str) -> Any:
+        runner = self.runners.get(name)
+        return runner.lock if runner is not None else None
 
     def rebuild_in_background(self, name: str) -> threading.Thread:
         """Start rebuilding ``name`` in a thread; RebuildBusy (at once) if one is running."""
@@ -269,13 +296,16 @@ class Worker:
             seconds = time.monotonic() - started
         finally:
             lease.release()
-        entry: Row = {
+        entry = self._rebuilt(name, started_at, seconds, position)
+        update(self.rebuilds, lambda current: {name: entry})
+        return entry
+
+    def _rebuilt(self, name: str, started_at: datetime, seconds: float, position: int) -> Row:
+        return {
             "key": name, "started_at": started_at.isoformat(),
             "finished_at": self.now().isoformat(), "seconds": round(seconds, 3),
             "position": position, "events_per_s": round(position / seconds) if seconds else None,
         }  # fmt: skip
-        update(self.rebuilds, lambda current: {name: entry})
-        return entry
 
     def status(self) -> list[Row]:
         """Per read model: position, head, lag, last rebuild, rows, runner."""
@@ -286,4 +316,3 @@ class Worker:
             model_status(name, view, self.source, head, now, self.runners.get(name), rebuilt)
             for name, view in self.views.items()
         ]
-
