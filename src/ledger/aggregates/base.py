@@ -131,21 +131,28 @@ class OrderBase:
     @property
     def stage(self) -> str:
         """The board column: the lifecycle stage, or a side state."""
-        if self.status in ("cancelled", "rejected", "split", "merged", "archived", "settled"):
-            return self.status
-        if self.on_hold:
-            return "on_hold"
-        return self.progress_stage
+        due, delivered = self._due_and_delivered()
+        return self._stage(due, due > 0 and delivered >= due)
 
     @property
     def progress_stage(self) -> str:
         """How far the goods and the money have got, ignoring a hold."""
+        due, delivered = self._due_and_delivered()
+        return self._progress_stage(due, due > 0 and delivered >= due)
+
+    def _stage(self, due: int, fully_delivered: bool) -> str:
+        if self.status in ("cancelled", "rejected", "split", "merged", "archived", "settled"):
+            return self.status
+        if self.on_hold:
+            return "on_hold"
+        return self._progress_stage(due, fully_delivered)
+
+    def _progress_stage(self, due: int, fully_delivered: bool) -> str:
         if self.status in ("received", "verified", "rejected"):
             return self.status
         if self.status in ("settled", "archived"):
             return self.status
-        due = sum(line.due for line in self.lines.values())
-        if self._fully_delivered():
+        if fully_delivered:
             return "invoiced" if self.net_invoiced > 0 else "delivered"
         if any(line.shipped for line in self.lines.values()):
             return "shipped"
@@ -236,17 +243,31 @@ class OrderBase:
     def _note_stage(self, at: datetime) -> None:
         """Remember when each stage was first reached, for lead times. Full
         delivery counts even when a prepayment invoice makes the stage jump
-        straight to invoiced."""
-        reached = [self.stage]
-        if self._fully_delivered():
-            reached.insert(0, "delivered")
-        for stage in reached:
-            if stage not in self.stage_reached:
-                self.stage_reached[stage] = at
+        straight to invoiced.
+
+        Runs after every event, on every replay too: the lines are summed
+        once for both questions.
+        """
+        reached = self.stage_reached
+        due, delivered = self._due_and_delivered()
+        fully_delivered = due > 0 and delivered >= due
+        if fully_delivered and "delivered" not in reached:
+            reached["delivered"] = at
+        stage = self._stage(due, fully_delivered)
+        if stage not in reached:
+            reached[stage] = at
+
+    def _due_and_delivered(self) -> tuple[int, int]:
+        """Units still to ship ever (ordered minus written off), and delivered."""
+        due = delivered = 0
+        for line in self.lines.values():
+            due += line.quantity - line.short_closed
+            delivered += line.delivered
+        return due, delivered
 
     def _fully_delivered(self) -> bool:
-        due = sum(line.due for line in self.lines.values())
-        return due > 0 and sum(line.delivered for line in self.lines.values()) >= due
+        due, delivered = self._due_and_delivered()
+        return due > 0 and delivered >= due
 
     # -- guards ---------------------------------------------------------------
 

@@ -16,14 +16,25 @@ if TYPE_CHECKING:
     from ledger.aggregates.order import Order
 
 
+# Types returned as they are, and each dataclass's field names (looked up once).
+_AS_IS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def plain(value: Any, *, normalize_decimals: bool = False) -> Any:
     """Domain values as JSON-ready data: dataclasses as dicts, exact Decimals
     as strings (normalised on request, for fingerprints), dates in ISO 8601,
     anything else unknown (UUIDs) as its string."""
 
     def convert(item: Any) -> Any:
-        if dataclasses.is_dataclass(item) and not isinstance(item, type):
-            return {f.name: convert(getattr(item, f.name)) for f in dataclasses.fields(item)}
+        kind = type(item)
+        if kind in _AS_IS:  # most of an order's values: checked first, by exact type
+            return item
+        names = _FIELDS.get(kind)
+        if names is None and dataclasses.is_dataclass(item) and not isinstance(item, type):
+            names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(item))
+        if names is not None:
+            return {name: convert(getattr(item, name)) for name in names}
         if isinstance(item, dict):
             return {str(k): convert(v) for k, v in item.items()}
         if isinstance(item, list | tuple):
