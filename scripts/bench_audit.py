@@ -1,14 +1,19 @@
 """Audit figures on PostgreSQL: verify, backup and restore in events/s beside the
-raw SELECT rate of the events table, and the write cost of the hash chain.
+raw reading rates of the events table, and the write cost of the hash chain.
 
     .venv/bin/python scripts/bench_audit.py --orders 20000
     .venv/bin/python scripts/bench.py --audit-orders 20000   # the same, after the HTTP phases
 
-Loads ``ledger demo --orders N`` into a fresh database, then measures in the
-same run: a raw ``SELECT`` of every event (server-side cursor), ``audit
-verify``, ``backup`` and ``restore`` (into a fresh schema, projections
-rebuilt, timed apart). The chain's cost: the same commands written with and
-without the chain on two fresh schemas, alternating rounds; ratio of times.
+Loads ``ledger demo --orders N`` into a fresh database, then, ``--repeat``
+times in turn (the machine is shared: each figure is read beside its
+baselines of the same round, and medians are reported): two baselines — a
+raw ``SELECT`` of every event through a server-side cursor (psycopg builds
+one Python row per event) and a raw binary ``COPY ... TO STDOUT`` of the
+same rows (counted, not parsed) — then ``audit verify``, ``backup`` and
+``restore`` into a fresh schema (load only; the rebuild of the projections
+is timed apart, in the last round, unless ``--no-rebuild``). The chain's
+cost: the same commands written with and without the chain on two fresh
+schemas, alternating rounds; ratio of times.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,14 +48,21 @@ from ledger.settings import Settings  # noqa: E402
 KEY = "bench-audit-key"
 
 
-def run(pg_admin: str, orders: int, write_rounds: int = 6, per_round: int = 100) -> dict[str, Any]:
+def run(
+    pg_admin: str,
+    orders: int,
+    write_rounds: int = 6,
+    per_round: int = 100,
+    repeat: int = 3,
+    rebuild: bool = True,
+) -> dict[str, Any]:
     """Every audit figure on a fresh database, dropped afterwards."""
     dbname = f"ledger_audit_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_admin, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {0}").format(sql.Identifier(dbname)))
     url = f"{pg_admin.rsplit('/', 1)[0]}/{dbname}"
     try:
-        results = _store_figures(url, orders)
+        results = _store_figures(url, orders, repeat, rebuild)
         results["chain_write"] = _chain_cost(url, write_rounds, per_round)
         return results
     finally:
@@ -69,65 +82,121 @@ def _timed(run: Any) -> tuple[Any, float]:
     return value, time.perf_counter() - started
 
 
-def _store_figures(url: str, orders: int) -> dict[str, Any]:
+def _store_figures(url: str, orders: int, repeat: int, rebuild: bool) -> dict[str, Any]:
     env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_AUDIT_KEY": KEY}
     demo = [sys.executable, "-m", "ledger.cli", "demo", "--orders", str(orders)]
     subprocess.run(demo, env=env, check=True, stdout=subprocess.DEVNULL)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
     ledger = Ledger(_settings(url))
+    rounds: list[dict[str, float]] = []
+    rebuild_s = 0.0
     try:
-        events, select_s = _timed(lambda: _raw_select(url))
-        report, verify_s = _timed(lambda: verify_store(ledger))
-        assert report.ok and report.events == events, report.as_json()
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "bench.backup"
-            _, backup_s = _timed(lambda: backup(ledger, path))
-            size = path.stat().st_size
-            restore_s, rebuild_s = _restore(url, path)
+        for i in range(repeat):
+            events, select_s = _timed(lambda: _raw_select(url))
+            copied, copy_s = _timed(lambda: _raw_copy(url))
+            report, verify_s = _timed(lambda: verify_store(ledger))
+            assert report.ok and report.events == events == copied, report.as_json()
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "bench.backup"
+                _, backup_s = _timed(lambda path=path: backup(ledger, path))
+                size = path.stat().st_size
+                last = rebuild and i == repeat - 1
+                restore_s, rebuilt_s = _restore(url, path, f"restored_{i}", last)
+            rebuild_s = rebuilt_s or rebuild_s
+            rounds.append(
+                {
+                    "raw_select": events / select_s,
+                    "raw_copy": events / copy_s,
+                    "verify": events / verify_s,
+                    "backup": events / backup_s,
+                    "restore": events / restore_s,
+                }
+            )
     finally:
         ledger.close()
-    rate = lambda seconds: round(events / seconds)  # noqa: E731
-    return {
+
+    def median(name: str) -> int:
+        return round(statistics.median(r[name] for r in rounds))
+
+    def ratio(name: str, base: str) -> float:
+        return round(statistics.median(r[name] / r[base] for r in rounds), 2)
+
+    figures: dict[str, Any] = {
         "events": events,
         "orders": report.orders,
-        "raw_select_events_per_s": rate(select_s),
-        "verify_events_per_s": rate(verify_s),
-        "backup_events_per_s": rate(backup_s),
+        "rounds": len(rounds),
+        "raw_select_events_per_s": median("raw_select"),
+        "raw_copy_events_per_s": median("raw_copy"),
+        "verify_events_per_s": median("verify"),
+        "backup_events_per_s": median("backup"),
         "backup_bytes": size,
-        "restore_events_per_s": rate(restore_s),
-        "restore_with_rebuild_events_per_s": rate(restore_s + rebuild_s),
+        "restore_events_per_s": median("restore"),
+        "ratios_to_raw_select": {
+            n: ratio(n, "raw_select") for n in ("verify", "backup", "restore")
+        },
+        "ratios_to_raw_copy": {n: ratio(n, "raw_copy") for n in ("verify", "backup", "restore")},
+        "per_round": [{k: round(v) for k, v in r.items()} for r in rounds],
     }
+    if rebuild_s:
+        figures["rebuild_projections_s"] = round(rebuild_s, 1)
+        figures["restore_with_rebuild_events_per_s"] = round(
+            events / (events / rounds[-1]["restore"] + rebuild_s)
+        )
+    return figures
+
+
+EVENTS_IN_ORDER = (
+    "SELECT originator_id, originator_version, topic, state FROM ledger_events "
+    "ORDER BY originator_id, originator_version"
+)
 
 
 def _raw_select(url: str) -> int:
     count = 0
     with psycopg.connect(url) as conn, conn.cursor(name="raw") as cur:
         cur.itersize = 5000
-        cur.execute(
-            "SELECT originator_id, originator_version, topic, state FROM ledger_events "
-            "ORDER BY originator_id, originator_version"
-        )
+        cur.execute(EVENTS_IN_ORDER)
         for _ in cur:
             count += 1
     return count
 
 
-def _restore(url: str, path: Path) -> tuple[float, float]:
-    """Seconds to load, and seconds to rebuild the projections, into a fresh schema."""
-    target = Ledger(_settings(url, "restored"))
+def _raw_copy(url: str) -> int:
+    """Rows of a binary COPY, counted as the driver hands them over (one per row)."""
+    count = -1  # the last block is the trailer
+    with (
+        psycopg.connect(url) as conn,
+        conn.cursor() as cur,
+        cur.copy(f"COPY ({EVENTS_IN_ORDER}) TO STDOUT (FORMAT BINARY)") as copy,
+    ):
+        for _ in copy:
+            count += 1
+    return count
+
+
+def _restore(url: str, path: Path, schema: str, rebuild: bool) -> tuple[float, float]:
+    """Seconds to load, and seconds to rebuild the projections (0 if not), into a fresh schema."""
+    target = Ledger(_settings(url, schema))
     rebuilt: list[float] = []
     real_rebuild = restore_module.rebuild_projections
 
     def timed_rebuild(ledger: Any) -> list[str]:
+        if not rebuild:
+            rebuilt.append(0.0)
+            return []
         names, seconds = _timed(lambda: real_rebuild(ledger))
         rebuilt.append(seconds)
         return names  # type: ignore[no-any-return]
 
-    restore_module.rebuild_projections = timed_rebuild  # type: ignore[assignment]
+    restore_module.rebuild_projections = timed_rebuild
     try:
         _, total = _timed(lambda: restore_module.restore(target, path))
     finally:
-        restore_module.rebuild_projections = real_rebuild  # type: ignore[assignment]
+        restore_module.rebuild_projections = real_rebuild
         target.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
     return total - rebuilt[0], rebuilt[0]
 
 
@@ -153,7 +222,7 @@ def _commands(ledger: Ledger, count: int) -> None:
 def _chain_cost(url: str, rounds: int, per_round: int) -> dict[str, Any]:
     with_chain = Ledger(_settings(url, "with_chain"))
     without = Ledger(_settings(url, "without_chain"))
-    without.recorder.chain_enabled = False
+    without.recorder.chain_enabled = False  # type: ignore[attr-defined]
     times = {"with": 0.0, "without": 0.0}
     try:
         _commands(with_chain, 20)  # warm up both: connections, keys, caches
@@ -180,8 +249,14 @@ def main() -> int:
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--per-round", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of the read figures")
+    parser.add_argument(
+        "--no-rebuild", action="store_true", help="skip timing the projections' rebuild"
+    )
     args = parser.parse_args()
-    results = run(args.pg_admin, args.orders, args.rounds, args.per_round)
+    results = run(
+        args.pg_admin, args.orders, args.rounds, args.per_round, args.repeat, not args.no_rebuild
+    )
     print(json.dumps(results, indent=2))
     out = ROOT / "bench" / "audit_results.json"
     out.parent.mkdir(exist_ok=True)

@@ -3,6 +3,10 @@ restore refuses a non-empty store, a corrupted file and seals it cannot verify."
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
+import json
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -14,7 +18,8 @@ from audit_helpers import AUDIT_KEY, five_event_order, make_ledger
 from ledger.aggregates.readout import describe
 from ledger.application import Ctx, Ledger
 from ledger.audit.backup import backup, run_scheduled_backup
-from ledger.audit.backup_format import BackupRefused
+from ledger.audit.backup_format import EVENTS, MANIFEST, SIDE, BackupRefused, canonical
+from ledger.audit.keys import mac
 from ledger.audit.restore import restore
 from ledger.audit.service import seal, verify_store
 from ledger.settings import Settings
@@ -83,13 +88,11 @@ def corrupt(path: Path, member: str) -> Path:
             data = bytearray(src.extractfile(info).read())  # type: ignore[union-attr]
             if info.name == member:
                 data[len(data) // 2] ^= 0x01
-            import io
-
             dst.addfile(info, io.BytesIO(bytes(data)))
     return out
 
 
-@pytest.mark.parametrize("member", ["events.jsonl.gz", "side.json.gz", "manifest.json"])
+@pytest.mark.parametrize("member", [EVENTS, SIDE, MANIFEST])
 def test_restore_refuses_a_corrupted_file_and_writes_nothing(
     tmp_path: Path, sql_settings: Settings, member: str
 ) -> None:
@@ -123,3 +126,49 @@ def test_the_scheduled_backup_keeps_the_newest_files(tmp_path: Path) -> None:
         "ledger-20200102T000000Z.backup",
         newest.name,
     ]
+
+
+def rewritten(path: Path, edit: Any) -> Path:
+    """A copy of the backup whose events member ``edit`` changed, with the sha256
+    and MAC recomputed under the audit key: only the chain can tell."""
+    out = path.with_name("edited-" + path.name)
+    with tarfile.open(path) as src:
+        data = {m.name: src.extractfile(m).read() for m in src.getmembers()}  # type: ignore[union-attr]
+    events = gzip.compress(edit(gzip.decompress(data[EVENTS])))
+    manifest = json.loads(data[MANIFEST])
+    manifest["sha256"][EVENTS] = hashlib.sha256(events).hexdigest()
+    body = {k: v for k, v in manifest.items() if k != "mac"}
+    manifest["mac"] = mac(AUDIT_KEY.encode(), canonical(body)).hex()
+    with tarfile.open(out, "w") as dst:
+        for name, blob in ((MANIFEST, json.dumps(manifest).encode()), (EVENTS, events)):
+            info = tarfile.TarInfo(name)
+            info.size = len(blob)
+            dst.addfile(info, io.BytesIO(blob))
+        info = tarfile.TarInfo(SIDE)
+        info.size = len(data[SIDE])
+        dst.addfile(info, io.BytesIO(data[SIDE]))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("edit", "refusal"),
+    [
+        (lambda b: b.replace(b"credit check", b"credit chick"), "differs from its seal"),
+        (lambda b: b[:-7], "ends in the middle of an event"),
+    ],
+)
+def test_restore_rolls_back_when_the_chain_breaks_half_way(
+    tmp_path: Path, sql_settings: Settings, edit: Any, refusal: str
+) -> None:
+    """The chain is checked as the events stream into the store: a break found
+    there (seal, tail) rolls the whole load back."""
+    source, _ = filled(Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", audit_key=AUDIT_KEY))
+    seal(source)
+    backup(source, tmp_path / "x.backup")
+    target = make_ledger(sql_settings)
+    with pytest.raises(BackupRefused, match=refusal):
+        restore(target, rewritten(tmp_path / "x.backup", edit))
+    assert target.recorder.max_notification_id() in (None, 0)
+    assert verify_store(target).events == 0
+    source.close()
+    target.close()

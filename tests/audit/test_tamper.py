@@ -10,6 +10,7 @@ from audit_helpers import Tamper, five_event_order, make_ledger
 
 from ledger.application import Ctx, Ledger
 from ledger.audit.service import seal, verify_store
+from ledger.audit.store import Packed, merged_orders, open_store
 from ledger.audit.verify import Finding
 from ledger.persistence.chain import GENESIS, link_hash
 from ledger.settings import Settings
@@ -209,3 +210,28 @@ def test_a_deleted_order_is_named_by_its_seal(
     tamper.run("DELETE FROM ledger_chain WHERE originator_id = ?", tamper.oid(orders[0]))
     found = first(ledger)
     assert (found.order, found.version, found.kind) == (str(orders[0]), 5, "deleted")
+
+
+def test_the_packed_reading_equals_the_event_by_event_one_on_a_broken_store(
+    ledger: Ledger, orders: list[UUID], tamper: Tamper
+) -> None:
+    """PostgreSQL hands verify each order's events and links packed in one row;
+    unpacked, they are exactly the rows read one by one, breaks included."""
+    set_state(tamper, orders[0], 2, state_of(tamper, orders[0], 2) + b" ")
+    tamper.run(
+        f"DELETE FROM {EVENTS} WHERE originator_id = ? AND originator_version = 3",
+        tamper.oid(orders[1]),
+    )
+    tamper.run(
+        "DELETE FROM ledger_chain WHERE originator_id = ? AND version = 4", tamper.oid(orders[2])
+    )
+    with open_store(ledger).snapshot() as snap:
+        read = [(o, r.rows() if isinstance(r, Packed) else r) for o, r in snap.orders()]
+        one_by_one = list(merged_orders(snap.events(), snap.links()))
+    assert read == one_by_one
+    assert [len(rows) for _, rows in read] == [5, 5, 5]
+    assert {(f.order, f.version, f.kind) for f in verify_store(ledger).findings} == {
+        (str(orders[0]), 2, "changed"),
+        (str(orders[1]), 3, "deleted"),
+        (str(orders[2]), 4, "inserted"),
+    }

@@ -1,9 +1,10 @@
 """``ledger restore``: load a backup into an empty store, then rebuild the projections.
 
-Everything the manifest states is checked before anything is written: the
-manifest's MAC under this store's audit key, each member's sha256, the
-counts, and the chain recomputed from the events against the manifest's
-heads and every seal. The load itself is one transaction.
+Everything the manifest states is checked before anything is committed:
+the manifest's MAC under this store's audit key and each member's sha256
+before writing; the chain, recomputed as the events stream into the
+store, against every seal on the way and the counts and the manifest's
+heads at the end. The load is one transaction, rolled back on any failure.
 """
 
 from __future__ import annotations
@@ -17,23 +18,21 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import UUID
-
-from eventsourcing.persistence import StoredEvent
 
 from ledger.audit.backup_format import (
-    BATCH,
     EVENTS,
     FORMAT,
     MANIFEST,
     SIDE,
     BackupRefused,
+    TupleChain,
     canonical,
 )
 from ledger.audit.keys import mac_ok
 from ledger.audit.service import key_of
 from ledger.audit.verify import Progress
-from ledger.persistence.chain import GENESIS, link_hash
+
+CHUNK = 1 << 20  # compressed bytes decompressed at a time
 
 
 def restore(ledger: Any, path: Path, progress: Progress | None = None) -> dict[str, int]:
@@ -48,10 +47,11 @@ def restore(ledger: Any, path: Path, progress: Progress | None = None) -> dict[s
     _check_member(manifest, EVENTS, events)
     _check_member(manifest, SIDE, side_bytes)
     side = json.loads(gzip.decompress(side_bytes))
-    count = _check_chain(manifest, events)
-    loaded = loader.load(_batches(events, progress), side)
+    sealed = {(r[0], r[1]): base64.b64decode(r[2]["b64"]) for r in manifest["seals"]}
+    chain = TupleChain(sealed, links=True)
+    loaded = loader.load(_checked_chunks(manifest, events, chain, progress), chain, side)
     rebuild_projections(ledger)
-    return {"events": loaded, "orders": int(manifest["counts"]["orders"]), "checked": count}
+    return {"events": loaded, "orders": int(manifest["counts"]["orders"]), "checked": chain.count}
 
 
 def _read(path: Path) -> tuple[dict[str, Any], bytes, bytes]:
@@ -60,14 +60,14 @@ def _read(path: Path) -> tuple[dict[str, Any], bytes, bytes]:
             members = {m.name: tar.extractfile(m) for m in tar.getmembers() if m.isfile()}
             data = {name: f.read() for name, f in members.items() if f is not None}
         manifest = json.loads(data[MANIFEST])
+        if manifest.get("format") != FORMAT:
+            raise BackupRefused(f"unknown backup format {manifest.get('format')!r}")
         return manifest, data[EVENTS], data[SIDE]
     except (OSError, tarfile.TarError, KeyError, ValueError) as e:
         raise BackupRefused(f"{path} is not a readable ledger backup ({e})") from None
 
 
 def _check_manifest(manifest: dict[str, Any], key: bytes) -> None:
-    if manifest.get("format") != FORMAT:
-        raise BackupRefused(f"unknown backup format {manifest.get('format')!r}")
     body = {k: v for k, v in manifest.items() if k != "mac"}
     if not mac_ok(key, bytes.fromhex(str(manifest.get("mac", ""))), canonical(body)):
         raise BackupRefused(
@@ -86,50 +86,43 @@ def _check_member(manifest: dict[str, Any], name: str, data: bytes) -> None:
         raise BackupRefused(f"{name} is corrupted: its sha256 differs from the manifest")
 
 
-def _lines(events: bytes) -> Iterator[dict[str, Any]]:
+def _checked_chunks(
+    manifest: dict[str, Any], events: bytes, chain: TupleChain, progress: Progress | None
+) -> Iterator[bytes]:
+    """The event tuples in whole-tuple chunks, each checked by ``chain`` (seals)
+    before it is handed on; after the last, the counts and the manifest's heads.
+    A failure raises ``BackupRefused`` inside the loader's transaction, so
+    nothing is committed."""
+    rest = b""
     try:
-        for number, line in enumerate(gzip.decompress(events).splitlines(), start=1):
-            try:
-                yield json.loads(line)
-            except ValueError:
-                raise BackupRefused(f"{EVENTS} line {number} is not JSON") from None
-    except (OSError, EOFError, zlib.error) as e:
-        raise BackupRefused(f"{EVENTS} does not decompress ({e})") from None
-
-
-def _check_chain(manifest: dict[str, Any], events: bytes) -> int:
-    """Recompute every order's chain; compare with the heads and the seals."""
-    sealed = {(r[0], r[1]): base64.b64decode(r[2]["b64"]) for r in manifest["seals"]}
-    heads: dict[str, tuple[int, bytes]] = {}
-    count = 0
-    for e in _lines(events):
-        version, prev = heads.get(e["o"], (0, GENESIS))
-        digest = link_hash(prev, e["o"], e["v"], e["t"], base64.b64decode(e["s"]))
-        heads[e["o"]] = (e["v"], digest)
-        if sealed.get((e["o"], e["v"]), digest) != digest:
-            raise BackupRefused(f"order {e['o']} version {e['v']} differs from its seal")
-        count += 1
-    if count != manifest["counts"]["events"]:
-        raise BackupRefused(f"{count} events in the file, the manifest says {manifest['counts']}")
+        unpacker = zlib.decompressobj(31)
+        for start in range(0, len(events), CHUNK):
+            data = rest + unpacker.decompress(events[start : start + CHUNK])
+            before = chain.count
+            used = chain.feed(data)
+            rest = data[used:]
+            yield data[:used]
+            if progress is not None:
+                progress(chain.count - before)
+        data = rest + unpacker.flush()
+        if not unpacker.eof:
+            raise BackupRefused(f"{EVENTS} is truncated")
+        used = chain.feed(data)
+    except (zlib.error, ValueError) as e:
+        raise BackupRefused(f"{EVENTS}: {e}") from None
+    if used != len(data):
+        raise BackupRefused(f"{EVENTS} ends in the middle of an event")
+    yield data
+    if chain.count != manifest["counts"]["events"]:
+        raise BackupRefused(
+            f"{chain.count} events in the file, the manifest says {manifest['counts']['events']}"
+        )
+    heads = chain.order_heads()
     for order, (version, digest) in manifest["heads"].items():
         if heads.get(order) != (version, bytes.fromhex(digest)):
             raise BackupRefused(f"order {order}: the chain does not end where the manifest says")
-    return count
-
-
-def _batches(events: bytes, progress: Progress | None) -> Iterator[list[StoredEvent]]:
-    batch: list[StoredEvent] = []
-    for e in _lines(events):
-        batch.append(StoredEvent(UUID(e["o"]), e["v"], e["t"], base64.b64decode(e["s"])))
-        if len(batch) >= BATCH:
-            yield batch
-            if progress is not None:
-                progress(len(batch))
-            batch = []
-    if batch:
-        yield batch
-        if progress is not None:
-            progress(len(batch))
+    if len(heads) != len(manifest["heads"]):
+        raise BackupRefused("the file holds orders the manifest does not list")
 
 
 def rebuild_projections(ledger: Any) -> list[str]:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from ledger.audit.keys import audit_key, mac
 from ledger.audit.store import Seal, open_store
-from ledger.audit.verify import Progress, Report, merged, verify_streams
+from ledger.audit.verify import Progress, Report, verify_streams
 
 
 def key_of(ledger: Any) -> bytes:
@@ -24,8 +24,7 @@ def verify_store(
     wanted = str(order) if order is not None else None
     with open_store(ledger).snapshot() as snap:
         seals = snap.seals(wanted)
-        rows = merged(snap.events(wanted), snap.links(wanted))
-        return verify_streams(rows, seals, key, progress)
+        return verify_streams(snap.orders(wanted), seals, key, progress)
 
 
 def seal(ledger: Any, now: datetime | None = None) -> tuple[Report, int]:

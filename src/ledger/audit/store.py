@@ -8,17 +8,60 @@ indexes deliver rows in that order without sorting.
 
 from __future__ import annotations
 
+import itertools
+import struct
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
+from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-
+from ledger.audit.backup_format import BATCH, TupleChain, event_tuple, stored_events
 from ledger.persistence.chain import originator_text
 
 EventRow = tuple[str, int, str, bytes]  # order, version, topic, stored state
 LinkRow = tuple[str, int, bytes]  # order, version, hash
+# version, topic, state, link hash of one order: the event or its link may be missing (None).
+Row = tuple[int, str | None, bytes | None, bytes | None]
+
+
+_I4 = struct.Struct(">i")
+_Q8 = struct.Struct(">q")
+
+
+@dataclass(frozen=True)
+class Packed:
+    """One order's events and links as a backend packed them, unpacked on demand.
+
+    ``events``: per event ``int4 n ‖ int8 version ‖ int4 topic length ‖ topic ‖
+    state`` (n counts what follows it) — after ``n``, exactly what the chain hashes
+    after the previous hash and the order id. ``links``: per link ``int8 version ‖
+    int4 hash length ‖ hash``. Both in version order.
+    """
+
+    events: bytes
+    links: bytes
+
+    def rows(self) -> list[Row]:
+        """Events beside their links, by version, either one missing as ``None``."""
+        rows: dict[int, list[Any]] = {}
+        pos, end, data = 0, len(self.events), self.events
+        while pos < end:
+            (n,) = _I4.unpack_from(data, pos)
+            (version,) = _Q8.unpack_from(data, pos + 4)
+            (size,) = _I4.unpack_from(data, pos + 12)
+            topic = data[pos + 16 : pos + 16 + size].decode()
+            rows[version] = [version, topic, data[pos + 16 + size : pos + 4 + n], None]
+            pos += 4 + n
+        pos, end, data = 0, len(self.links), self.links
+        while pos < end:
+            (version,) = _Q8.unpack_from(data, pos)
+            (size,) = _I4.unpack_from(data, pos + 8)
+            rows.setdefault(version, [version, None, None, None])[3] = data[
+                pos + 12 : pos + 12 + size
+            ]
+            pos += 12 + size
+        return [(r[0], r[1], r[2], r[3]) for _, r in sorted(rows.items())]
 
 
 @dataclass(frozen=True, order=True)
@@ -39,6 +82,10 @@ class Snapshot(Protocol):
 
     def links(self, order: str | None = None) -> Iterator[LinkRow]: ...
 
+    def orders(self, order: str | None = None) -> Iterator[tuple[str, list[Row] | Packed]]:
+        """Each order's events beside their links, in version order."""
+        ...
+
     def seals(self, order: str | None = None) -> list[Seal]: ...
 
 
@@ -50,6 +97,30 @@ class AuditStore(Protocol):
     def add_seals(self, seals: list[Seal]) -> None: ...
 
     def heads(self) -> dict[str, tuple[int, bytes]]: ...
+
+
+def merged(events: Iterator[EventRow], links: Iterator[LinkRow]) -> Iterator[tuple[str, Row]]:
+    """Events and links side by side, both streams sorted by (order, version)."""
+    e, k = next(events, None), next(links, None)
+    while e is not None or k is not None:
+        if k is None or (e is not None and (e[0], e[1]) < (k[0], k[1])):
+            assert e is not None
+            yield e[0], (e[1], e[2], e[3], None)
+            e = next(events, None)
+        elif e is None or (k[0], k[1]) < (e[0], e[1]):
+            yield k[0], (k[1], None, None, k[2])
+            k = next(links, None)
+        else:
+            yield e[0], (e[1], e[2], e[3], k[2])
+            e, k = next(events, None), next(links, None)
+
+
+def merged_orders(
+    events: Iterator[EventRow], links: Iterator[LinkRow]
+) -> Iterator[tuple[str, list[Row] | Packed]]:
+    """``merged`` grouped by order: what ``Snapshot.orders`` yields."""
+    for order, group in itertools.groupby(merged(events, links), key=lambda r: r[0]):
+        yield order, [row for _, row in group]
 
 
 def open_store(ledger: Any) -> AuditStore:
@@ -114,20 +185,41 @@ class _MemorySnapshot:
     def links(self, order: str | None = None) -> Iterator[LinkRow]:
         return (row for row in self._links if order is None or row[0] == order)
 
+    def orders(self, order: str | None = None) -> Iterator[tuple[str, list[Row] | Packed]]:
+        return merged_orders(self.events(order), self.links(order))
+
     def seals(self, order: str | None = None) -> list[Seal]:
         return [s for s in self._seals if order is None or s.order == order]
 
 
 class Loader(Protocol):
-    """Side rows out for a backup; events and side rows in for a restore."""
+    """Side rows and event tuples out for a backup; both in for a restore."""
 
-    def read_side(self) -> dict[str, list[list[Any]]]: ...
+    def reading(self) -> AbstractContextManager[tuple[dict[str, list[list[Any]]], Iterator[bytes]]]:
+        """The side rows and pages of event tuples (``backup_format``) in notification order."""
+        ...
 
     def is_empty(self) -> bool: ...
 
     def load(
-        self, batches: Iterable[list[StoredEvent]], side: dict[str, list[list[Any]]]
-    ) -> int: ...
+        self, chunks: Iterable[bytes], chain: TupleChain, side: dict[str, list[list[Any]]]
+    ) -> int:
+        """Every event tuple of ``chunks`` (``chain`` checks them as they pass and
+        holds their links once they have), then the side rows, all or nothing."""
+        ...
+
+
+def notification_tuples(recorder: Any, page: int = 5000) -> Iterator[bytes]:
+    """Pages of event tuples through the library's notification log."""
+    start = 1
+    while notes := recorder.select_notifications(start, page):
+        yield b"".join(
+            event_tuple(
+                UUID(originator_text(n.originator_id)), n.originator_version, n.topic, n.state
+            )
+            for n in notes
+        )
+        start = notes[-1].id + 1
 
 
 def open_loader(ledger: Any) -> Loader:
@@ -147,20 +239,22 @@ class MemoryLoader:
     def __init__(self, recorder: Any) -> None:
         self.recorder = recorder
 
-    def read_side(self) -> dict[str, list[list[Any]]]:
+    @contextmanager
+    def reading(self) -> Iterator[tuple[dict[str, list[list[Any]]], Iterator[bytes]]]:
         from ledger.audit.side_rows import read_memory_side
 
-        return read_memory_side(self.recorder)
+        yield read_memory_side(self.recorder), notification_tuples(self.recorder)
 
     def is_empty(self) -> bool:
         return not self.recorder._stored_events and not self.recorder._order_numbers
 
-    def load(self, batches: Iterable[list[StoredEvent]], side: dict[str, list[list[Any]]]) -> int:
+    def load(
+        self, chunks: Iterable[bytes], chain: TupleChain, side: dict[str, list[list[Any]]]
+    ) -> int:
         from ledger.audit.side_rows import write_memory_side
 
-        count = 0
-        for batch in batches:
-            self.recorder.insert_events(batch)
-            count += len(batch)
+        events = [e for chunk in chunks for e in stored_events(chunk)]  # all checked first
+        for start in range(0, len(events), BATCH):
+            self.recorder.insert_events(events[start : start + BATCH])
         write_memory_side(self.recorder, side)
-        return count
+        return len(events)

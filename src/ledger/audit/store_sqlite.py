@@ -8,10 +8,17 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-
+from ledger.audit.backup_format import BATCH, TupleChain, stored_events
 from ledger.audit.side_rows import SIDE_TABLES, Side, from_json, read_sql_side
-from ledger.audit.store import EventRow, LinkRow, Seal
+from ledger.audit.store import (
+    EventRow,
+    LinkRow,
+    Packed,
+    Row,
+    Seal,
+    merged_orders,
+    notification_tuples,
+)
 from ledger.persistence.chain import CHAIN_TABLE, SEALS_TABLE
 from ledger.persistence.records import ORDER_NUMBERS_TABLE
 
@@ -76,6 +83,9 @@ class SQLiteSnapshot:
         for o, v, h in self._rows(sql, _args(order)):
             yield names(o), v, bytes(h)
 
+    def orders(self, order: str | None = None) -> Iterator[tuple[str, list[Row] | Packed]]:
+        return merged_orders(self.events(order), self.links(order))
+
     def seals(self, order: str | None = None) -> list[Seal]:
         sql = (
             f"SELECT originator_id, version, hash, sealed_at, mac FROM {SEALS_TABLE}"
@@ -133,6 +143,10 @@ class SQLiteLoader:
         side[SEALS_TABLE] = [[str(UUID(r[0])), *r[1:]] for r in side[SEALS_TABLE]]
         return side
 
+    @contextmanager
+    def reading(self) -> Iterator[tuple[Side, Iterator[bytes]]]:
+        yield self.read_side(), notification_tuples(self.recorder)
+
     def is_empty(self) -> bool:
         with self.recorder.datastore.transaction(commit=False) as c:
             c.execute(
@@ -141,13 +155,16 @@ class SQLiteLoader:
             )
             return int(c.fetchone()[0]) == 0
 
-    def load(self, batches: Iterable[list[StoredEvent]], side: Side) -> int:
-        """Every batch and the side rows in one transaction: all or nothing."""
+    def load(self, chunks: Iterable[bytes], chain: TupleChain, side: Side) -> int:
+        """Every event (the recorder writes their links) and the side rows in one
+        transaction: all or nothing."""
         count = 0
         with self.recorder.datastore.transaction(commit=True) as c:
-            for batch in batches:
-                self.recorder._insert_events(c, batch)
-                count += len(batch)
+            for chunk in chunks:
+                events = stored_events(chunk)
+                for start in range(0, len(events), BATCH):
+                    self.recorder._insert_events(c, events[start : start + BATCH])
+                count += len(events)
             for table, columns in SIDE_TABLES.items():
                 rows = [[from_json(v) for v in row] for row in side.get(table, [])]
                 if table == SEALS_TABLE:

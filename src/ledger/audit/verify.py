@@ -10,17 +10,21 @@ sealed under the audit key: it finds events *and* chain rewritten together
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+import struct
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ledger.audit.keys import mac_ok
-from ledger.audit.store import EventRow, LinkRow, Seal
-from ledger.persistence.chain import GENESIS, link_hash
+from ledger.audit.store import Packed, Row, Seal
+from ledger.persistence.chain import GENESIS, _framed, link_hash
 
-# version, topic, state, link hash: event or link may be missing (None).
-Row = tuple[int, str | None, bytes | None, bytes | None]
+_VERSION = struct.Struct(">q")
+_LENGTH = struct.Struct(">i")
+_HASH_LENGTH = struct.pack(">i", len(GENESIS))
+
 Progress = Callable[[int], None]
 
 
@@ -60,33 +64,17 @@ class Report:
         }
 
 
-def merged(events: Iterator[EventRow], links: Iterator[LinkRow]) -> Iterator[tuple[str, Row]]:
-    """Events and links side by side, both streams sorted by (order, version)."""
-    e, k = next(events, None), next(links, None)
-    while e is not None or k is not None:
-        if k is None or (e is not None and (e[0], e[1]) < (k[0], k[1])):
-            assert e is not None
-            yield e[0], (e[1], e[2], e[3], None)
-            e = next(events, None)
-        elif e is None or (k[0], k[1]) < (e[0], e[1]):
-            yield k[0], (k[1], None, None, k[2])
-            k = next(links, None)
-        else:
-            yield e[0], (e[1], e[2], e[3], k[2])
-            e, k = next(events, None), next(links, None)
-
-
 def verify_streams(
-    rows: Iterable[tuple[str, Row]],
+    orders: Iterable[tuple[str, list[Row] | Packed]],
     seals: list[Seal],
     key: bytes,
     progress: Progress | None = None,
 ) -> Report:
-    """Check every order in ``rows``; sealed orders with no rows are reported deleted."""
+    """Check every order of ``orders`` (each with its rows in version order);
+    sealed orders with no rows are reported deleted."""
     report = Report()
     by_order = {o: list(s) for o, s in itertools.groupby(seals, key=lambda s: s.order)}
-    for order, group in itertools.groupby(rows, key=lambda r: r[0]):
-        order_rows = [row for _, row in group]
+    for order, order_rows in orders:
         check = OrderCheck(order, order_rows)
         check.check_seals(by_order.pop(order, []), key)
         report.orders += 1
@@ -94,8 +82,8 @@ def verify_streams(
         report.findings.extend(check.findings)
         report.sealed_orders += 1 if check.sealed_version else 0
         report.unsealed_events += check.events_after_seal
-        if not check.findings and order_rows and order_rows[-1][3] is not None:
-            report.heads[order] = (order_rows[-1][0], order_rows[-1][3])
+        if not check.findings and check.head is not None:
+            report.heads[order] = check.head
         if progress is not None:
             progress(check.events)
     for order, lost in by_order.items():
@@ -109,16 +97,76 @@ def verify_streams(
 class OrderCheck:
     """The row and seal checks of one order."""
 
-    def __init__(self, order: str, rows: list[Row]) -> None:
+    def __init__(self, order: str, rows: list[Row] | Packed) -> None:
         self.order = order
-        self.rows = rows
         self.findings: list[Finding] = []
         self.computed: dict[int, bytes] = {}
-        self.events = sum(1 for r in rows if r[2] is not None)
         self.sealed_version = 0
+        self.head: tuple[int, bytes] | None = None  # last version and its link
+        self.intact = True  # every version 1..n with its link: the fast checks passed
+        if isinstance(rows, Packed):
+            if self._intact_packed(rows):
+                return
+            rows = rows.rows()
+        self.rows = rows
+        if self._intact():
+            self.events = self.events_after_seal = len(rows)
+            if rows:
+                self.head = (rows[-1][0], self.computed[rows[-1][0]])
+            return
+        self.computed, self.intact = {}, False
+        if rows and rows[-1][3] is not None:
+            self.head = (rows[-1][0], rows[-1][3])
+        self.events = sum(1 for r in rows if r[2] is not None)
         self.events_after_seal = self.events
         self._check_rows()
         self._name_swaps()
+
+    def _intact_packed(self, packed: Packed) -> bool:
+        """``_intact`` on packed rows, hashing each event's bytes where they lie."""
+        sha256, framed_version, length = hashlib.sha256, _VERSION.pack, _LENGTH.unpack_from
+        prefix, prev, computed = _framed(self.order), GENESIS, self.computed
+        events, links = packed.events, packed.links
+        pos = at = 0
+        version = 0
+        while pos < len(events):
+            version += 1
+            (n,) = length(events, pos)
+            body = events[pos + 4 : pos + 4 + n]  # version ‖ topic framed ‖ state
+            pos += 4 + n
+            stamp = framed_version(version)
+            if body[:8] != stamp or links[at : at + 12] != stamp + _HASH_LENGTH:
+                self.computed = {}
+                return False
+            digest = sha256(b"".join((prev, prefix, body))).digest()
+            if digest != links[at + 12 : at + 44]:
+                self.computed = {}
+                return False
+            computed[version] = prev = digest
+            at += 44
+        if at != len(links):
+            self.computed = {}
+            return False
+        self.events = self.events_after_seal = version
+        self.head = (version, prev) if version else None
+        return True
+
+    def _intact(self) -> bool:
+        """The usual case, checked fast: versions 1..n, each event with its own
+        link that its hash matches. Anything else takes the full row check."""
+        sha256, version_bytes, framed = hashlib.sha256, _VERSION.pack, _framed
+        prefix = framed(self.order)
+        prev, computed = GENESIS, self.computed
+        for expected, (version, topic, state, digest) in enumerate(self.rows, start=1):
+            if version != expected or topic is None or state is None or digest is None:
+                return False
+            # link_hash, in one call: prev ‖ order ‖ version ‖ topic ‖ state.
+            own = sha256(b"".join((prev, prefix, version_bytes(version), framed(topic), state)))
+            prev = own.digest()
+            if prev != digest:
+                return False
+            computed[version] = prev
+        return True
 
     def _add(self, version: int, kind: str, detail: str) -> None:
         self.findings.append(Finding(self.order, version, kind, detail))
@@ -204,4 +252,7 @@ class OrderCheck:
                 return
             matched = seal.version
         self.sealed_version = matched
-        self.events_after_seal = sum(1 for v in self.computed if v > matched)
+        if matched == 0 or self.intact:  # versions 1..n: no need to count
+            self.events_after_seal = len(self.computed) - matched
+        else:
+            self.events_after_seal = sum(1 for v in self.computed if v > matched)
