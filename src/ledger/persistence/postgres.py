@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from collections.abc import Sequence
-from contextlib import ExitStack
 from typing import Any
 
 import psycopg
@@ -17,7 +18,7 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing.utils import retry
-from psycopg import Cursor
+from psycopg import Connection, Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
@@ -30,6 +31,8 @@ from ledger.persistence.records import (
     IdempotencyRecord,
     idempotency_of,
 )
+
+log = logging.getLogger(__name__)
 
 _TRANSIENT = (InterfaceError, OperationalError)
 
@@ -66,6 +69,7 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         self._batch_condition = threading.Condition()
         self._batch_queue: list[_PendingSave] = []
         self._batch_writing = False
+        self._writer: Connection[DictRow] | None = None
         self.sql_create_statements.extend(
             [
                 self._sql(
@@ -97,6 +101,15 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(o, v) "
             "ON e.originator_id = w.o AND e.originator_version = w.v"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        self.insert_events_columns_statement = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "RETURNING notification_id"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+            id_type=Identifier(self.datastore.originator_id_type),
+        )
         self.select_idempotency_keys_statement = self._sql(
             "SELECT key FROM {table} WHERE key = ANY(%s::text[])", IDEMPOTENCY_TABLE
         )
@@ -154,9 +167,10 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         lone caller waits for nobody. The table lock is kept, so
         notification ids stay gap-free and in commit order.
 
-        Each caller gets its own outcome: if the batch fails (a version or
-        idempotency-key conflict in one save), its saves are retried one
-        transaction each, so only the conflicting ones fail.
+        Each caller gets its own outcome: a save whose version or
+        idempotency key is taken is refused before the insert (see
+        ``_insert_many``) without failing the others; if the batch fails for
+        another reason, its saves are retried one transaction each.
         """
         idempotency_of(kwargs)  # type-check in the caller's thread
         if not self.group_commit or not stored_events:
@@ -185,18 +199,18 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
     def _write_batch(self, batch: list[_PendingSave]) -> None:
         """Write the batch in one transaction; fall back to one save per transaction."""
         try:
-            if len(batch) > 1:
-                try:
-                    self._insert_many(batch)
-                except Exception:
-                    # Something the pre-check did not foresee (a lost connection,
-                    # a conflict with a writer outside the table lock): every save
-                    # gets a transaction of its own, and its own outcome.
-                    for pending in batch:
-                        pending.reset()
-                    self._write_one_by_one(batch)
-                return
-            self._write_one_by_one(batch)
+            try:
+                self._insert_many(batch)
+            except Exception as e:
+                log.warning(
+                    "group commit of %d saves failed (%r); saving one by one", len(batch), e
+                )
+                # Something the pre-check cannot foresee (a lost connection, the
+                # store restarting): every save gets a transaction of its own
+                # (with the library's retries), and its own outcome.
+                for pending in batch:
+                    pending.reset()
+                self._write_one_by_one(batch)
         except BaseException as e:
             for pending in batch:
                 if not pending.done:
@@ -220,69 +234,99 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
     def _insert_many(self, batch: list[_PendingSave]) -> None:
         """Every save of the batch in one transaction, settling each save's outcome.
 
-        Under the table lock (which every writer of events and idempotency
-        keys takes first), one round trip finds the versions and keys already
-        stored and the previous chain links; saves that would conflict are
-        refused there, before anything is inserted, so they burn no
-        notification ids and fail no one else. The rest are inserted with one
-        statement per table and committed together.
+        Two round trips on the writer connection (held by the recorder, so no
+        pool check-out or ping per batch, and its statements stay prepared):
+
+        1. lock the events table, NOTIFY, and read the versions and keys
+           already stored and the previous chain links. Every writer of events
+           and idempotency keys takes that lock first, so what is read is the
+           truth until this transaction ends. Saves that would conflict are
+           refused here, with the error their own transaction would have
+           raised, before anything is inserted: they burn no notification
+           ids and fail no one else;
+        2. insert the rest (one statement per table) and COMMIT.
         """
         events = [e for pending in batch for e in pending.stored_events]
         records = _idempotency_records_of(batch)
         wanted = chain.previous_wanted(events) if self.chain_enabled else []
         known = self.recent_links.known(wanted)
         wanted = [w for w in wanted if w[0] not in known]
-        with (
-            self.datastore.get_connection() as conn,
-            ExitStack() as stack,
-            conn.pipeline() as pipeline,
-            conn.transaction(),
-        ):
-            with conn.cursor() as curs:
-                self._lock_table(curs)
+        conn = self._writer_connection()
+        try:
+            with (
+                conn.pipeline() as pipeline,
+                conn.cursor() as stored,
+                conn.cursor() as keys,
+                conn.cursor() as previous,
+                conn.cursor() as curs,
+            ):
+                conn.execute("BEGIN")
+                for statement in self.lock_table_statements:
+                    curs.execute(statement, prepare=True)
                 self._notify_channel(curs)
-            stack.enter_context(stored := conn.cursor())
-            stack.enter_context(keys := conn.cursor())
-            stack.enter_context(previous := conn.cursor())
-            stored.execute(
-                self.select_stored_versions_statement,
-                (
-                    [e.originator_id for e in events],
-                    [e.originator_version for e in events],
-                ),
-                prepare=False,
-            )
-            if records:
-                keys.execute(
-                    self.select_idempotency_keys_statement,
-                    ([r.key for r in records],),
-                    prepare=False,
+                stored.execute(
+                    self.select_stored_versions_statement,
+                    ([e.originator_id for e in events], [e.originator_version for e in events]),
+                    prepare=True,
                 )
-            if wanted:
-                previous.execute(
-                    self.select_previous_links_statement,
-                    ([o for o, _ in wanted], [v for _, v in wanted]),
-                    prepare=False,
-                )
-            pipeline.sync()
-            taken_versions = {
-                (chain.originator_text(r["originator_id"]), r["originator_version"])
-                for r in stored.fetchall()
-            }
-            taken_keys = {r["key"] for r in keys.fetchall()} if records else set()
-            heads = {**known, **(chain.previous_map(previous.fetchall()) if wanted else {})}
-            accepted = _refuse_conflicts(batch, taken_versions, taken_keys)
-            if not accepted:
-                return
-            events = [e for pending in accepted for e in pending.stored_events]
-            links = chain.chain_links(events, heads) if self.chain_enabled else []
-            with conn.cursor() as curs:
-                self._insert_side_rows(curs, idempotency_batch=_idempotency_records_of(accepted))
-                if links:
-                    self._insert_links(curs, links)
-                es_postgres.PostgresAggregateRecorder._insert_stored_events(self, curs, events)
+                if records:
+                    keys.execute(
+                        self.select_idempotency_keys_statement,
+                        ([r.key for r in records],),
+                        prepare=True,
+                    )
+                if wanted:
+                    previous.execute(
+                        self.select_previous_links_statement,
+                        ([o for o, _ in wanted], [v for _, v in wanted]),
+                        prepare=True,
+                    )
                 pipeline.sync()
-                ids = [row["notification_id"] for row in curs.fetchall()]
+                taken_versions = {
+                    (chain.originator_text(r["originator_id"]), r["originator_version"])
+                    for r in stored.fetchall()
+                }
+                taken_keys = {r["key"] for r in keys.fetchall()} if records else set()
+                heads = {**known, **(chain.previous_map(previous.fetchall()) if wanted else {})}
+                accepted = _refuse_conflicts(batch, taken_versions, taken_keys)
+                events = [e for pending in accepted for e in pending.stored_events]
+                links = chain.chain_links(events, heads) if self.chain_enabled else []
+                accepted_records = _idempotency_records_of(accepted)
+                if accepted_records:
+                    curs.execute(
+                        self.insert_idempotency_statement,
+                        _idempotency_columns(accepted_records),
+                        prepare=True,
+                    )
+                if links:
+                    curs.execute(
+                        self.insert_links_statement,
+                        (
+                            [o for o, _, _ in links],
+                            [v for _, v, _ in links],
+                            [h for _, _, h in links],
+                        ),
+                        prepare=True,
+                    )
+                if events:
+                    stored.execute(
+                        self.insert_events_columns_statement,
+                        (
+                            [e.originator_id for e in events],
+                            [e.originator_version for e in events],
+                            [e.topic for e in events],
+                            [e.state for e in events],
+                        ),
+                        prepare=True,
+                    )
+                conn.execute("COMMIT")
+                pipeline.sync()
+                ids = [row["notification_id"] for row in stored.fetchall()] if events else []
+        except BaseException:
+            # Whatever state it is in (aborted pipeline, lost server, prepared
+            # statements psycopg believes in): start again with a fresh one.
+            self._release_writer(discard=True)
+            raise
         # Committed: hand out the notification ids, in the order inserted.
         if len(ids) != len(events):
             msg = f"expected {len(events)} notification ids, got {len(ids)}"
@@ -293,6 +337,36 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             end = start + len(pending.stored_events)
             pending.succeed(ids[start:end])
             start = end
+
+    def _writer_connection(self) -> Connection[DictRow]:
+        """The connection batches are written on, kept between batches.
+
+        Only the thread writing a batch uses it (one batch at a time).
+        """
+        conn = self._writer
+        if conn is None or conn.closed or conn.broken:
+            if conn is not None:
+                self._release_writer(discard=True)
+            pool = self.datastore.pool
+            pool.open(self.datastore.pool_open_timeout is not None,
+                      self.datastore.pool_open_timeout or 30.0)  # fmt: skip
+            conn = self._writer = pool.getconn()
+        return conn
+
+    def _release_writer(self, *, discard: bool = False) -> None:
+        """Give the writer connection back to the pool (closed first if ``discard``)."""
+        conn, self._writer = self._writer, None
+        if conn is None:
+            return
+        if discard:
+            conn.close()
+        with contextlib.suppress(Exception):
+            self.datastore.pool.putconn(conn)
+
+    def close_writer(self) -> None:
+        """Return the held writer connection (the factory calls this on close)."""
+        with self._batch_condition:
+            self._release_writer()
 
     def _insert_one(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -383,15 +457,7 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         records = _idempotency_records(kwargs)
         if records:
             curs.execute(
-                self.insert_idempotency_statement,
-                (
-                    [r.key for r in records],
-                    [r.fingerprint for r in records],
-                    [r.order_id for r in records],
-                    [r.version for r in records],
-                    [r.recorded_at for r in records],
-                ),
-                prepare=False,
+                self.insert_idempotency_statement, _idempotency_columns(records), prepare=False
             )
 
     @retry(_TRANSIENT, max_attempts=10, wait=0.2)
@@ -413,8 +479,10 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
     # committed) but never repeats one.
     @retry(_TRANSIENT, max_attempts=10, wait=0.2)
     def allocate_order_number(self, year: int, count: int = 1) -> int:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(self.next_order_number_statement, (year, count))
+        # One statement on an autocommit connection is its own transaction:
+        # one round trip instead of BEGIN, statement, COMMIT.
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.next_order_number_statement, (year, count), prepare=True)
             row = curs.fetchone()
         assert row is not None
         return int(row["last"])
@@ -480,6 +548,16 @@ def _idempotency_records(kwargs: dict[str, Any]) -> list[IdempotencyRecord]:
     return [record] if record is not None else []
 
 
+def _idempotency_columns(records: Sequence[IdempotencyRecord]) -> tuple[list[Any], ...]:
+    return (
+        [r.key for r in records],
+        [r.fingerprint for r in records],
+        [r.order_id for r in records],
+        [r.version for r in records],
+        [r.recorded_at for r in records],
+    )
+
+
 def _idempotency_records_of(batch: Sequence[_PendingSave]) -> list[IdempotencyRecord]:
     return [r for pending in batch if (r := idempotency_of(pending.kwargs)) is not None]
 
@@ -529,3 +607,15 @@ class LedgerPostgresFactory(es_postgres.PostgresFactory):
     """Builds ``LedgerPostgresRecorder`` as the application recorder."""
 
     application_recorder_class = LedgerPostgresRecorder
+
+    def application_recorder(self) -> Any:
+        recorder = super().application_recorder()
+        if isinstance(recorder, LedgerPostgresRecorder):
+            self._ledger_recorders = [*getattr(self, "_ledger_recorders", []), recorder]
+        return recorder
+
+    def close(self) -> None:
+        # A recorder's writer connection goes back before the pool closes.
+        for recorder in getattr(self, "_ledger_recorders", []):
+            recorder.close_writer()
+        super().close()
