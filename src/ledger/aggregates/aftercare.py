@@ -172,12 +172,17 @@ class Aftercare(OrderBase):
 
     class PersonalDataErased(Aggregate.Event):
         """The customer's personal-data key was destroyed: the stored phone,
-        email, addresses and consignee can no longer be read."""
+        email, addresses, consignee, complaint contacts and receivers can no
+        longer be read."""
 
         def evolve(self, order: Order) -> None:
             customer, delivery = order.customer, order.delivery
             order.customer = replace(customer, phone=ERASED, email=ERASED, address=ERASED)
             order.delivery = replace(delivery, address=ERASED, consignee=ERASED, phone=ERASED)
+            for complaint in order.complaints.values():
+                complaint.contact = ERASED if complaint.contact else ""
+            for shipment in order.shipments.values():
+                shipment.received_by = ERASED if shipment.received_by else ""
 
     def erase_personal_data(self) -> None:
         """Record the erasure; allowed in every state, since the law asks it of all."""

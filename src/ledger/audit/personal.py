@@ -8,6 +8,12 @@ whatever is derived from them therefore hold only ciphertext. Once the key
 is destroyed those fields decode as ``"[erased]"``, while the stored bytes —
 and so the hash chain — are unchanged.
 
+Free-text personal fields outside those values — a complaint's ``contact``
+and a delivery's ``received_by``, in their events and in the order's state
+— are wrapped as ``PersonalText`` on the way out (the mapper does it for
+events, the state's transcodings for snapshots) and sealed the same way;
+they decode back to plain strings, or ``"[erased]"``.
+
 A ``Delivery`` does not name its customer, so ``PersonalDataMapper`` tells
 the transcoding whose order an event belongs to (learnt from each order's
 first event or snapshot, both of which carry the customer).
@@ -30,8 +36,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
 
+from ledger.aggregates.state import ComplaintState, ShipmentState
 from ledger.aggregates.values import ERASED, Customer, Delivery
 from ledger.audit.key_tables import key_table_for
+from ledger.transcodings import DataclassAsDict
 
 # Other processes see an erasure within this many seconds (their cached keys expire).
 KEY_CACHE_SECONDS = 30.0
@@ -138,10 +146,79 @@ class DeliverySealed(Transcoding):
         return Delivery(address, consignee, phone, data["mode"])
 
 
+class PersonalText:
+    """A personal free-text field on its way to be stored: sealed, never written in clear."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class PersonalTextSealed(Transcoding):
+    """``PersonalText`` sealed under its order's customer key; decodes to the plain string."""
+
+    type = PersonalText
+    name = "personal_text"
+
+    def __init__(self, keys: PersonalKeys) -> None:
+        self.keys = keys
+
+    def encode(self, obj: PersonalText) -> dict[str, str]:
+        owner = _owner.get() or UNOWNED
+        return {"owner": owner, "pii": self.keys.seal(owner, [obj.text])}
+
+    def decode(self, data: dict[str, str]) -> str:
+        return self.keys.open(data["owner"], data["pii"], 1)[0]
+
+
+# Personal free-text fields: of events by class name, and of the order's state.
+PERSONAL_EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "ComplaintFiled": ("contact",),
+    "ShipmentDelivered": ("received_by",),
+}
+PERSONAL_STATE_FIELDS: dict[type, tuple[str, ...]] = {
+    ComplaintState: ("contact",),
+    ShipmentState: ("received_by",),
+}
+
+
+class StateWithPersonalText(DataclassAsDict):
+    """A state dataclass whose personal fields are sealed; same name, same decoding."""
+
+    def __init__(self, cls: type, fields: tuple[str, ...]) -> None:
+        super().__init__(cls)
+        self.personal = fields
+
+    def encode(self, obj: Any) -> dict[str, Any]:
+        data = super().encode(obj)
+        for name in self.personal:
+            if isinstance(data[name], str):
+                data[name] = PersonalText(data[name])
+        return data
+
+
 def register_personal_transcodings(transcoder: JSONTranscoder, keys: PersonalKeys) -> None:
     """Registered after the plain ones: encoding uses these, old data still decodes."""
     transcoder.register(CustomerSealed(keys))
     transcoder.register(DeliverySealed(keys))
+    transcoder.register(PersonalTextSealed(keys))
+    for cls, fields in PERSONAL_STATE_FIELDS.items():
+        transcoder.register(StateWithPersonalText(cls, fields))
+
+
+def _with_personal_text(domain_event: Any) -> Any:
+    """A copy of the event with its personal free-text fields wrapped for sealing."""
+    fields = PERSONAL_EVENT_FIELDS.get(type(domain_event).__name__)
+    if not fields:
+        return domain_event
+    state = dict(vars(domain_event))
+    for name in fields:
+        if isinstance(state.get(name), str):
+            state[name] = PersonalText(state[name])
+    copy = object.__new__(type(domain_event))
+    object.__setattr__(copy, "__dict__", state)
+    return copy
 
 
 class PersonalDataMapper(Mapper[UUID]):
@@ -161,7 +238,7 @@ class PersonalDataMapper(Mapper[UUID]):
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         with owned_by(self._learn(domain_event)):
-            return super().to_stored_event(domain_event)
+            return super().to_stored_event(_with_personal_text(domain_event))
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         event = super().to_domain_event(stored_event)
