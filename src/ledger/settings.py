@@ -193,7 +193,7 @@ def _postgres_env(target: DatabaseTarget, pool_size: int) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_MAX_WAITING": "0",
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": "2",
         "POSTGRES_CONN_MAX_AGE": "3600",
         "POSTGRES_PRE_PING": "y",
         # Seconds to wait for the library's events-table lock before the

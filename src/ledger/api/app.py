@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ledger.api.auth import resolve_tokens
+from ledger.api.availability import StoreGate, StoreWatch
 from ledger.api.errors import install_error_handlers
 from ledger.api.limits import BodyLimit
 from ledger.api.metrics import CountCommands, Metrics
@@ -42,15 +43,21 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     owns_ledger = ledger is None
     service = ledger if ledger is not None else Ledger(settings)
     worker = Worker(service, clock=service.clock)
+    # PostgreSQL can go away under a running service: answer 503 at once meanwhile.
+    watch = StoreWatch.of(settings.database) if store == "postgres" else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Runners and scheduler in this process unless `serve --no-projections`.
         if settings.run_projections:
             worker.start()
+        if watch is not None:
+            watch.start()
         try:
             yield
         finally:
+            if watch is not None:
+                watch.stop()
             worker.stop()
             if owns_ledger:
                 service.close()
@@ -66,12 +73,15 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.state.ledger = service
     app.state.store = store
     app.state.worker = worker
+    app.state.store_watch = watch
     app.state.metrics = metrics = Metrics(worker)
     app.state.tokens = tokens
     app.state.dev_token = dev_token
     if dev_token is not None:
         log.warning("no LEDGER_TOKENS: development token %s", dev_token)
     install_error_handlers(app)
+    if watch is not None:
+        app.add_middleware(StoreGate, watch=watch, store=store)
     app.add_middleware(BodyLimit)
     app.add_middleware(CountCommands, metrics=metrics)
     for router in ROUTERS:

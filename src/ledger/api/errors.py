@@ -3,6 +3,10 @@
 Domain guards → 409 (or 404 when the guard names a missing shipment,
 complaint, quality issue, purchase order or document), unknown order → 404,
 stale version → 412, reused idempotency key and invalid input → 422.
+A store that cannot be reached (a lost or refused connection, no pooled
+connection in time, a lock wait that timed out) → 503 ``store_unavailable``
+with ``Retry-After``: whether a command caught by it was recorded is unknown,
+so a client retries with the same ``Idempotency-Key``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,10 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import InterfaceError as StoreInterfaceError
+from eventsourcing.persistence import OperationalError as StoreOperationalError
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -42,6 +50,16 @@ STATUS_CODES = {
     422: "invalid_input",
     501: "not_implemented",
 }
+RETRY_AFTER_SECONDS = 1
+# Errors about reaching the store, not about what was asked of it. psycopg's
+# pool timeout and a server-side termination are psycopg.OperationalError; the
+# library re-raises those as its own OperationalError / InterfaceError.
+UNREACHABLE = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    StoreOperationalError,
+    StoreInterfaceError,
+)
 
 
 class ApiError(HTTPException):
@@ -113,8 +131,51 @@ def _ledger_error(request: Request, exc: Exception) -> FastJSON:
     return error_response(status, exc.code, exc.message, exc.details)
 
 
+def store_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc``, or an error it was raised from, says the store cannot be reached."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain is short; never loop on a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, UNREACHABLE):
+            return True
+        cause = seen.__cause__
+        seen = cause if cause is not None or seen.__suppress_context__ else seen.__context__
+    return False
+
+
+def store_unavailable_response() -> FastJSON:
+    """503 with ``Retry-After``: the store is away; retry with the same Idempotency-Key."""
+    return error_response(
+        503,
+        "store_unavailable",
+        "the event store cannot be reached right now; retry shortly "
+        "(a command with the same Idempotency-Key is recorded at most once)",
+        {"retry_after": RETRY_AFTER_SECONDS},
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _store_error(request: Request, exc: Exception) -> FastJSON:
+    if not store_unreachable(exc):
+        return _unexpected(request, exc)
+    return _store_away(request, exc)
+
+
+def _store_away(request: Request, exc: Exception) -> FastJSON:
+    log.warning(
+        "store unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+    )
+    return store_unavailable_response()
+
+
 def _unexpected(request: Request, exc: Exception) -> FastJSON:
     """The safety net: logged with its traceback; tests assert it never runs."""
+    if store_unreachable(exc):
+        return _store_away(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "an unexpected error occurred")
 
@@ -124,6 +185,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_input)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(LedgerError, _ledger_error)
+    # Registered by class so that Starlette answers them without re-raising.
+    for error in (*UNREACHABLE, PersistenceError):
+        app.add_exception_handler(error, _store_error)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -139,7 +203,10 @@ COMMAND_ERRORS: dict[int | str, dict[str, Any]] = {
     412: _error_doc("If-Match names a version that is no longer current"),
     413: _error_doc("body over 1 MB"),
     422: _error_doc("invalid input, or an Idempotency-Key reused with another body"),
+    503: _error_doc(
+        "the store cannot be reached (header Retry-After); retry with the same Idempotency-Key"
+    ),
 }
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: COMMAND_ERRORS[status] for status in (401, 403, 404, 422)
+    status: COMMAND_ERRORS[status] for status in (401, 403, 404, 422, 503)
 }
