@@ -58,9 +58,8 @@ def save_together(recorder: LedgerPostgresRecorder, saves: list[Save]) -> list[A
     """Every save from a thread of its own, all queued before any is written
     (so they form one batch); each thread's notification ids or exception."""
     outcomes: list[Any] = [None] * len(saves)
-    condition = recorder._batch_condition
-    with condition:
-        recorder._batch_writing = True  # as if a batch were being written now
+    with recorder._batch_lock:
+        recorder._batch_leading = True  # as if a batch were being written now
 
     def run(i: int) -> None:
         events, kwargs = saves[i]
@@ -73,9 +72,9 @@ def save_together(recorder: LedgerPostgresRecorder, saves: list[Save]) -> list[A
     for thread in threads:
         thread.start()
     _wait_for(lambda: len(recorder._batch_queue) == len(saves))
-    with condition:
-        recorder._batch_writing = False
-        condition.notify_all()
+    with recorder._batch_lock:  # that batch ends: the first one queued leads the next
+        first = recorder._batch_queue.pop(0)
+    first.wake()
     for thread in threads:
         thread.join(timeout=30)
     assert not recorder._batch_queue

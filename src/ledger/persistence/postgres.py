@@ -66,9 +66,9 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         self.recent_links = chain.RecentLinks()
         # Group commit: saves waiting to be written, and whether a thread is
         # writing a batch now (then the others queue behind it).
-        self._batch_condition = threading.Condition()
+        self._batch_lock = threading.Lock()
         self._batch_queue: list[_PendingSave] = []
-        self._batch_writing = False
+        self._batch_leading = False
         self._writer: Connection[DictRow] | None = None
         self.sql_create_statements.extend(
             [
@@ -159,12 +159,14 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         """Store one save's events and side rows atomically (group commit).
 
-        Concurrent callers of this process queue their saves; one of them
-        (the leader) takes every save queued so far (up to ``max_batch``)
-        and writes them in one transaction: one table lock, one NOTIFY, one
-        insert of all events, one commit. While it writes, newcomers queue
-        for the next batch, so under load batches grow by themselves and a
-        lone caller waits for nobody. The table lock is kept, so
+        A caller that finds no batch being written leads one at once: it
+        writes its save and every save queued behind it (up to
+        ``max_batch``) in one transaction: one table lock, one NOTIFY, one
+        insert of all events, one commit. While it writes, newcomers queue;
+        when it is done it wakes each caller of its batch with its outcome
+        and hands the lead to the first one queued, who writes the next
+        batch. Under load batches grow by themselves; a lone caller waits
+        for nobody. The table lock is kept, so
         notification ids stay gap-free and in commit order.
 
         Each caller gets its own outcome: a save whose version or
@@ -176,25 +178,36 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         if not self.group_commit or not stored_events:
             return self._insert_one(stored_events, **kwargs)
         pending = _PendingSave(stored_events, kwargs)
-        condition = self._batch_condition
-        with condition:
-            self._batch_queue.append(pending)
-        while True:
-            with condition:
-                while not pending.done and self._batch_writing:
-                    condition.wait()
-                if pending.done:
-                    break
-                self._batch_writing = True
-                batch = self._batch_queue[: self.max_batch]
-                del self._batch_queue[: self.max_batch]
-            try:
-                self._write_batch(batch)
-            finally:
-                with condition:
-                    self._batch_writing = False
-                    condition.notify_all()
+        with self._batch_lock:
+            follow = self._batch_leading
+            if follow:
+                self._batch_queue.append(pending)
+            else:
+                self._batch_leading = True
+        if follow:
+            # Woken once: with the outcome, or (first in the queue when the
+            # previous batch ended) to lead the next batch.
+            pending.wait()
+            if pending.done:
+                return pending.outcome()
+        self._lead(pending)
         return pending.outcome()
+
+    def _lead(self, first: _PendingSave) -> None:
+        """Write ``first`` and the saves queued behind it, then hand over."""
+        with self._batch_lock:
+            batch = [first, *self._batch_queue[: self.max_batch - 1]]
+            del self._batch_queue[: self.max_batch - 1]
+        try:
+            self._write_batch(batch)
+        finally:
+            for pending in batch[1:]:
+                pending.wake()
+            with self._batch_lock:
+                successor = self._batch_queue.pop(0) if self._batch_queue else None
+                self._batch_leading = successor is not None
+            if successor is not None:
+                successor.wake()
 
     def _write_batch(self, batch: list[_PendingSave]) -> None:
         """Write the batch in one transaction; fall back to one save per transaction."""
@@ -365,7 +378,7 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
 
     def close_writer(self) -> None:
         """Return the held writer connection (the factory calls this on close)."""
-        with self._batch_condition:
+        with self._batch_lock:
             self._release_writer()
 
     def _insert_one(
@@ -511,7 +524,7 @@ _CREATE_AUDIT = [
 class _PendingSave:
     """One caller's save waiting in the group-commit queue, and its outcome."""
 
-    __slots__ = ("done", "error", "ids", "kwargs", "stored_events")
+    __slots__ = ("_signal", "done", "error", "ids", "kwargs", "stored_events")
 
     def __init__(self, stored_events: Sequence[StoredEvent], kwargs: dict[str, Any]) -> None:
         self.stored_events = stored_events
@@ -519,6 +532,15 @@ class _PendingSave:
         self.done = False
         self.ids: Sequence[int] | None = None
         self.error: BaseException | None = None
+        # Held until the caller is woken (cheaper than an Event: one waiter).
+        self._signal = threading.Lock()
+        self._signal.acquire()
+
+    def wait(self) -> None:
+        self._signal.acquire()
+
+    def wake(self) -> None:
+        self._signal.release()
 
     def reset(self) -> None:
         self.done = False
