@@ -75,11 +75,11 @@ def run_demo(
             print(f"ledger demo: the store already holds {last} events; nothing to do", file=out)
             return DemoReport(skipped=True)
     bar = _Progress(progress)
-    bar.note(f"planning {orders:,} orders")
-    plan = build_plan(orders, seed, until or datetime.now(UTC).date())
-    bar.total = max(len(plan.steps), 1)
-    bar.note(f"reserving {sum(plan.numbers_needed().values()):,} order numbers")
     with _few_collections():
+        bar.note(f"planning {orders:,} orders")
+        plan = build_plan(orders, seed, until or datetime.now(UTC).date())
+        bar.total = max(len(plan.steps), 1)
+        bar.note(f"reserving {sum(plan.numbers_needed().values()):,} order numbers")
         scene, events = _execute(ledger, clock, plan, seed, bar)
     report = _report(scene, events, time.perf_counter() - started)
     _print_summary(report, out)
@@ -216,8 +216,7 @@ class _Batch:
 def _few_collections() -> Iterator[None]:
     """Collect garbage less often while the demo runs (see ``GC_THRESHOLD``)."""
     before = gc.get_threshold()
-    gc.collect()
-    gc.freeze()  # the plan and everything loaded so far: never garbage
+    gc.freeze()  # everything loaded so far (modules, the ledger): never walked again
     gc.set_threshold(GC_THRESHOLD, *before[1:])
     try:
         yield
