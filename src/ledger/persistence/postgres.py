@@ -6,6 +6,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -139,6 +140,18 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             "RETURNING last",
             ORDER_NUMBERS_TABLE,
         )
+        # The group-commit statements rendered once: psycopg would otherwise
+        # compose each one again on every execute.
+        self._batch_sql = _BatchSQL(
+            lock=[_as_bytes(q) for q in self.lock_table_statements],
+            notify=SQL("NOTIFY {0}").format(Identifier(self.channel_name)).as_bytes(None),
+            select_versions=self.select_stored_versions_statement.as_bytes(None),
+            select_keys=self.select_idempotency_keys_statement.as_bytes(None),
+            select_links=self.select_previous_links_statement.as_bytes(None),
+            insert_keys=self.insert_idempotency_statement.as_bytes(None),
+            insert_links=self.insert_links_statement.as_bytes(None),
+            insert_events=self.insert_events_columns_statement.as_bytes(None),
+        )
 
     def create_table(self) -> None:
         # A schema named in the URL is created too, so a fresh schema (one
@@ -265,6 +278,7 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         known = self.recent_links.known(wanted)
         wanted = [w for w in wanted if w[0] not in known]
         conn = self._writer_connection()
+        q = self._batch_sql
         try:
             with (
                 conn.pipeline() as pipeline,
@@ -274,23 +288,23 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
                 conn.cursor() as curs,
             ):
                 conn.execute("BEGIN")
-                for statement in self.lock_table_statements:
+                for statement in q.lock:
                     curs.execute(statement, prepare=True)
-                self._notify_channel(curs)
+                curs.execute(q.notify)
                 stored.execute(
-                    self.select_stored_versions_statement,
+                    q.select_versions,
                     ([e.originator_id for e in events], [e.originator_version for e in events]),
                     prepare=True,
                 )
                 if records:
                     keys.execute(
-                        self.select_idempotency_keys_statement,
+                        q.select_keys,
                         ([r.key for r in records],),
                         prepare=True,
                     )
                 if wanted:
                     previous.execute(
-                        self.select_previous_links_statement,
+                        q.select_links,
                         ([o for o, _ in wanted], [v for _, v in wanted]),
                         prepare=True,
                     )
@@ -307,13 +321,13 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
                 accepted_records = _idempotency_records_of(accepted)
                 if accepted_records:
                     curs.execute(
-                        self.insert_idempotency_statement,
+                        q.insert_keys,
                         _idempotency_columns(accepted_records),
                         prepare=True,
                     )
                 if links:
                     curs.execute(
-                        self.insert_links_statement,
+                        q.insert_links,
                         (
                             [o for o, _, _ in links],
                             [v for _, v, _ in links],
@@ -323,7 +337,7 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
                     )
                 if events:
                     stored.execute(
-                        self.insert_events_columns_statement,
+                        q.insert_events,
                         (
                             [e.originator_id for e in events],
                             [e.originator_version for e in events],
@@ -519,6 +533,29 @@ _CREATE_AUDIT = [
         chain.CUSTOMER_KEYS_TABLE,
     ),
 ]
+
+
+def _as_bytes(query: Any) -> bytes:
+    if isinstance(query, bytes):
+        return query
+    if isinstance(query, str):
+        return query.encode()
+    rendered: bytes = query.as_bytes(None)
+    return rendered
+
+
+@dataclass(frozen=True)
+class _BatchSQL:
+    """The statements of a group commit, as bytes."""
+
+    lock: list[bytes]
+    notify: bytes
+    select_versions: bytes
+    select_keys: bytes
+    select_links: bytes
+    insert_keys: bytes
+    insert_links: bytes
+    insert_events: bytes
 
 
 class _PendingSave:
