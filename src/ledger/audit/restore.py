@@ -128,16 +128,13 @@ def _checked_chunks(
 def rebuild_projections(ledger: Any) -> list[str]:
     """Rebuild every registered read model from the restored events.
 
-    The hook into the projections work: ``Worker.rebuild`` per model of
-    ``READ_MODELS``; returns the names rebuilt.
+    The hook into the projections work: ``Worker.rebuild_all`` (every model of
+    ``READ_MODELS`` in one pass over the log); returns the names rebuilt.
     """
-    from ledger.projections.registry import READ_MODELS
     from ledger.worker.process import Worker
 
     worker = Worker(ledger)
     try:
-        for name in READ_MODELS:
-            worker.rebuild(name)
+        return [str(entry["key"]) for entry in worker.rebuild_all()]
     finally:
         worker.stop()
-    return list(READ_MODELS)
