@@ -6,8 +6,9 @@ customer for the write path. No read model shows personal data, so a
 projection decodes with ``EventDecoder`` instead: the same JSON, the same
 domain event classes and value types, but ``Customer`` and ``Delivery``
 carry only their readable fields (name, transport mode) and their personal
-fields are left empty. A store whose events are compressed or encrypted as
-a whole is decoded by the mapper itself.
+fields are left empty, as are sealed free-text fields (``PersonalText``). A
+store whose events are compressed or encrypted as a whole is decoded by the
+mapper itself.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ def _delivery(data: dict[str, str]) -> Delivery:
     return Delivery("", "", "", data["mode"])
 
 
+def _personal_text(data: dict[str, str]) -> str:
+    return ""
+
+
 class EventDecoder:
     """Notifications (or stored events) to domain events, for folding only."""
 
@@ -42,6 +47,7 @@ class EventDecoder:
         }
         decoders["customer_sealed"] = _customer
         decoders["delivery_sealed"] = _delivery
+        decoders["personal_text"] = _personal_text  # a complaint's contact, a receiver's name
 
         def hook(d: dict[str, Any]) -> Any:
             if len(d) == 2 and "_type_" in d and "_data_" in d:
