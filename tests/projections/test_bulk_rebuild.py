@@ -91,7 +91,7 @@ def test_the_decoder_gives_the_mappers_events_without_personal_data(database_url
         for note in notes:
             full, cheap = app.mapper.to_domain_event(note), source.decode(note)
             assert type(cheap) is type(full)
-            personal = {"customer", "delivery"}
+            personal = {"customer", "delivery", "contact", "received_by"}
             plain = {k: v for k, v in full.__dict__.items() if k not in personal}
             assert {k: v for k, v in cheap.__dict__.items() if k not in personal} == plain
             if hasattr(full, "customer"):
@@ -177,5 +177,70 @@ def test_ledger_rebuild_all_rebuilds_every_model_in_one_pass_and_logs_each(
         for name, model in READ_MODELS.items():
             assert logged[name]["position"] == head
             assert stored(worker.views[name]) == folded(app, model)
+    finally:
+        app.close()
+
+
+def test_board_as_of_a_moment_after_every_event_comes_from_the_live_view(
+    database_url: str,
+) -> None:
+    from datetime import timedelta
+
+    from ledger.projections.timetravel import view_as_of
+
+    clock = SimulatedClock(T0)
+    app = Ledger(Settings(database_url=database_url, pool_size=2), clock)
+    try:
+        drive(app, 70, 21, clock)
+        source, board = Source.of(app), READ_MODELS["board"]
+        live = open_view(app, board)
+        reads: list[int] = []
+        select = live.select
+        live.select = lambda *a, **k: reads.append(1) or select(*a, **k)  # type: ignore[method-assign]
+
+        def shown(as_of: datetime, with_live: bool) -> dict[str, str]:
+            return stored(view_as_of(source, board, as_of, live if with_live else None))
+
+        later = clock.now() + timedelta(hours=1)
+        assert shown(later, True) == shown(later, False)  # live view behind: folded
+        assert reads == []
+        catch_up(live, source)
+        assert shown(later, True) == shown(later, False)
+        assert len(reads) == 1  # the live rows were taken
+        assert shown(later, False) == records_of(board, {row.order_id: row for row in select()})
+        middle = T0 + (clock.now() - T0) / 2
+        assert shown(middle, True) == shown(middle, False) != shown(later, False)
+        assert len(reads) == 1  # an event after the moment: folded, live view unread
+    finally:
+        app.close()
+
+
+def test_families_stay_together_when_a_rebuild_is_split_in_two() -> None:
+    from ledger.projections.runner import split_families
+    from ledger.projections.view_memory import MemoryView
+
+    views = [MemoryView(model) for model in READ_MODELS.values()]
+    here, there = split_families(views)
+    assert sorted(v.model.name for v in here + there) == sorted(READ_MODELS)
+    facts = {"board", "backlog", "search", "reports"}
+    assert facts <= {v.model.name for v in here} or facts <= {v.model.name for v in there}
+    assert abs(len(here) - len(there)) <= 1 and here and there
+
+
+def test_a_parallel_rebuild_of_all_models_on_postgres_equals_a_fold(postgres_url: str) -> None:
+    from ledger.worker import Worker
+
+    clock = SimulatedClock(T0)
+    app = Ledger(Settings(database_url=postgres_url, pool_size=3), clock)
+    try:
+        drive(app, 90, 17, clock)
+        worker = Worker(app)
+        for view in worker.views.values():
+            catch_up(view, Source.of(app), page=4)  # live views, then rebuilt
+        entries = worker.rebuild_all(parallel=True)
+        head = Source.of(app).head()
+        assert [entry["position"] for entry in entries] == [head] * len(READ_MODELS)
+        for name, model in READ_MODELS.items():
+            assert stored(worker.views[name]) == folded(app, model), name
     finally:
         app.close()

@@ -56,6 +56,9 @@ class ReadModel(ABC, Generic[R]):
     name: str
     topics: tuple[str, ...]
     columns: tuple[Column, ...]
+    family: str = ""
+    """Models of one family share work when folded in the same pass (the
+    order facts); a parallel rebuild keeps a family in one process."""
 
     @abstractmethod
     def evolve(self, row: R | None, event: Any) -> R | None:
@@ -184,25 +187,37 @@ def catch_up(
     page: int = DEFAULT_PAGE,
     until: int | None = None,
     on_page: Callable[[int, int], None] | None = None,
+    position: int | Literal["ask"] | None = "ask",
 ) -> int:
     """Apply everything after the view's position up to ``until`` (default:
-    the head now), a page per transaction. Returns the new position."""
-    head = source.head() if until is None else until
-    position = view.max_tracking_id(source.name)
-    while (position or 0) < head:
-        start = position or 0
+    until the log has no more), a page per transaction. Returns the new position.
+
+    A page is read unfiltered and the model's topics are picked out here, so
+    the page's last id is the new position even when the model ignores its
+    events (no separate query of the head). ``position``: the view's
+    position if the caller knows it (a runner does; a stale one makes the
+    write fail with ``IntegrityError``), else it is read from the view.
+    """
+    if position == "ask":
+        position = view.max_tracking_id(source.name)
+    wanted = frozenset(view.model.topics)
+    decode = source.decode
+    while until is None or (position or 0) < until:
         notes = source.recorder.select_notifications(
-            start, page, stop=head, topics=view.model.topics, inclusive_of_start=False
+            position or 0, page, stop=until, inclusive_of_start=False
         )
-        end = notes[-1].id if len(notes) == page else head
-        decode = source.decode
-        events = [decode(n) for n in notes]
+        if not notes:
+            break
+        end = notes[-1].id
+        events = [decode(n) for n in notes if not wanted or n.topic in wanted]
         keys = {view.model.key(e) for e in events}
         changes = fold_page(view.model, view.rows(keys) if keys else {}, events)
         view.write(changes, Tracking(source.name, end), expected=position)
         position = end
         if on_page is not None:
-            on_page(end, head)
+            on_page(end, until if until is not None else source.head())
+        if len(notes) < page:
+            break
     return position or 0
 
 
@@ -222,8 +237,8 @@ def fill(
     The result equals ``catch_up`` from zero: the same folds, in log order.
     """
     head = source.head() if until is None else until
-    if not head:
-        return 0
+    if not head or not views:
+        return head
     models = [view.model for view in views]
     wanted = [frozenset(model.topics) for model in models]
     topics: list[str] = sorted(set().union(*wanted)) if all(wanted) else []

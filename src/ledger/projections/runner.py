@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Generic
+from typing import Any, Generic, Literal
 
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.popo import POPOApplicationRecorder
@@ -155,6 +155,7 @@ class Runner(Generic[R]):
         self.poll = poll
         self.min_interval = min_interval
         self.position = 0
+        self._known = False  # whether ``position`` is the view's, as last written here
         self.error: BaseException | None = None
         self._changed = threading.Condition()
         self._stop = threading.Event()
@@ -181,7 +182,10 @@ class Runner(Generic[R]):
     def run_once(self) -> int:
         """Catch up now, in this thread."""
         with self.lock:
-            position = catch_up(self.view, self.source, page=self.page)
+            known: int | Literal["ask"] = self.position if self._known else "ask"
+            self._known = False  # until this catch-up has written
+            position = catch_up(self.view, self.source, page=self.page, position=known)
+            self._known = True
         with self._changed:
             self.position = position
             self._changed.notify_all()
@@ -229,7 +233,9 @@ class Runner(Generic[R]):
 
     def rebuild(self, on_page: Callable[[int, int], None] | None = None) -> int:
         """Rebuild blue/green (see ``rebuild``) while this runner keeps serving."""
-        return rebuild(self.view, self.source, on_page=on_page, lock=self.lock)
+        position = rebuild(self.view, self.source, on_page=on_page, lock=self.lock)
+        self._known = False
+        return position
 
 
 def wait_for(view: View[Any], source_name: str, position: int | None, timeout: float) -> None:
@@ -253,23 +259,38 @@ def rebuild(
     return rebuild_many([(view, lock)], source, page=page, on_page=on_page)[0]
 
 
+FillElsewhere = Callable[[Sequence[View[Any]], int], Callable[[], None]]
+"""Starts filling some shadow views up to a position in another process;
+returns the function that waits for it (and raises if it failed)."""
+
+
 def rebuild_many(
     targets: Sequence[tuple[View[Any], Any]],
     source: Source,
     *,
     page: int = REBUILD_PAGE,
     on_page: Callable[[int, int], None] | None = None,
+    elsewhere: FillElsewhere | None = None,
 ) -> list[int]:
     """Rebuild several views blue/green in one pass over the log.
 
     ``targets`` are (view, lock) pairs; the lock (if any) is the one its live
     runner holds while catching up. Every shadow is folded in memory from the
-    same read of the log and bulk-written once (``framework.fill``); then each
-    shadow, under its view's lock, catches up with what arrived meanwhile
-    (the ordinary paged path) and is swapped in. Returns each view's position.
+    same read of the log and bulk-written once (``framework.fill``); with
+    ``elsewhere``, about half of them (whole families) are filled by another
+    process meanwhile. Then each shadow, under its view's lock, catches up
+    with what arrived meanwhile (the ordinary paged path) and is swapped in.
+    Returns each view's position.
     """
     shadows = [view.shadow() for view, _ in targets]
-    fill(shadows, source, page=page, on_page=on_page)
+    head = source.head()
+    here, there = split_families(shadows) if elsewhere is not None else (shadows, [])
+    join = elsewhere(there, head) if elsewhere is not None and there else None
+    try:
+        fill(here, source, page=page, until=head, on_page=on_page)
+    finally:
+        if join is not None:
+            join()
     positions: list[int] = []
     for (view, lock), shadow in zip(targets, shadows, strict=True):
         with lock if lock is not None else threading.Lock():
@@ -277,3 +298,15 @@ def rebuild_many(
             positions.append(catch_up(shadow, source, page=page))
             view.swap_in(shadow)
     return positions
+
+
+def split_families(views: Sequence[View[Any]]) -> tuple[list[View[Any]], list[View[Any]]]:
+    """Two groups of about equal size, each family of models whole in one."""
+    families: dict[str, list[View[Any]]] = {}
+    for view in views:
+        families.setdefault(view.model.family or view.model.name, []).append(view)
+    groups: tuple[list[View[Any]], list[View[Any]]] = ([], [])
+    for members in sorted(families.values(), key=len, reverse=True):
+        smaller = min(groups, key=len)
+        smaller.extend(members)
+    return groups

@@ -15,6 +15,11 @@ from ledger.projections import sqltext
 from ledger.projections.framework import Filter, R, ReadModel, View
 from ledger.projections.view_sqlite import checked_name
 
+ASYNC_COMMIT = "SET LOCAL synchronous_commit = off"
+"""A view's write does not wait for its WAL to reach the disk. A read model
+is derived data and its rows commit with their tracking position: a server
+crash can only lose the last writes whole, which are then applied again."""
+
 
 class PostgresView(PostgresTrackingRecorder, Generic[R]):
     """A read model stored in PostgreSQL; rows and position commit together.
@@ -57,6 +62,7 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
         ]
         deletes = [key for key, row in changes.items() if row is None]
         with self.datastore.transaction(commit=True) as curs:
+            curs.execute(ASYNC_COMMIT)
             self._require_position(curs, tracking.application_name, expected)
             if upserts:
                 curs.executemany(self._upsert, upserts)
@@ -67,6 +73,7 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
     def fill(self, rows: Mapping[str, R], tracking: Tracking) -> None:
         """COPY every row into the (empty) table, then record ``tracking``."""
         with self.datastore.transaction(commit=True) as curs:
+            curs.execute(ASYNC_COMMIT)
             self._require_position(curs, tracking.application_name, None)
             with curs.copy(self._copy) as copy:
                 for key, row in rows.items():

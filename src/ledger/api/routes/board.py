@@ -66,7 +66,9 @@ def board(
     query = {"customer": customer, "flag": flag, "limit": limit, "offset": offset}
     if as_of is not None:
         as_of = utc(as_of)
-        past: View[OrderFacts] = view_as_of(Source.of(worker.ledger), READ_MODELS["board"], as_of)
+        past: View[OrderFacts] = view_as_of(
+            Source.of(worker.ledger), READ_MODELS["board"], as_of, worker.views["board"]
+        )
         result = _columns(past, stages, as_of.date(), query)
         return FastJSON({**result, "as_of": as_of.isoformat(), "alerts": None})
     caught_up(worker, "board", after, wait)
@@ -119,7 +121,8 @@ def backlog(
         "stale_days": worker.settings.stale_days,
     }  # fmt: skip
     if as_of is not None:
-        return FastJSON(backlog_as_of(worker.ledger, utc(as_of), **query))
+        live = worker.views["backlog"]
+        return FastJSON(backlog_as_of(worker.ledger, utc(as_of), live=live, **query))
     caught_up(worker, "backlog", after, wait)
     return FastJSON(backlog_report(worker.views["backlog"], now=worker.now(), **query))
 

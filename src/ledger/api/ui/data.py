@@ -57,7 +57,7 @@ def board_view(worker: Worker, as_of: date | None) -> tuple[View[OrderFacts], da
     if as_of is None:
         return worker.views["board"], worker.now().date()
     past: View[OrderFacts] = view_as_of(
-        Source.of(worker.ledger), READ_MODELS["board"], end_of_day(as_of)
+        Source.of(worker.ledger), READ_MODELS["board"], end_of_day(as_of), worker.views["board"]
     )
     return past, as_of
 
