@@ -15,6 +15,7 @@ from eventsourcing.utils import Environment
 from psycopg.sql import SQL, Identifier
 
 from ledger.persistence import IdempotencyKeyConflict, IdempotencyRecord, chain
+from ledger.persistence import postgres as postgres_module
 from ledger.persistence.postgres import LedgerPostgresRecorder
 from ledger.settings import Settings, eventsourcing_env
 
@@ -223,3 +224,35 @@ def test_many_threads_saving_at_once_lose_nothing(recorder: LedgerPostgresRecord
     for order_id in orders:
         versions = [n.originator_version for n in notifications if n.originator_id == order_id]
         assert versions == [1, 2, 3, 4, 5]
+
+
+def test_a_conflict_committed_after_the_pre_check_fails_only_its_save(
+    recorder: LedgerPostgresRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if another process committed the version between the batch's read
+    # and its lock: the pre-check sees nothing, the INSERT hits the unique
+    # index, and the batch is retried one save per transaction.
+    taken = uuid4()
+    recorder.insert_events([event(taken, 1, b'{"first": true}')])
+    blind = postgres_module._refuse_conflicts
+    monkeypatch.setattr(
+        postgres_module,
+        "_refuse_conflicts",
+        lambda batch, versions, keys: blind(batch, set(), set()),
+    )
+    others = [uuid4() for _ in range(5)]
+    saves: list[Save] = [([event(o)], {}) for o in others[:2]]
+    saves.append(([event(taken, 1, b'{"second": true}')], key("late", taken)))
+    saves += [([event(o)], {}) for o in others[2:]]
+
+    outcomes = save_together(recorder, saves)
+
+    conflict = outcomes.pop(2)
+    assert isinstance(conflict, IntegrityError)
+    assert not isinstance(conflict, IdempotencyKeyConflict)
+    assert recorder.find_idempotency("late") is None
+    assert [e.state for e in recorder.select_events(taken)] == [b'{"first": true}']
+    assert all(isinstance(o, list) and len(o) == 1 for o in outcomes)
+    assert all(len(recorder.select_events(o)) == 1 for o in others)
+    # The writer connection was replaced and the next batch uses it normally.
+    assert isinstance(recorder.insert_events([event(uuid4())]), list)

@@ -263,14 +263,17 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         Two round trips on the writer connection (held by the recorder, so no
         pool check-out or ping per batch, and its statements stay prepared):
 
-        1. lock the events table, NOTIFY, and read the versions and keys
-           already stored and the previous chain links. Every writer of events
-           and idempotency keys takes that lock first, so what is read is the
-           truth until this transaction ends. Saves that would conflict are
-           refused here, with the error their own transaction would have
-           raised, before anything is inserted: they burn no notification
-           ids and fail no one else;
-        2. insert the rest (one statement per table) and COMMIT.
+        1. outside any transaction, read the versions and idempotency keys
+           of the batch already stored, and the previous chain link of each
+           order (committed links never change). Saves that would conflict
+           are refused here with the error their own transaction would have
+           raised: they burn no notification ids and fail no one else;
+        2. in one pipelined transaction: lock the events table, NOTIFY,
+           insert the rest (one statement per table), COMMIT. The table lock
+           is held only while the server runs these, never across a round
+           trip to this process. A conflict that appeared in between (a save
+           committed by another process) fails the insert on its unique
+           index; the batch is then retried one save per transaction.
         """
         events = [e for pending in batch for e in pending.stored_events]
         records = _idempotency_records_of(batch)
@@ -287,10 +290,6 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
                 conn.cursor() as previous,
                 conn.cursor() as curs,
             ):
-                conn.execute("BEGIN")
-                for statement in q.lock:
-                    curs.execute(statement, prepare=True)
-                curs.execute(q.notify)
                 stored.execute(
                     q.select_versions,
                     ([e.originator_id for e in events], [e.originator_version for e in events]),
@@ -319,6 +318,10 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
                 events = [e for pending in accepted for e in pending.stored_events]
                 links = chain.chain_links(events, heads) if self.chain_enabled else []
                 accepted_records = _idempotency_records_of(accepted)
+                conn.execute("BEGIN")
+                for statement in q.lock:
+                    curs.execute(statement, prepare=True)
+                curs.execute(q.notify)
                 if accepted_records:
                     curs.execute(
                         q.insert_keys,
