@@ -172,10 +172,23 @@ def _store_away(request: Request, exc: Exception) -> FastJSON:
     return store_unavailable_response()
 
 
+def client_gone(exc: BaseException) -> bool:
+    """Whether ``exc`` is the server failing to write to a client that hung up.
+
+    uvicorn (httptools on uvloop) can write a pipelined request's response
+    after its client closed the connection; uvloop then raises this.
+    """
+    return isinstance(exc, RuntimeError) and "the handler is closed" in str(exc)
+
+
 def _unexpected(request: Request, exc: Exception) -> FastJSON:
     """The safety net: logged with its traceback; tests assert it never runs."""
     if store_unreachable(exc):
         return _store_away(request, exc)
+    if client_gone(exc):
+        # Nobody is left to answer; not a fault of the service.
+        log.info("client left before the answer to %s %s", request.method, request.url.path)
+        return error_response(499, "client_closed_request", "the client closed the connection")
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "an unexpected error occurred")
 
