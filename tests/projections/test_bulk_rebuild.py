@@ -244,3 +244,29 @@ def test_a_parallel_rebuild_of_all_models_on_postgres_equals_a_fold(postgres_url
             assert stored(worker.views[name]) == folded(app, model), name
     finally:
         app.close()
+
+
+def test_rows_are_dumped_as_the_json_of_their_plain_values() -> None:
+    import json
+
+    from ledger.projections.rowkit import StepModel, dump_plain, plain
+
+    clock = SimulatedClock(T0)
+    app = Ledger(Settings(database_url="memory://"), clock)
+    try:
+        drive(app, 120, 8, clock)
+        notes = app.recorder.select_notifications(1, 10**6)
+        events = [app.mapper.to_domain_event(n) for n in notes]
+        checked = 0
+        for model in READ_MODELS.values():
+            if isinstance(model, StepModel):
+                for row in fold_events(model, events).values():
+                    expected = json.dumps(plain(row), ensure_ascii=False, separators=(",", ":"))
+                    assert dump_plain(row) == model.dump(row) == expected
+                    assert model.dump(model.load(expected)) == expected
+                    checked += 1
+        assert checked > 20
+        with pytest.raises(TypeError):
+            dump_plain({"when": clock.now()})
+    finally:
+        app.close()

@@ -68,10 +68,22 @@ class StepModel(ReadModel[V]):
         return stamped(row, changed, version=event.originator_version)
 
     def dump(self, row: V) -> str:
-        return json.dumps(plain(row), ensure_ascii=False, separators=(",", ":"))
+        return dump_plain(row)
 
     def load(self, data: str) -> V:
         return self.from_plain(json.loads(data))
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    if hasattr(value, "__dataclass_fields__"):
+        return dict(value.__dict__)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dump_plain(value: Any) -> str:
+    """``json.dumps(plain(value))`` compactly, with the walk done by the JSON
+    encoder itself (a dataclass becomes the dict of its fields)."""
+    return json.dumps(value, default=_fields, ensure_ascii=False, separators=(",", ":"))
 
 
 def plain(value: Any) -> Any:
