@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,9 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
     group_commit = True
     # At most this many saves in one transaction (bounds its size and time).
     max_batch = 64
+    # Batches of one process in flight at once: while one commits (holding
+    # the table lock), the next reads what it must check. 1: one at a time.
+    batches_in_flight = 2
 
     def __init__(
         self,
@@ -70,7 +73,8 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         self._batch_lock = threading.Lock()
         self._batch_queue: list[_PendingSave] = []
         self._batch_leading = False
-        self._writer: Connection[DictRow] | None = None
+        self._idle_writers: list[Connection[DictRow]] = []
+        self._writer_slots = threading.BoundedSemaphore(self.batches_in_flight)
         self.sql_create_statements.extend(
             [
                 self._sql(
@@ -207,30 +211,47 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         return pending.outcome()
 
     def _lead(self, first: _PendingSave) -> None:
-        """Write ``first`` and the saves queued behind it, then hand over."""
-        with self._batch_lock:
-            batch = [first, *self._batch_queue[: self.max_batch - 1]]
-            del self._batch_queue[: self.max_batch - 1]
-        try:
-            self._write_batch(batch)
-        finally:
-            for pending in batch[1:]:
-                pending.wake()
+        """Write ``first`` and the saves queued behind it, handing the lead on
+        as soon as this batch only waits for its commit (up to
+        ``batches_in_flight`` batches overlap: while one commits, the next
+        reads what it must check)."""
+        with self._writer_slots:
             with self._batch_lock:
-                successor = self._batch_queue.pop(0) if self._batch_queue else None
-                self._batch_leading = successor is not None
-            if successor is not None:
-                successor.wake()
+                batch = [first, *self._batch_queue[: self.max_batch - 1]]
+                del self._batch_queue[: self.max_batch - 1]
+            handed = False
 
-    def _write_batch(self, batch: list[_PendingSave]) -> None:
+            def hand_over() -> None:
+                nonlocal handed
+                if handed:
+                    return
+                handed = True
+                with self._batch_lock:
+                    successor = self._batch_queue.pop(0) if self._batch_queue else None
+                    self._batch_leading = successor is not None
+                if successor is not None:
+                    successor.wake()
+
+            try:
+                self._write_batch(batch, hand_over if self.batches_in_flight > 1 else None)
+            finally:
+                for pending in batch[1:]:
+                    pending.wake()
+                hand_over()
+
+    def _write_batch(
+        self, batch: list[_PendingSave], hand_over: Callable[[], None] | None = None
+    ) -> None:
         """Write the batch in one transaction; fall back to one save per transaction."""
         try:
             try:
-                self._insert_many(batch)
+                self._insert_many(batch, hand_over)
             except Exception as e:
                 log.warning(
                     "group commit of %d saves failed (%r); saving one by one", len(batch), e
                 )
+                if hand_over is not None:
+                    hand_over()
                 # Something the pre-check cannot foresee (a lost connection, the
                 # store restarting): every save gets a transaction of its own
                 # (with the library's retries), and its own outcome.
@@ -257,7 +278,9 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             except Exception as e:
                 pending.fail(e)
 
-    def _insert_many(self, batch: list[_PendingSave]) -> None:
+    def _insert_many(
+        self, batch: list[_PendingSave], hand_over: Callable[[], None] | None = None
+    ) -> None:
         """Every save of the batch in one transaction, settling each save's outcome.
 
         Two round trips on the writer connection (held by the recorder, so no
@@ -350,13 +373,16 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
                         prepare=True,
                     )
                 conn.execute("COMMIT")
+                if hand_over is not None:
+                    hand_over()  # only the commit is left to wait for
                 pipeline.sync()
                 ids = [row["notification_id"] for row in stored.fetchall()] if events else []
         except BaseException:
             # Whatever state it is in (aborted pipeline, lost server, prepared
             # statements psycopg believes in): start again with a fresh one.
-            self._release_writer(discard=True)
+            self._release_writer(conn, discard=True)
             raise
+        self._release_writer(conn)
         # Committed: hand out the notification ids, in the order inserted.
         if len(ids) != len(events):
             msg = f"expected {len(events)} notification ids, got {len(ids)}"
@@ -369,34 +395,38 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             start = end
 
     def _writer_connection(self) -> Connection[DictRow]:
-        """The connection batches are written on, kept between batches.
+        """A connection to write a batch on, kept between batches (one per
+        batch in flight)."""
+        with self._batch_lock:
+            while self._idle_writers:
+                conn = self._idle_writers.pop()
+                if not (conn.closed or conn.broken):
+                    return conn
+                self._put_back(conn)
+        pool = self.datastore.pool
+        pool.open(self.datastore.pool_open_timeout is not None,
+                  self.datastore.pool_open_timeout or 30.0)  # fmt: skip
+        return pool.getconn()
 
-        Only the thread writing a batch uses it (one batch at a time).
-        """
-        conn = self._writer
-        if conn is None or conn.closed or conn.broken:
-            if conn is not None:
-                self._release_writer(discard=True)
-            pool = self.datastore.pool
-            pool.open(self.datastore.pool_open_timeout is not None,
-                      self.datastore.pool_open_timeout or 30.0)  # fmt: skip
-            conn = self._writer = pool.getconn()
-        return conn
-
-    def _release_writer(self, *, discard: bool = False) -> None:
-        """Give the writer connection back to the pool (closed first if ``discard``)."""
-        conn, self._writer = self._writer, None
-        if conn is None:
-            return
+    def _release_writer(self, conn: Connection[DictRow], *, discard: bool = False) -> None:
+        """Keep the writer for the next batch, or (``discard``) close it."""
         if discard:
             conn.close()
+            self._put_back(conn)
+            return
+        with self._batch_lock:
+            self._idle_writers.append(conn)
+
+    def _put_back(self, conn: Connection[DictRow]) -> None:
         with contextlib.suppress(Exception):
             self.datastore.pool.putconn(conn)
 
     def close_writer(self) -> None:
-        """Return the held writer connection (the factory calls this on close)."""
+        """Return the held writer connections (the factory calls this on close)."""
         with self._batch_lock:
-            self._release_writer()
+            idle, self._idle_writers = self._idle_writers, []
+        for conn in idle:
+            self._put_back(conn)
 
     def _insert_one(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
