@@ -270,3 +270,34 @@ def test_rows_are_dumped_as_the_json_of_their_plain_values() -> None:
             dump_plain({"when": clock.now()})
     finally:
         app.close()
+
+
+def test_a_rebuild_that_cannot_ask_for_its_lease_fails_rather_than_reporting_busy(
+    postgres_url: str,
+) -> None:
+    import dataclasses
+
+    import psycopg
+
+    from ledger.worker import RebuildBusy, Worker
+    from ledger.worker.leases import AdvisoryLease
+
+    app = Ledger(Settings(database_url=postgres_url, pool_size=2))
+    try:
+        worker = Worker(app)
+        target = app.settings.database
+        away = dataclasses.replace(target, port=1)
+        worker._new_lease = lambda name: AdvisoryLease(away, name)
+        with pytest.raises(psycopg.OperationalError):
+            worker.rebuild("board")
+        held = AdvisoryLease(target, "rebuild:board")
+        assert held.acquire()
+        try:
+            worker._new_lease = lambda name: AdvisoryLease(target, name)
+            with pytest.raises(RebuildBusy):
+                worker.rebuild("board")
+        finally:
+            held.release()
+        assert worker.rebuild("board")["position"] == Source.of(app).head()
+    finally:
+        app.close()

@@ -82,6 +82,7 @@ class AdvisoryLease:
         self.name = name
         self.key = advisory_key(target, name)
         self._conn: Any = None
+        self.error: Exception | None = None  # why the last acquire could not even ask
 
     def _connect(self) -> Any:
         import psycopg
@@ -101,11 +102,13 @@ class AdvisoryLease:
             except Exception:  # the connection died, and the lock with it
                 log.warning("lost the lease %s; trying to take it again", self.name)
                 self._close()
+        self.error = None
         try:
             conn = self._connect()
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
-        except Exception:
-            log.exception("could not ask for the lease %s", self.name)
+        except Exception as error:
+            log.warning("could not ask for the lease %s: %s", self.name, error)
+            self.error = error
             return False
         if not (row and row[0]):
             conn.close()

@@ -326,6 +326,9 @@ class Worker:
             raise KeyError(name)
         lease = self._new_lease(f"rebuild:{name}")
         if not lease.acquire():
+            error = getattr(lease, "error", None)
+            if error is not None:  # the store could not be asked: not "busy"
+                raise error
             raise RebuildBusy(f"{name} is being rebuilt already")
         return lease
 
