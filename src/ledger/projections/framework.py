@@ -57,8 +57,9 @@ class ReadModel(ABC, Generic[R]):
     topics: tuple[str, ...]
     columns: tuple[Column, ...]
     family: str = ""
-    """Models of one family share work when folded in the same pass (the
-    order facts); a parallel rebuild keeps a family in one process."""
+    """Models of one family fold the same events into the same values (search
+    and reports: the order facts) and share that work when folded in one
+    pass; a rebuild split across processes keeps a family in one."""
 
     @abstractmethod
     def evolve(self, row: R | None, event: Any) -> R | None:

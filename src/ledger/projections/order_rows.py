@@ -15,8 +15,6 @@ MAX_LIMIT = 500
 class FactsModel(ReadModel[OrderFacts]):
     """A read model over order facts; ``keep`` says which orders have a row."""
 
-    family = "facts"
-
     def keep(self, facts: OrderFacts) -> bool:
         return True
 
