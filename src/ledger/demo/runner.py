@@ -3,7 +3,8 @@ stamped with its moment and metadata, saved in batches.
 
 Driving the aggregates directly and saving many orders' events in one
 transaction is what makes 20,000 orders take a minute instead of an hour;
-the events are exactly those the application's commands would record.
+the events are exactly those the application's commands would record. A
+writer thread saves each batch while the next one is played.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -96,25 +98,28 @@ def _execute(
     # Deterministic correlation ids: a seed-derived UUID whose last 12 hex
     # digits are the step's sequence number (cheaper than a uuid5 per step).
     prefix = str(uuid5(DEMO_NAMESPACE, str(seed)))[:24]
-    saved = 0
-    for done, (at, step) in enumerate(plan.steps, start=1):
-        clock.set(at)
-        scene.at = clock.now()
-        correlation = f"{prefix}{step.seq:012x}"
-        meta = {"actor": step.actor, "correlation_id": correlation}
-        meta["causation_id"] = last.get(step.key, "")
-        if step.reason:
-            meta["reason"] = step.reason
-        _act(scene, step, Stamp(scene.at, meta))
-        for order in scene.touched:
-            events = order.collect_events()
-            if events:
-                batch.extend(events)
-                snapshots.note(order, events)
-        last[step.key] = correlation
-        if len(batch) >= BATCH_EVENTS or done == len(plan.steps):
-            saved += _save(ledger, batch, snapshots)
-            bar.show(done, len(scene.orders), saved)
+    with _Writer(ledger) as writer:
+        for done, (at, step) in enumerate(plan.steps, start=1):
+            clock.set(at)
+            scene.at = clock.now()
+            correlation = f"{prefix}{step.seq:012x}"
+            meta = {"actor": step.actor, "correlation_id": correlation}
+            meta["causation_id"] = last.get(step.key, "")
+            if step.reason:
+                meta["reason"] = step.reason
+            _act(scene, step, Stamp(scene.at, meta))
+            for order in scene.touched:
+                events = order.collect_events()
+                if events:
+                    batch.extend(events)
+                    snapshots.note(order, events)
+            last[step.key] = correlation
+            if len(batch) >= BATCH_EVENTS:
+                bar.show(done, len(scene.orders), writer.submit(batch, snapshots))
+                batch = []
+        writer.submit(batch, snapshots)
+        saved = writer.wait()
+    bar.show(len(plan.steps), len(scene.orders), saved)
     bar.finish()
     return scene, saved
 
@@ -131,7 +136,47 @@ def _act(scene: Scene, step: Step, stamp: Stamp) -> None:
             ) from error
 
 
-def _save(ledger: Ledger, batch: list[Any], snapshots: _Snapshots) -> int:
+class _Writer:
+    """Saves the batches on a thread of its own, one at a time and in order,
+    while the next batch is played: the database's work (and psycopg's
+    waiting for it, which releases the GIL) overlaps the domain's.
+
+    At most one batch is in flight: ``submit`` first waits for the previous
+    one, so the store records the batches in the order they were played.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-demo-writer")
+        self.pending: Future[int] | None = None
+        self.saved = 0
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # On an error in the demo, a batch in flight still finishes (or fails) first.
+        self.pool.shutdown(wait=True)
+
+    def submit(self, batch: list[Any], snapshots: _Snapshots) -> int:
+        """Start saving ``batch`` and the snapshots taken so far; the events
+        saved (committed) until now."""
+        saved = self.wait()
+        taken, later = snapshots.handover()
+        self.pending = self.pool.submit(_save, self.ledger, batch, taken, later)
+        return saved
+
+    def wait(self) -> int:
+        """Wait for the batch in flight; raise its error if it failed."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self.saved += pending.result()
+        return self.saved
+
+
+def _save(
+    ledger: Ledger, batch: list[Any], snapshots: list[StoredEvent], later: list[tuple[UUID, int]]
+) -> int:
     """Save the batch's events, in the order they happened, in one
     transaction, then the snapshots their orders reached.
 
@@ -140,12 +185,14 @@ def _save(ledger: Ledger, batch: list[Any], snapshots: _Snapshots) -> int:
     some 60 µs apiece on Python 3.11). One ``_Batch`` keeps the events in time
     order at the cost of one check.
     """
-    count = len(batch)
-    if count:
+    if batch:
         ledger.save(_Batch(batch))
-    batch.clear()
-    snapshots.save()
-    return count
+    if ledger.snapshots is not None:
+        if snapshots:
+            ledger.snapshots.recorder.insert_events(snapshots)
+        for order_id, version in later:
+            ledger.take_snapshot(order_id, version)
+    return len(batch)
 
 
 class _Snapshots:
@@ -185,16 +232,11 @@ class _Snapshots:
             else:
                 self.later.append((order.id, version))
 
-    def save(self) -> None:
-        snapshots = self.ledger.snapshots
-        if snapshots is None:
-            return
-        if self.taken:
-            snapshots.recorder.insert_events(self.taken)
-            self.taken = []
-        for order_id, version in self.later:
-            self.ledger.take_snapshot(order_id, version)
-        self.later = []
+    def handover(self) -> tuple[list[StoredEvent], list[tuple[UUID, int]]]:
+        """The snapshots to save with the batch played so far; starts afresh."""
+        taken, later = self.taken, self.later
+        self.taken, self.later = [], []
+        return taken, later
 
 
 class _Batch:
