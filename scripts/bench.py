@@ -32,7 +32,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -59,8 +58,6 @@ RECEIPT = {
     "delivery": {"address": "上海市浦東新區世紀大道100號", "consignee": "王小明"},
 }
 VERIFY = {"checks": {"customer": True, "product": True, "delivery": True}}
-
-Call = Callable[["_Connection", int], tuple[int, bytes]]
 
 
 def main() -> int:
@@ -99,12 +96,37 @@ def _database(pg_admin: str) -> Iterator[str]:
 # -- the store, in process ---------------------------------------------------
 
 
-def _timed_calls(count: int, callers: int, call: Callable[[int], None]) -> dict[str, Any]:
-    """``count`` calls spread over ``callers`` threads: calls/s, p50, p99 (ms)."""
+ROUNDS = 4  # every figure is measured in rounds, interleaved with its baseline
+
+
+class _Samples:
+    """Latencies (ms) and elapsed seconds of one figure, over its rounds."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.seconds = 0.0
+
+    def summary(self, **extra: Any) -> dict[str, Any]:
+        cuts = statistics.quantiles(self.latencies, n=100)
+        return {
+            "count": len(self.latencies),
+            **extra,
+            "seconds": round(self.seconds, 3),
+            "per_s": round(len(self.latencies) / self.seconds, 1),
+            "p50_ms": round(cuts[49], 2),
+            "p99_ms": round(cuts[98], 2),
+        }
+
+
+def _timed_calls(
+    samples: _Samples, start: int, count: int, callers: int, call: Callable[[int], None]
+) -> None:
+    """Calls ``start`` .. ``start + count - 1`` spread over ``callers`` threads
+    (call ``i`` runs on thread ``i % callers``), added to ``samples``."""
 
     def worker(offset: int) -> list[float]:
         latencies = []
-        for i in range(offset, count, callers):
+        for i in range(start + offset, start + count, callers):
             started = time.perf_counter()
             call(i)
             latencies.append((time.perf_counter() - started) * 1000)
@@ -112,67 +134,55 @@ def _timed_calls(count: int, callers: int, call: Callable[[int], None]) -> dict[
 
     started = time.perf_counter()
     with ThreadPoolExecutor(callers) as pool:
-        latencies = [ms for part in pool.map(worker, range(callers)) for ms in part]
-    elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return {
-        "count": count,
-        "callers": callers,
-        "seconds": round(elapsed, 3),
-        "per_s": round(count / elapsed, 1),
-        "p50_ms": round(cuts[49], 2),
-        "p99_ms": round(cuts[98], 2),
-    }
+        parts = list(pool.map(worker, range(callers)))
+    samples.seconds += time.perf_counter() - started
+    samples.latencies += [ms for part in parts for ms in part]
+
+
+def _interleaved(
+    count: int, figures: dict[str, tuple[int, Callable[[int], None]]]
+) -> dict[str, _Samples]:
+    """Each figure ``name: (callers, call)`` measured in ``ROUNDS`` rounds, the
+    figures taking turns within each round, so that a baseline and what is
+    compared with it see the same machine (other load comes and goes)."""
+    samples = {name: _Samples() for name in figures}
+    chunk = max(count // ROUNDS, 1)
+    for round_ in range(ROUNDS):
+        for name, (callers, call) in figures.items():
+            _timed_calls(samples[name], round_ * chunk, chunk, callers, call)
+    return samples
 
 
 def _store_figures(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Raw inserts, the library's recorder and the ledger's append, interleaved."""
+    from eventsourcing.persistence import InfrastructureFactory, StoredEvent
+    from eventsourcing.utils import Environment
+
+    from ledger.application import Ledger
+    from ledger.settings import Settings, parse_database_url
+
     count, callers = args.appends, args.clients
     state = os.urandom(600)  # about the size of a stored OrderReceived
-    figures = {"raw_insert": _raw_inserts(url, count, callers, state)}
-    figures["library_recorder"] = _library_appends(url, count, callers, state)
-    figures.update(_application_appends(url, count, callers))
-    return figures
+    topic = "ledger.aggregates.order:Order.Received"
 
-
-def _raw_inserts(url: str, count: int, callers: int, state: bytes) -> dict[str, Any]:
-    """The ceiling: one event-sized row per transaction, one connection per caller."""
+    # The ceiling: one event-sized row per transaction, one connection per caller.
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE raw_events (originator_id uuid NOT NULL, "
             "originator_version bigint NOT NULL, topic text, state bytea, "
             "notification_id bigserial UNIQUE, PRIMARY KEY (originator_id, originator_version))"
         )
-    local = threading.local()
-    connections: list[psycopg.Connection[Any]] = []
-    lock = threading.Lock()
+    connections = [psycopg.connect(url, autocommit=True) for _ in range(callers)]
 
-    def insert(i: int) -> None:
-        conn = getattr(local, "conn", None)
-        if conn is None:
-            conn = local.conn = psycopg.connect(url, autocommit=True)
-            with lock:
-                connections.append(conn)
-        conn.execute(
+    def raw(i: int) -> None:
+        connections[i % callers].execute(
             "INSERT INTO raw_events (originator_id, originator_version, topic, state) "
             "VALUES (%s, 1, %s, %s) RETURNING notification_id",
-            (uuid.uuid4(), "ledger.aggregates.order:Order.Received", state),
+            (uuid.uuid4(), topic, state),
         ).fetchone()
 
-    _timed_calls(min(200, count), callers, insert)  # warm-up: connections
-    try:
-        return _timed_calls(count, callers, insert)
-    finally:
-        for conn in connections:
-            conn.close()
-
-
-def _library_appends(url: str, count: int, callers: int, state: bytes) -> dict[str, Any]:
-    """The eventsourcing library's PostgreSQL recorder as it comes (pool sized for the callers)."""
-    from eventsourcing.persistence import InfrastructureFactory, StoredEvent
-    from eventsourcing.utils import Environment
-
-    from ledger.settings import parse_database_url
-
+    # The eventsourcing library's PostgreSQL recorder as it comes (pool sized
+    # for the callers).
     target = parse_database_url(url)
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -181,68 +191,76 @@ def _library_appends(url: str, count: int, callers: int, state: bytes) -> dict[s
         "POSTGRES_PASSWORD": target.password, "POSTGRES_POOL_SIZE": str(callers),
     }  # fmt: skip
     factory = InfrastructureFactory.construct(Environment("library", env))
+    library = factory.application_recorder()
+
+    def library_append(i: int) -> None:
+        library.insert_events([StoredEvent(uuid.uuid4(), 1, topic, state)])
+
+    # The ledger: ``Ledger.save`` of new orders (mapper, personal-data
+    # sealing, hash chain, recorder), built beforehand.
+    app = Ledger(Settings(database_url=f"{url}?schema=app", run_projections=False))
+    plain = Ledger(Settings(database_url=f"{url}?schema=plain", run_projections=False))
+    recorder: Any = plain.recorder
+    recorder.group_commit = False  # the same recorder, one transaction per save
+    single = max(count // 4, 100)
+    orders = {
+        "app_append_1": _new_orders(single, 1),
+        "app_append_16": _new_orders(count, 2),
+        "app_append_16_no_group_commit": _new_orders(count, 3),
+    }
     try:
-        recorder = factory.application_recorder()
-
-        def append(i: int) -> None:
-            recorder.insert_events(
-                [StoredEvent(uuid.uuid4(), 1, "ledger.aggregates.order:Order.Received", state)]
-            )
-
-        _timed_calls(min(200, count), callers, append)
-        return _timed_calls(count, callers, append)
+        # Warm-up: connections, prepared statements, caches.
+        _interleaved(min(200, count), {"raw": (callers, raw), "library": (callers, library_append)})
+        app.save(_new_orders(1, 4)[0])
+        plain.save(_new_orders(1, 5)[0])
+        samples = _interleaved(count, {
+            "raw_insert": (callers, raw),
+            "library_recorder": (callers, library_append),
+            "app_append_16": (callers, lambda i: _save(app, orders["app_append_16"][i])),
+            "app_append_16_no_group_commit": (
+                callers, lambda i: _save(plain, orders["app_append_16_no_group_commit"][i])
+            ),
+        })  # fmt: skip
+        samples.update(_interleaved(single, {
+            "app_append_1": (1, lambda i: _save(app, orders["app_append_1"][i])),
+        }))  # fmt: skip
+        return {name: s.summary() for name, s in samples.items()}
     finally:
+        for conn in connections:
+            conn.close()
         factory.close()
+        app.close()
+        plain.close()
 
 
-def _application_appends(url: str, count: int, callers: int) -> dict[str, Any]:
-    """``Ledger.save`` of new orders (mapper, encryption, chain, recorder)."""
+def _save(app: Any, order: Any) -> None:
+    app.save(order)
+
+
+def _new_orders(count: int, series: int) -> list[Any]:
+    """``count`` orders received (one event each), not yet saved."""
     from ledger.aggregates.context import Stamp, stamped
     from ledger.aggregates.order import Order
     from ledger.aggregates.values import Customer, Delivery, Line
-    from ledger.application import Ledger, order_id_for
-    from ledger.settings import Settings
+    from ledger.application import order_id_for
 
-    app = Ledger(Settings(database_url=f"{url}?schema=app", run_projections=False))
     customer = Customer(name="華東五金有限公司", phone="021-5555-0101")
     lines = [Line(sku="A-100", name="不鏽鋼保溫杯", quantity=3, unit_price=Decimal("100.00"))]
     delivery = Delivery(address="上海市浦東新區世紀大道100號", consignee="王小明")
-    serial = iter(range(1, 10**9))
-
-    def orders(n: int) -> list[Order]:
-        now = datetime.now(UTC)
-        with stamped(Stamp(now, {"actor": "bench"})):
-            return [
-                Order.receive(
-                    order_id=order_id_for(number),
-                    number=number,
-                    channel="email",
-                    customer=customer,
-                    lines=lines,
-                    delivery=delivery,
-                    currency="CNY",
-                    requested_date=None,
-                )
-                for number in (f"SO-2099-{next(serial):06d}" for _ in range(n))
-            ]
-
-    def run(n: int, callers: int) -> dict[str, Any]:
-        batch = orders(n)
-        return _timed_calls(n, callers, lambda i: app.save(batch[i]) and None)
-
-    recorder: Any = app.recorder
-    try:
-        run(min(200, count), callers)  # warm-up
-        figures = {
-            "app_append_1": run(max(count // 4, 100), 1),
-            "app_append_16": run(count, callers),
-        }
-        recorder.group_commit = False
-        figures["app_append_16_no_group_commit"] = run(count, callers)
-        recorder.group_commit = True
-        return figures
-    finally:
-        app.close()
+    with stamped(Stamp(datetime.now(UTC), {"actor": "bench"})):
+        return [
+            Order.receive(
+                order_id=order_id_for(number),
+                number=number,
+                channel="email",
+                customer=customer,
+                lines=lines,
+                delivery=delivery,
+                currency="CNY",
+                requested_date=None,
+            )
+            for number in (f"SO-{2090 + series}-{n:06d}" for n in range(1, count + 1))
+        ]
 
 
 # -- HTTP --------------------------------------------------------------------
@@ -308,61 +326,40 @@ def request(method: str, path: str, body: bytes = b"", auth: bool = True) -> byt
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def _phase(port: int, count: int, clients: int, call: Call, expect: int) -> dict[str, Any]:
-    """``count`` calls spread over ``clients`` threads; latencies in ms."""
-
-    def worker(offset: int) -> list[float]:
-        latencies = []
-        connection = _Connection(port)
-        try:
-            for i in range(offset, count, clients):
-                started = time.perf_counter()
-                status, body = call(connection, i)
-                latencies.append((time.perf_counter() - started) * 1000)
-                if status != expect:
-                    raise RuntimeError(f"{status}: {body[:200]!r}")
-        finally:
-            connection.close()
-        return latencies
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        latencies = [ms for part in pool.map(worker, range(clients)) for ms in part]
-    elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return {
-        "requests": count,
-        "seconds": round(elapsed, 3),
-        "per_s": round(count / elapsed, 1),
-        "p50_ms": round(cuts[49], 2),
-        "p99_ms": round(cuts[98], 2),
-    }
-
-
 def _run(port: int, count: int, clients: int) -> dict[str, dict[str, Any]]:
+    """GET /health, POST /orders and a follow-up verify on each created order,
+    taking turns in rounds (see ``_interleaved``); one keep-alive connection
+    per client thread."""
+    connections = [_Connection(port) for _ in range(clients)]
     ids: dict[int, str] = {}
     health_request = request("GET", "/health", auth=False)
     create_request = request("POST", "/orders", json.dumps(RECEIPT).encode())
     verify_body = json.dumps(VERIFY).encode()
 
-    def health(connection: _Connection, i: int) -> tuple[int, bytes]:
-        return connection.call(health_request)
+    def expect(status: int, body: bytes, wanted: int) -> bytes:
+        if status != wanted:
+            raise RuntimeError(f"{status}: {body[:200]!r}")
+        return body
 
-    def create(connection: _Connection, i: int) -> tuple[int, bytes]:
-        status, body = connection.call(create_request)
-        if status == 201:
-            ids[i] = json.loads(body)["id"]
-        return status, body
+    def health(i: int) -> None:
+        expect(*connections[i % clients].call(health_request), 200)
 
-    def verify(connection: _Connection, i: int) -> tuple[int, bytes]:
-        return connection.call(request("POST", f"/orders/{ids[i]}/verify", verify_body))
+    def create(i: int) -> None:
+        ids[i] = json.loads(expect(*connections[i % clients].call(create_request), 201))["id"]
 
-    _phase(port, min(500, count), clients, health, 200)  # warm-up: connections, caches
-    return {
-        "health": _phase(port, count, clients, health, 200),
-        "create": _phase(port, count, clients, create, 201),
-        "verify": _phase(port, count, clients, verify, 200),
-    }
+    def verify(i: int) -> None:
+        path = f"/orders/{ids[i]}/verify"
+        expect(*connections[i % clients].call(request("POST", path, verify_body)), 200)
+
+    try:
+        _interleaved(min(400, count), {"warm-up": (clients, health)})
+        samples = _interleaved(count, {
+            "health": (clients, health), "create": (clients, create), "verify": (clients, verify),
+        })  # fmt: skip
+        return {name: s.summary() for name, s in samples.items()}
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 def _ratio(a: float, b: float) -> float:
