@@ -154,11 +154,15 @@ def wait_healthy(service: Service, timeout: float = 30) -> None:
 def start_projector(
     database_url: str, tmp_path: Path, n: int, *, wait: bool = True
 ) -> subprocess.Popen[bytes]:
-    """`ledger project` as its own process; with ``wait``, returns once its runners run."""
+    """`ledger project` as its own process; with ``wait``, returns once its runners run.
+
+    With its scheduler (as in production): its watchdog job takes over a
+    read model whose lease a killed predecessor's connection still held when
+    this process started."""
     log = tmp_path / f"project-{n}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [LEDGER, "project", "--no-schedule"],
+            [LEDGER, "project"],
             env=ledger_env(database_url, LEDGER_POOL_SIZE="3"),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -451,8 +455,9 @@ def assert_store_accounts_for_every_answer(app: Ledger, soak: Soak) -> None:
             assert record is not None and record.version == call.version, call.step
 
 
-def wait_for_views(app: Ledger, timeout: float = 60) -> int:
-    """Wait until every read model has applied the whole log; returns the head."""
+def wait_for_views(app: Ledger, timeout: float = 60, logs: Callable[[], str] = str) -> int:
+    """Wait until every read model has applied the whole log; returns the head.
+    ``logs()`` is shown if they do not (the output of the projecting process)."""
     head = app.recorder.max_notification_id() or 0
     views = {name: open_view(app, model) for name, model in READ_MODELS.items()}
     deadline = time.monotonic() + timeout
@@ -461,7 +466,7 @@ def wait_for_views(app: Ledger, timeout: float = 60) -> int:
         behind = {n: p for n, p in behind.items() if p < head}
         if not behind:
             return head
-        assert time.monotonic() < deadline, f"views behind head {head}: {behind}"
+        assert time.monotonic() < deadline, f"views behind head {head}: {behind}\n{logs()}"
         time.sleep(0.1)
 
 

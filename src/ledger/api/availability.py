@@ -81,8 +81,10 @@ class StoreWatch:
                     self._conn = self._connect()
                 self._conn.execute("SELECT 1")
                 return True
-            except psycopg.Error:
+            except psycopg.Error as e:
                 self._close()
+                if _full(e):  # it answered: up, only out of connection slots
+                    return True
         return False
 
     def start(self) -> StoreWatch:
@@ -111,6 +113,14 @@ class StoreWatch:
         if conn is not None:
             with contextlib.suppress(psycopg.Error):
                 conn.close()
+
+
+def _full(error: psycopg.Error) -> bool:
+    """Whether PostgreSQL refused a connection only for want of free slots
+    (the service's pooled connections still work). psycopg gives no SQLSTATE
+    for a refused connection, hence the server's message."""
+    text = str(error)
+    return "too many clients" in text or "remaining connection slots" in text
 
 
 class StoreGate:

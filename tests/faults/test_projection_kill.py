@@ -1,0 +1,80 @@
+"""The projection process (`ledger project`) SIGKILLed in the middle of a soak
+and started again: afterwards every read model equals a rebuild from zero,
+and the store still accounts for every answer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from fault_support import (
+    Soak,
+    assert_answers_as_planned,
+    assert_store_accounts_for_every_answer,
+    assert_views_equal_rebuild,
+    open_ledger,
+    serving,
+    start_projector,
+    wait_for_views,
+)
+
+from ledger.application import Ledger
+from ledger.projections.registry import READ_MODELS
+from ledger.projections.runner import open_view
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+def test_a_projection_process_killed_during_the_soak_resumes_to_a_rebuild(
+    fault_database: str, tmp_path: Path
+) -> None:
+    projectors: list[subprocess.Popen[bytes]] = []
+    moments: dict[str, int] = {}  # calls answered at the kill and at the restart
+
+    def kill_and_restart(soak: Soak) -> None:
+        total = soak.planned + len(soak.shared)
+        while soak.done() < total // 3 or tracked(app) == 0:  # killed while at work
+            time.sleep(0.01)
+        os.kill(projectors[0].pid, signal.SIGKILL)
+        moments["kill"] = soak.done()
+        projectors[0].wait(timeout=10)
+        while soak.done() < total // 2:  # writes go on with no projector
+            time.sleep(0.01)
+        moments["restart"] = soak.done()
+        projectors.append(start_projector(fault_database, tmp_path, 2, wait=False))
+
+    with serving(fault_database, tmp_path, projections=False) as service:
+        projectors.append(start_projector(fault_database, tmp_path, 1))
+        app = open_ledger(fault_database)
+        try:
+            soak = Soak(service.url)
+            soak.prepare()
+            soak.run(during=kill_and_restart)
+            assert_answers_as_planned(soak)
+            assert_store_accounts_for_every_answer(app, soak)
+            wait_for_views(app, logs=lambda: projector_logs(tmp_path))
+            assert_views_equal_rebuild(app)
+        finally:
+            app.close()
+            for projector in projectors:
+                if projector.poll() is None:
+                    projector.send_signal(signal.SIGTERM)
+                    projector.wait(timeout=20)
+    assert projectors[0].returncode == -signal.SIGKILL
+    assert projectors[1].returncode == 0
+    assert 0 < moments["kill"] < moments["restart"] < len(soak.calls)  # both mid-soak
+
+
+def projector_logs(tmp_path: Path) -> str:
+    return "\n".join(f"== {p.name}\n{p.read_text(errors='replace')[-4000:]}"
+                     for p in sorted(tmp_path.glob("project-*.log")))  # fmt: skip
+
+
+def tracked(app: Ledger) -> int:
+    """How far the read models have got, all together."""
+    views = [open_view(app, model) for model in READ_MODELS.values()]
+    return sum(view.max_tracking_id(app.name) or 0 for view in views)
