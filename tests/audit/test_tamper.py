@@ -226,7 +226,10 @@ def test_the_packed_reading_equals_the_event_by_event_one_on_a_broken_store(
         "DELETE FROM ledger_chain WHERE originator_id = ? AND version = 4", tamper.oid(orders[2])
     )
     with open_store(ledger).snapshot() as snap:
-        read = [(o, r.rows() if isinstance(r, Packed) else r) for o, r in snap.orders()]
+        read = sorted(
+            ((o, r.rows() if isinstance(r, Packed) else r) for o, r in snap.orders()),
+            key=lambda pair: pair[0],
+        )
         one_by_one = list(merged_orders(snap.events(), snap.links()))
     assert read == one_by_one
     assert [len(rows) for _, rows in read] == [5, 5, 5]
@@ -235,3 +238,21 @@ def test_the_packed_reading_equals_the_event_by_event_one_on_a_broken_store(
         (str(orders[1]), 3, "deleted"),
         (str(orders[2]), 4, "inserted"),
     }
+
+
+def test_an_order_whose_events_are_all_gone_but_whose_links_remain_is_named(
+    ledger: Ledger, orders: list[UUID], tamper: Tamper
+) -> None:
+    tamper.run(f"DELETE FROM {EVENTS} WHERE originator_id = ?", tamper.oid(orders[1]))
+    with open_store(ledger).snapshot() as snap:
+        read = sorted(
+            ((o, r.rows() if isinstance(r, Packed) else r) for o, r in snap.orders()),
+            key=lambda pair: pair[0],
+        )
+        one_by_one = list(merged_orders(snap.events(), snap.links()))
+    assert read == one_by_one and len(read) == 3
+    report = verify_store(ledger)
+    assert {(f.order, f.version, f.kind) for f in report.findings} == {
+        (str(orders[1]), v, "deleted") for v in range(1, 6)
+    }
+    assert report.events == 10

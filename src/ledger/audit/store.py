@@ -31,37 +31,35 @@ _Q8 = struct.Struct(">q")
 
 @dataclass(frozen=True)
 class Packed:
-    """One order's events and links as a backend packed them, unpacked on demand.
+    """One order's events as a backend's binary COPY handed them over, decoded on demand.
 
-    ``events``: per event ``int4 n ‖ int8 version ‖ int4 topic length ‖ topic ‖
-    state`` (n counts what follows it) — after ``n``, exactly what the chain hashes
-    after the previous hash and the order id. ``links``: per link ``int8 version ‖
-    int4 hash length ‖ hash``. Both in version order.
+    ``tuples``: per event, in version order, ``int16 5 ‖ int32 16 ‖ uuid ‖
+    int32 8 ‖ int64 version ‖ int32 n ‖ topic ‖ int32 n ‖ state ‖ int32 n ‖
+    link hash`` (n = -1 and no hash when the event has no link). From offset
+    26 to the end of the topic, then the state, it is exactly what the chain
+    hashes after the previous hash and the order id. ``links``: (version,
+    hash) of the order's links that have no event.
     """
 
-    events: bytes
-    links: bytes
+    tuples: list[bytes]
+    links: list[tuple[int, bytes]]
 
     def rows(self) -> list[Row]:
         """Events beside their links, by version, either one missing as ``None``."""
-        rows: dict[int, list[Any]] = {}
-        pos, end, data = 0, len(self.events), self.events
-        while pos < end:
-            (n,) = _I4.unpack_from(data, pos)
-            (version,) = _Q8.unpack_from(data, pos + 4)
-            (size,) = _I4.unpack_from(data, pos + 12)
-            topic = data[pos + 16 : pos + 16 + size].decode()
-            rows[version] = [version, topic, data[pos + 16 + size : pos + 4 + n], None]
-            pos += 4 + n
-        pos, end, data = 0, len(self.links), self.links
-        while pos < end:
-            (version,) = _Q8.unpack_from(data, pos)
-            (size,) = _I4.unpack_from(data, pos + 8)
-            rows.setdefault(version, [version, None, None, None])[3] = data[
-                pos + 12 : pos + 12 + size
-            ]
-            pos += 12 + size
-        return [(r[0], r[1], r[2], r[3]) for _, r in sorted(rows.items())]
+        rows: dict[int, Row] = {}
+        for data in self.tuples:
+            (version,) = _Q8.unpack_from(data, 26)
+            (size,) = _I4.unpack_from(data, 34)
+            topic_end = 38 + size
+            (size,) = _I4.unpack_from(data, topic_end)
+            state_end = topic_end + 4 + size
+            (size,) = _I4.unpack_from(data, state_end)
+            digest = data[state_end + 4 : state_end + 4 + size] if size >= 0 else None
+            topic = data[38:topic_end].decode()
+            rows[version] = (version, topic, data[topic_end + 4 : state_end], digest)
+        for version, digest in self.links:
+            rows.setdefault(version, (version, None, None, digest))
+        return [row for _, row in sorted(rows.items())]
 
 
 @dataclass(frozen=True, order=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,10 +20,6 @@ from ledger.persistence.records import ORDER_NUMBERS_TABLE
 
 PAGE = 5000
 
-# One row per order: its events and its links, each packed into one bytea in
-# version order (see ``Packed``), streamed by COPY: the driver's per-row cost
-# is paid per order, not per event. A NULL topic or state reads as empty, so
-# it is reported as changed rather than lost.
 # One page of event tuples (see ``backup_format``) in notification order, packed
 # by the server, and the last notification id it holds.
 PAGE_QUERY = """
@@ -35,20 +32,30 @@ FROM (SELECT notification_id, originator_id, originator_version,
       FROM {events} WHERE notification_id > %s ORDER BY notification_id LIMIT %s) p
 """
 
-ORDERS_QUERY = """
-SELECT o.id,
-  (SELECT string_agg(int4send(12 + octet_length(t) + octet_length(s)) || int8send(v)
-       || int4send(octet_length(t)) || t || s, ''::bytea ORDER BY v)
-   FROM (SELECT e.originator_version AS v, convert_to(coalesce(e.topic, ''), 'UTF8') AS t,
-                coalesce(e.state, ''::bytea) AS s
-         FROM {events} e WHERE e.originator_id = o.id) e),
-  (SELECT string_agg(int8send(c.version) || int4send(octet_length(c.hash)) || c.hash,
-       ''::bytea ORDER BY c.version)
-   FROM {chain} c WHERE c.originator_id = o.id)
-FROM (SELECT originator_id AS id FROM {events}{where}
-      UNION SELECT originator_id FROM {chain}{where} ORDER BY 1) o
-ORDER BY o.id
+# Every event beside its link, streamed by binary COPY: the rows come as
+# ``Packed`` tuples, hashed where they lie. A NULL topic or state reads as
+# empty, so it is reported as changed rather than lost.
+EVENTS_QUERY = """
+SELECT e.originator_id, e.originator_version, coalesce(e.topic, ''),
+       coalesce(e.state, ''::bytea), c.hash
+FROM {events} e LEFT JOIN {chain} c
+  ON c.originator_id = e.originator_id AND c.version = e.originator_version{where}
+ORDER BY e.originator_id, e.originator_version
 """
+# How many links each order has: an order whose events brought fewer has links
+# without events, fetched apart (usually none).
+LINK_COUNTS_QUERY = """
+SELECT c.originator_id, count(*) FROM {chain} c{where} GROUP BY c.originator_id
+"""
+ORPHAN_LINKS_QUERY = """
+SELECT c.originator_id, c.version, c.hash FROM {chain} c
+WHERE c.originator_id = ANY(%s)
+  AND NOT EXISTS (SELECT 1 FROM {events} e
+                  WHERE e.originator_id = c.originator_id AND e.originator_version = c.version)
+ORDER BY c.originator_id, c.version
+"""
+_NO_LINK = struct.pack(">i", -1)  # how a tuple whose link is NULL ends
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
 
 class PostgresSnapshot:
@@ -98,18 +105,55 @@ class PostgresSnapshot:
             yield text, v, bytes(h)
 
     def orders(self, order: str | None = None) -> Iterator[tuple[str, list[Row] | Packed]]:
-        where = SQL(" WHERE originator_id = {}::uuid").format(Literal(order)) if order else SQL("")
-        query = SQL(ORDERS_QUERY).format(
-            events=self.table(self.events_table), chain=self.table(CHAIN_TABLE), where=where
-        )
+        """Orders in id order, except those with links but fewer events (a
+        tampered store), which come last, once their lone links are read."""
+        names = {"events": self.table(self.events_table), "chain": self.table(CHAIN_TABLE)}
+        where = SQL(" WHERE c.originator_id = {}::uuid").format(Literal(order)) if order else None
+        query = SQL(LINK_COUNTS_QUERY).format(**names, where=where or SQL(""))
+        counts = {str(o): n for o, n in self._rows(query, None)}
+        held: dict[str, list[bytes]] = {}  # orders missing links, kept until the end
+        where = SQL(" WHERE e.originator_id = {}::uuid").format(Literal(order)) if order else None
+        query = SQL(EVENTS_QUERY).format(**names, where=where or SQL(""))
         self.conn.execute("SET LOCAL jit = off")  # compiling costs more than it saves here
+        for text, tuples in self._order_tuples(query):
+            expected = counts.pop(text, 0)
+            if expected and expected != sum(1 for t in tuples if t[-4:] != _NO_LINK):
+                held[text] = tuples
+            else:
+                yield text, Packed(tuples, [])
+        held.update((text, []) for text in counts)  # links and no events at all
+        if not held:
+            return
+        lone: dict[str, list[tuple[int, bytes]]] = {}
+        query = SQL(ORPHAN_LINKS_QUERY).format(**names)
+        with self.conn.cursor(row_factory=tuple_row) as cur:
+            for o, v, h in cur.execute(query, ([UUID(text) for text in held],)):
+                lone.setdefault(str(o), []).append((v, bytes(h)))
+        for text in sorted(held):
+            yield text, Packed(held[text], lone.get(text, []))
+
+    def _order_tuples(self, query: Composed) -> Iterator[tuple[str, list[bytes]]]:
+        """The binary COPY tuples of ``query``, grouped by order (the first column)."""
+        current, text, tuples = b"", "", list[bytes]()
         with (
             self.conn.cursor() as cur,
             cur.copy(SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(query)) as copy,
         ):
-            copy.set_types(["uuid", "bytea", "bytea"])
-            for o, events, links in copy.rows():
-                yield str(o), Packed(events or b"", links or b"")
+            for block in copy:
+                data = bytes(block)
+                if data.startswith(_COPY_SIGNATURE):  # the first row comes after the header
+                    (extension,) = struct.unpack_from(">i", data, 15)
+                    data = data[19 + extension :]
+                if len(data) <= 2:  # the trailer
+                    continue
+                oid = data[6:22]
+                if oid != current:
+                    if tuples:
+                        yield text, tuples
+                    current, text, tuples = oid, str(UUID(bytes=oid)), []
+                tuples.append(data)
+        if tuples:
+            yield text, tuples
 
     def seals(self, order: str | None = None) -> list[Seal]:
         query = SQL(

@@ -91,6 +91,7 @@ def verify_streams(
         report.findings.append(
             Finding(order, last, "deleted", "a sealed order has no events or links left")
         )
+    report.findings.sort(key=lambda f: (f.order, f.version))
     return report
 
 
@@ -123,30 +124,29 @@ class OrderCheck:
         self._name_swaps()
 
     def _intact_packed(self, packed: Packed) -> bool:
-        """``_intact`` on packed rows, hashing each event's bytes where they lie."""
-        sha256, framed_version, length = hashlib.sha256, _VERSION.pack, _LENGTH.unpack_from
+        """``_intact`` on COPY tuples, hashing each event's bytes where they lie."""
+        if packed.links:
+            return False
+        sha256, stamp_of, length = hashlib.sha256, _VERSION.pack, _LENGTH.unpack_from
         prefix, prev, computed = _framed(self.order), GENESIS, self.computed
-        events, links = packed.events, packed.links
-        pos = at = 0
         version = 0
-        while pos < len(events):
+        for data in packed.tuples:
             version += 1
-            (n,) = length(events, pos)
-            body = events[pos + 4 : pos + 4 + n]  # version ‖ topic framed ‖ state
-            pos += 4 + n
-            stamp = framed_version(version)
-            if body[:8] != stamp or links[at : at + 12] != stamp + _HASH_LENGTH:
+            (size,) = length(data, 34)
+            topic_end = 38 + size
+            (size,) = length(data, topic_end)
+            state_end = topic_end + 4 + size
+            if data[26:34] != stamp_of(version) or data[state_end : state_end + 4] != _HASH_LENGTH:
                 self.computed = {}
                 return False
-            digest = sha256(b"".join((prev, prefix, body))).digest()
-            if digest != links[at + 12 : at + 44]:
+            # link_hash in one call: prev ‖ order ‖ version ‖ framed topic ‖ state.
+            digest = sha256(
+                b"".join((prev, prefix, data[26:topic_end], data[topic_end + 4 : state_end]))
+            ).digest()
+            if digest != data[state_end + 4 :]:
                 self.computed = {}
                 return False
             computed[version] = prev = digest
-            at += 44
-        if at != len(links):
-            self.computed = {}
-            return False
         self.events = self.events_after_seal = version
         self.head = (version, prev) if version else None
         return True
