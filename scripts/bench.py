@@ -105,6 +105,7 @@ class _Samples:
     def __init__(self) -> None:
         self.latencies: list[float] = []
         self.seconds = 0.0
+        self.cpu_seconds = 0.0  # of the server's processes, when measured
 
     def summary(self, **extra: Any) -> dict[str, Any]:
         cuts = statistics.quantiles(self.latencies, n=100)
@@ -115,7 +116,9 @@ class _Samples:
             "per_s": round(len(self.latencies) / self.seconds, 1),
             "p50_ms": round(cuts[49], 2),
             "p99_ms": round(cuts[98], 2),
-        }
+            **({"server_cpu_ms": round(self.cpu_seconds / len(self.latencies) * 1000, 3)}
+               if self.cpu_seconds else {}),
+        }  # fmt: skip
 
 
 def _timed_calls(
@@ -140,7 +143,9 @@ def _timed_calls(
 
 
 def _interleaved(
-    count: int, figures: dict[str, tuple[int, Callable[[int], None]]]
+    count: int,
+    figures: dict[str, tuple[int, Callable[[int], None]]],
+    cpu: Callable[[], float] | None = None,
 ) -> dict[str, _Samples]:
     """Each figure ``name: (callers, call)`` measured in ``ROUNDS`` rounds, the
     figures taking turns within each round, so that a baseline and what is
@@ -149,8 +154,35 @@ def _interleaved(
     chunk = max(count // ROUNDS, 1)
     for round_ in range(ROUNDS):
         for name, (callers, call) in figures.items():
+            before = cpu() if cpu else 0.0
             _timed_calls(samples[name], round_ * chunk, chunk, callers, call)
+            samples[name].cpu_seconds += (cpu() - before) if cpu else 0.0
     return samples
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its descendants
+    (those still running, and those that exited)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        # utime, stime, and cutime, cstime: children that exited and were reaped.
+        used[child] = sum(int(f) for f in fields[11:15]) / ticks
+    total = 0.0
+    for child, seconds in used.items():
+        ancestor = child
+        while ancestor not in (pid, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == pid:
+            total += seconds
+    return total
 
 
 def _store_figures(url: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -271,7 +303,7 @@ def _http_figures(database_url: str, workers: int, args: argparse.Namespace) -> 
     server = _start(database_url, port, workers)
     try:
         _wait_healthy(f"http://127.0.0.1:{port}", server)
-        return _run(port, args.requests, args.clients)
+        return _run(port, args.requests, args.clients, server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -326,7 +358,7 @@ def request(method: str, path: str, body: bytes = b"", auth: bool = True) -> byt
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def _run(port: int, count: int, clients: int) -> dict[str, dict[str, Any]]:
+def _run(port: int, count: int, clients: int, server_pid: int) -> dict[str, dict[str, Any]]:
     """GET /health, POST /orders and a follow-up verify on each created order,
     taking turns in rounds (see ``_interleaved``); one keep-alive connection
     per client thread."""
@@ -355,7 +387,7 @@ def _run(port: int, count: int, clients: int) -> dict[str, dict[str, Any]]:
         _interleaved(min(400, count), {"warm-up": (clients, health)})
         samples = _interleaved(count, {
             "health": (clients, health), "create": (clients, create), "verify": (clients, verify),
-        })  # fmt: skip
+        }, cpu=lambda: _tree_cpu(server_pid))  # fmt: skip
         return {name: s.summary() for name, s in samples.items()}
     finally:
         for connection in connections:
@@ -404,10 +436,11 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
             "create_over_health": _ratio(http["create"]["per_s"], health),
             "verify_over_health": _ratio(http["verify"]["per_s"], health),
         }
-    print(f"{'figure':<40} {'per s':>9} {'p50 ms':>8} {'p99 ms':>8}  ratio")
+    print(f"{'figure':<40} {'per s':>9} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms':>7}  ratio")
     for label, r, base, ratio in rows:
         shown = f"{ratio:.2f}x {base}" if base else ""
-        print(f"{label:<40} {r['per_s']:>9} {r['p50_ms']:>8} {r['p99_ms']:>8}  {shown}")
+        cpu = r.get("server_cpu_ms", "")
+        print(f"{label:<40} {r['per_s']:>9} {r['p50_ms']:>8} {r['p99_ms']:>8} {cpu:>7}  {shown}")
     if store:
         over_library = store["ratios"]["app16_over_library"]
         print(f"ledger append (group commit) / library recorder: {over_library}x")
