@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 # Types returned as they are, and each dataclass's field names (looked up once).
 _AS_IS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
-_FIELDS: dict[type, tuple[str, ...]] = {}
+# None for a type known not to be a dataclass.
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+_UNSEEN = ("",)  # a type not looked at yet
 
 
 def plain(value: Any, *, normalize_decimals: bool = False) -> Any:
@@ -30,11 +32,16 @@ def plain(value: Any, *, normalize_decimals: bool = False) -> Any:
         kind = type(item)
         if kind in _AS_IS:  # most of an order's values: checked first, by exact type
             return item
-        names = _FIELDS.get(kind)
-        if names is None and dataclasses.is_dataclass(item) and not isinstance(item, type):
-            names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(item))
+        names = _FIELDS.get(kind, _UNSEEN)
+        if names is _UNSEEN:
+            names = None
+            if dataclasses.is_dataclass(item) and not isinstance(item, type):
+                names = tuple(f.name for f in dataclasses.fields(item))
+            _FIELDS[kind] = names
         if names is not None:
             return {name: convert(getattr(item, name)) for name in names}
+        if kind is datetime or kind is date:
+            return item.isoformat()
         if isinstance(item, dict):
             return {str(k): convert(v) for k, v in item.items()}
         if isinstance(item, list | tuple):
