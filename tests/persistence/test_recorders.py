@@ -163,8 +163,13 @@ def test_events_without_an_idempotency_record_are_stored(recorder: Recorder) -> 
 
 
 @hypothesis_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(key=st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
-                   min_size=1, max_size=200))
+@given(
+    key=st.text(
+        st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+        min_size=1,
+        max_size=200,
+    )
+)
 def test_any_unicode_key_round_trips(recorder: Recorder, key: str) -> None:
     # Hypothesis reuses the recorder across examples, so a key may repeat.
     if recorder.find_idempotency(key) is None:
