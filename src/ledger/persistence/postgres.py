@@ -247,9 +247,10 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             try:
                 self._insert_many(batch, hand_over)
             except Exception as e:
-                log.warning(
-                    "group commit of %d saves failed (%r); saving one by one", len(batch), e
-                )
+                # A conflict is routine (a lone save is not checked first);
+                # anything else is worth a line in the log.
+                level = logging.DEBUG if isinstance(e, psycopg.IntegrityError) else logging.WARNING
+                log.log(level, "group commit of %d saves failed (%r); one by one", len(batch), e)
                 if hand_over is not None:
                     hand_over()
                 # Something the pre-check cannot foresee (a lost connection, the
@@ -290,7 +291,8 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
            of the batch already stored, and the previous chain link of each
            order (committed links never change). Saves that would conflict
            are refused here with the error their own transaction would have
-           raised: they burn no notification ids and fail no one else;
+           raised: they burn no notification ids and fail no one else (a
+           lone save skips this check and reads only its previous link);
         2. in one pipelined transaction: lock the events table, NOTIFY,
            insert the rest (one statement per table), COMMIT. The table lock
            is held only while the server runs these, never across a round
@@ -313,29 +315,30 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
                 conn.cursor() as previous,
                 conn.cursor() as curs,
             ):
-                stored.execute(
-                    q.select_versions,
-                    ([e.originator_id for e in events], [e.originator_version for e in events]),
-                    prepare=True,
-                )
-                if records:
-                    keys.execute(
-                        q.select_keys,
-                        ([r.key for r in records],),
+                # A lone save skips the check: if it conflicts, its insert fails
+                # and it is retried alone anyway (one round trip saved).
+                check = len(batch) > 1
+                if check:
+                    stored.execute(
+                        q.select_versions,
+                        ([e.originator_id for e in events], [e.originator_version for e in events]),
                         prepare=True,
                     )
+                if check and records:
+                    keys.execute(q.select_keys, ([r.key for r in records],), prepare=True)
                 if wanted:
                     previous.execute(
                         q.select_links,
                         ([o for o, _ in wanted], [v for _, v in wanted]),
                         prepare=True,
                     )
-                pipeline.sync()
+                if check or wanted:
+                    pipeline.sync()
                 taken_versions = {
                     (chain.originator_text(r["originator_id"]), r["originator_version"])
-                    for r in stored.fetchall()
+                    for r in (stored.fetchall() if check else [])
                 }
-                taken_keys = {r["key"] for r in keys.fetchall()} if records else set()
+                taken_keys = {r["key"] for r in keys.fetchall()} if check and records else set()
                 heads = {**known, **(chain.previous_map(previous.fetchall()) if wanted else {})}
                 accepted = _refuse_conflicts(batch, taken_versions, taken_keys)
                 events = [e for pending in accepted for e in pending.stored_events]
