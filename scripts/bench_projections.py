@@ -24,9 +24,10 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import psycopg
 from fastapi.testclient import TestClient
@@ -94,8 +95,9 @@ def _run(url: str, orders: int | None, lag_seconds: float) -> dict[str, Any]:
         results["rebuild"] = _rebuilds(ledger, worker, head)
         rates = [r["raw_select_events_per_s"] for r in results["rebuild"].values()]
         results["raw_select_events_per_s"] = round(statistics.median(rates))
-        results["board_as_of"] = _as_of(ledger)
-        results["live_lag"] = _live_lag(ledger, worker, env, lag_seconds)
+        results["board_as_of"] = _retried(lambda: _as_of(ledger))
+        print(f"  as_of: {results['board_as_of']}", flush=True)
+        results["live_lag"] = _retried(lambda: _live_lag(ledger, worker, env, lag_seconds))
     finally:
         ledger.close()
     return results
@@ -121,18 +123,40 @@ def _rebuilds(ledger: Ledger, worker: Worker, head: int) -> dict[str, Any]:
     read of the whole events table made just before it."""
     figures: dict[str, Any] = {}
     for name in [*READ_MODELS, "all"]:
-        raw = _raw_rate(ledger, head)
-        if name == "all":
-            started = time.perf_counter()
-            worker.rebuild_all()
-            seconds = time.perf_counter() - started
-        else:
-            seconds = worker.rebuild(name)["seconds"]
+        raw, seconds = _retried(lambda n=name: _measure_rebuild(ledger, worker, head, n))
         rate = head / seconds
         figures[name] = {"seconds": round(seconds, 3), "events_per_s": round(rate),
                          "raw_select_events_per_s": round(raw),
                          "ratio_to_raw": round(rate / raw, 3)}  # fmt: skip
+        print(f"  rebuild {name}: {rate:,.0f} events/s, raw {raw:,.0f}/s", flush=True)
     return figures
+
+
+def _measure_rebuild(ledger: Ledger, worker: Worker, head: int, name: str) -> tuple[float, float]:
+    raw = _raw_rate(ledger, head)
+    started = time.perf_counter()
+    if name == "all":
+        worker.rebuild_all()
+    else:
+        worker.rebuild(name)
+    return raw, time.perf_counter() - started
+
+
+T = TypeVar("T")
+
+
+def _retried(measure: Callable[[], T], attempts: int = 4) -> T:
+    """``measure()``, again after a pause when the server refused a connection
+    (other work on the machine can use up its connection slots)."""
+    for attempt in range(attempts):
+        try:
+            return measure()
+        except psycopg.OperationalError as error:
+            if attempt == attempts - 1:
+                raise
+            print(f"  (PostgreSQL refused: {error}; again in 10 s)", file=sys.stderr, flush=True)
+            time.sleep(10)
+    raise AssertionError("unreachable")
 
 
 def _as_of(ledger: Ledger) -> dict[str, Any]:
