@@ -180,16 +180,18 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         writes its save and every save queued behind it (up to
         ``max_batch``) in one transaction: one table lock, one NOTIFY, one
         insert of all events, one commit. While it writes, newcomers queue;
-        when it is done it wakes each caller of its batch with its outcome
-        and hands the lead to the first one queued, who writes the next
-        batch. Under load batches grow by themselves; a lone caller waits
-        for nobody. The table lock is kept, so
-        notification ids stay gap-free and in commit order.
+        once its batch only waits for the commit, it hands the lead to the
+        first one queued (who writes the next batch, see ``_lead``), and when
+        the commit is done it wakes each caller of its batch with its
+        outcome. Under load batches grow by themselves; a lone caller waits
+        for nobody. The table lock is kept, so notification ids stay
+        gap-free and in commit order.
 
-        Each caller gets its own outcome: a save whose version or
-        idempotency key is taken is refused before the insert (see
-        ``_insert_many``) without failing the others; if the batch fails for
-        another reason, its saves are retried one transaction each.
+        Each caller gets its own outcome: in a batch of several saves, one
+        whose version or idempotency key is taken is refused before the
+        insert (see ``_insert_many``) without failing the others; if the
+        batch fails for another reason (or a lone save conflicts), its saves
+        are retried one transaction each.
         """
         idempotency_of(kwargs)  # type-check in the caller's thread
         if not self.group_commit or not stored_events:
