@@ -248,7 +248,7 @@ def fill(
     folds = list(zip(models, wanted, rows, by_order, strict=True))
     decode = source.decode
     position = 0
-    for notes in _pages(source, topics, head, page):
+    for notes in read_pages(source, topics, head, page):
         for note in notes:
             event = decode(note)
             order = str(event.originator_id)
@@ -265,7 +265,9 @@ def fill(
     return head
 
 
-def _pages(source: Source, topics: Sequence[str], head: int, page: int) -> Iterator[Sequence[Any]]:
+def read_pages(
+    source: Source, topics: Sequence[str], head: int, page: int
+) -> Iterator[Sequence[Any]]:
     """The notifications up to ``head``, a page at a time, the next page read
     by a helper thread while this one folds (the database works meanwhile)."""
     pages: queue.Queue[Sequence[Any] | BaseException | None] = queue.Queue(maxsize=2)
