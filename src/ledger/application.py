@@ -145,6 +145,10 @@ class Ledger(Application[UUID]):
         self._number_lock = threading.Lock()
         env = eventsourcing_env(self.settings)
         env.setdefault("AGGREGATE_CACHE_MAXSIZE", "2000")
+        # Fast-forward (the library's default, stated here because reads rely
+        # on it): a cached order is brought up to date with one query for the
+        # events after its version, so writes of other processes are seen.
+        env.setdefault("AGGREGATE_CACHE_FASTFORWARD", "y")
         type(self).snapshotting_intervals = {Order: self.settings.snapshot_interval}
         for attempt in range(START_ATTEMPTS):
             try:
