@@ -12,7 +12,7 @@ from eventsourcing.persistence import Tracking
 from ledger.projections.backlog import BACKLOG, backlog_report
 from ledger.projections.board import BOARD, board_columns
 from ledger.projections.facts import OrderFacts
-from ledger.projections.framework import R, ReadModel, Source, View, fold_events, read_pages
+from ledger.projections.framework import R, ReadModel, Source, View, fold_events
 from ledger.projections.view_memory import MemoryView
 
 PAGE = 5000
@@ -22,13 +22,22 @@ SKEW = timedelta(minutes=5)
 
 
 def events_until(source: Source, as_of: datetime, topics: tuple[str, ...]) -> Iterator[Any]:
-    """The model's events recorded at or before ``as_of``, in log order (the
-    next page read by a helper thread while this one decodes)."""
-    for notes in read_pages(source, topics, source.head(), PAGE):
+    """The model's events recorded at or before ``as_of``, in log order.
+
+    Read in this thread: a reader thread (``read_pages``) made this slower
+    (its socket reads wait for the interpreter lock held by the decoding)."""
+    position = 0
+    while True:
+        notes = source.recorder.select_notifications(
+            position, PAGE, topics=topics, inclusive_of_start=False
+        )
+        if not notes:
+            return
         events: list[Any] = [source.decode(n) for n in notes]
         yield from (e for e in events if e.timestamp <= as_of)
         if min(e.timestamp for e in events) > as_of + SKEW:
             return
+        position = notes[-1].id
 
 
 def view_as_of(
