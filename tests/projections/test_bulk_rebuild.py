@@ -301,3 +301,34 @@ def test_a_rebuild_that_cannot_ask_for_its_lease_fails_rather_than_reporting_bus
         assert worker.rebuild("board")["position"] == Source.of(app).head()
     finally:
         app.close()
+
+
+def test_a_runner_fills_a_never_written_view_in_bulk_then_goes_on_page_by_page(
+    database_url: str,
+) -> None:
+    from ledger.projections.runner import Runner
+
+    clock = SimulatedClock(T0)
+    app = Ledger(Settings(database_url=database_url, pool_size=2), clock)
+    try:
+        drive(app, 60, 12, clock)
+        source, model = Source.of(app), READ_MODELS["backlog"]
+        view = open_view(app, model)
+        calls: list[str] = []
+        fill_, write = view.fill, view.write
+        view.fill = lambda *a: calls.append("fill") or fill_(*a)  # type: ignore[method-assign]
+        view.write = lambda *a, **k: calls.append("write") or write(*a, **k)  # type: ignore[method-assign]
+        runner = Runner(view, source, page=5)
+        assert runner.run_once() == source.head()
+        # One fill (SQLite and memory fill by one write); page by page it would
+        # have been a write per 5 events.
+        assert calls[0] == "fill" and calls.count("write") <= 1
+        assert source.head() > 20
+        assert stored(view) == folded(app, model)
+        before = len(calls)
+        drive(app, 30, 13, clock)
+        assert runner.run_once() == source.head()
+        assert "fill" not in calls[before:] and "write" in calls[before:]
+        assert stored(view) == folded(app, model)
+    finally:
+        app.close()

@@ -180,10 +180,16 @@ class Runner(Generic[R]):
         return self._thread is not None and self._thread.is_alive()
 
     def run_once(self) -> int:
-        """Catch up now, in this thread."""
+        """Catch up now, in this thread. A view that has never been written
+        (a new read model, a new store) is first filled in bulk, as a rebuild
+        fills its shadow, rather than page by page."""
         with self.lock:
-            known: int | Literal["ask"] = self.position if self._known else "ask"
+            known: int | Literal["ask"] | None = self.position if self._known else "ask"
             self._known = False  # until this catch-up has written
+            if known == "ask":
+                known = self.view.max_tracking_id(self.source.name)
+                if known is None:
+                    known = fill([self.view], self.source, page=REBUILD_PAGE) or None
             position = catch_up(self.view, self.source, page=self.page, position=known)
             self._known = True
         with self._changed:
