@@ -127,6 +127,7 @@ class Settings(BaseSettings):
     rebuild_models: str = "all"  # comma-separated read models for the nightly rebuild
     run_projections: bool = True  # `ledger serve` runs runners + scheduler in-process
     alert_cron: str = "*/15 * * * *"
+    seal_cron: str | None = "5 * * * *"  # seal the moved chain heads hourly
     backup_cron: str | None = None
     backup_dir: str = "./backups"
     backup_keep: int = 7

@@ -96,3 +96,37 @@ def test_the_watchdog_restarts_a_dead_or_stuck_runner() -> None:
     finally:
         worker.stop()
         ledger.close()
+
+
+def test_the_seal_and_backup_jobs_seal_moved_heads_and_keep_the_newest_backups(
+    shared_url: str, tmp_path: Path
+) -> None:
+    from ledger.audit.service import open_store
+
+    settings = Settings(database_url=shared_url, pool_size=2, backup_cron="0 2 * * *",
+                        backup_dir=str(tmp_path / "backups"), backup_keep=2,
+                        audit_key="scheduled-seal-test-key")  # fmt: skip
+    ledger = Ledger(settings)
+    fast = {"seal": IntervalTrigger(seconds=0.3), "backup": IntervalTrigger(seconds=0.4)}
+    worker = Worker(ledger, triggers=fast)
+    try:
+        receive(ledger)
+        receive(ledger, "María")
+        worker.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            runs = [job for job, _ in worker.job_runs]
+            if runs.count("backup") >= 4 and runs.count("seal") >= 1:
+                break
+            time.sleep(0.1)
+        with open_store(ledger).snapshot() as snap:
+            sealed = {seal.order for seal in snap.seals()}
+    finally:
+        worker.stop()
+        ledger.close()
+    runs = [job for job, _ in worker.job_runs]
+    assert runs.count("backup") >= 4 and runs.count("seal") >= 1, runs
+    assert len(sealed) == 2  # both orders' heads
+    backups = sorted((tmp_path / "backups").glob("ledger-*.backup"))
+    assert 1 <= len(backups) <= 2  # the newest two are kept
+    assert all(path.stat().st_size > 0 for path in backups)

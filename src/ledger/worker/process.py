@@ -101,12 +101,17 @@ class Worker:
     # -- lifecycle ------------------------------------------------------------
 
     def start(self, *, schedule: bool = True) -> Worker:
+        """Take free leases and start their runners; the watchdog then keeps
+        doing so every 10 s (a lease held by a dead predecessor, a store that
+        was away). ``schedule=False`` leaves out the elected jobs only."""
         self._stopping = False
         self._hub = WakerHub(self.source.recorder)
-        self.watchdog()
-        if schedule:
-            self.scheduler = self._scheduler()
-            self.scheduler.start()
+        try:
+            self.watchdog()
+        except Exception:  # the store may be away at start: the watchdog retries
+            log.warning("projection watchdog failed at start", exc_info=True)
+        self.scheduler = self._scheduler(jobs=schedule)
+        self.scheduler.start()
         return self
 
     def stop(self) -> None:
@@ -131,20 +136,30 @@ class Worker:
         with self._guard:
             return self._leases.setdefault(name, self._new_lease(name))
 
-    def _scheduler(self) -> BackgroundScheduler:
+    def _scheduler(self, *, jobs: bool = True) -> BackgroundScheduler:
+        """The watchdog always; the elected jobs unless ``jobs`` is false."""
         scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         )
-        jobs: dict[str, tuple[Any, Callable[[], Any]]] = {
-            "watchdog": (IntervalTrigger(seconds=10), self._watch),
-            "alerts": (CronTrigger.from_crontab(self.settings.alert_cron, UTC), self.scan_alerts),
+        scheduler.add_job(
+            self._watch, self._triggers.get("watchdog", IntervalTrigger(seconds=10)),
+            id="watchdog", name="watchdog",
+        )  # fmt: skip
+        elected: dict[str, tuple[Any, Callable[[], Any]]] = {}
+        if jobs:
+            alert_cron = CronTrigger.from_crontab(self.settings.alert_cron, UTC)
+            elected["alerts"] = (alert_cron, self.scan_alerts)
+        crons = {
+            "rebuild": (self.settings.rebuild_cron, self.nightly_rebuild),
+            "seal": (self.settings.seal_cron, self.seal_chain),
+            "backup": (self.settings.backup_cron, self.scheduled_backup),
         }
-        if self.settings.rebuild_cron:
-            cron = CronTrigger.from_crontab(self.settings.rebuild_cron, UTC)
-            jobs["rebuild"] = (cron, self.nightly_rebuild)
-        for name, (trigger, run) in jobs.items():
-            task = run if name == "watchdog" else self._elected(name, run)
+        for name, (cron, run) in crons.items():
+            if jobs and cron:
+                elected[name] = (CronTrigger.from_crontab(cron, UTC), run)
+        for name, (trigger, run) in elected.items():
+            task = self._elected(name, run)
             scheduler.add_job(task, self._triggers.get(name, trigger), id=name, name=name)
         return scheduler
 
@@ -236,6 +251,28 @@ class Worker:
             now=now or self.now(),
             stale_days=self.settings.stale_days,
         )
+
+    def seal_chain(self) -> int:
+        """Seal the chain heads that moved since their last seal (LEDGER_SEAL_CRON)."""
+        from ledger.audit.keys import AuditKeyMissing
+        from ledger.audit.service import seal  # audit builds on the worker: import late
+
+        try:
+            report, sealed = seal(self.ledger, self.now())
+        except AuditKeyMissing as missing:
+            log.warning("audit: chain heads not sealed: %s", missing)
+            return 0
+        if not report.ok:
+            log.error("audit: %d findings; those orders stay unsealed", len(report.findings))
+        return sealed
+
+    def scheduled_backup(self) -> str:
+        """A backup into LEDGER_BACKUP_DIR, keeping LEDGER_BACKUP_KEEP (LEDGER_BACKUP_CRON)."""
+        from ledger.audit.backup import run_scheduled_backup
+
+        path = run_scheduled_backup(self.settings)
+        log.info("backup written: %s", path.name)
+        return path.name
 
     def nightly_rebuild(self) -> None:
         self.rebuild_all(chosen_models(self.settings.rebuild_models))
