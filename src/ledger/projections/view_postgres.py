@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -138,6 +139,18 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
 
 
 def make_postgres_view(datastore: Any, model: ReadModel[R], table: str = "") -> PostgresView[R]:
+    """The view, its tables created. Processes starting together (uvicorn
+    workers, `ledger project`) may race to create them: the loser's
+    statement fails (a duplicate type, the tracking table's first row), and
+    trying again finds the tables in place."""
     view = PostgresView(datastore, model, table)
-    view.create_table()
+    for attempt in range(1, 6):
+        try:
+            view.create_table()
+        except PersistenceError:
+            if attempt == 5:
+                raise
+            time.sleep(0.05 * attempt)
+        else:
+            break
     return view
