@@ -796,6 +796,7 @@ class Ledger(Application[UUID]):
                 version=result.version,
                 recorded_at=self.clock.now(),
             )
+        events = [event for order in orders for event in order.pending_events]
         try:
             recordings = self.save(*orders, idempotency=record)
         except IdempotencyKeyConflict:
@@ -804,10 +805,30 @@ class Ledger(Application[UUID]):
                 raise
             return repeat
         except IntegrityError:
+            if self._already_stored(events):
+                return Result(order=result, others=orders[1:])
             raise _Retry from None
         assert pending == len(recordings)
         position = recordings[-1].notification.id if recordings else None
         return Result(order=result, position=position, others=orders[1:])
+
+    def _already_stored(self, events: list[Any]) -> bool:
+        """Whether these very events are in the store: a save whose COMMIT
+        went through while its reply was lost, sent again by the library's
+        retry, conflicts with itself. Without an idempotency key, the events'
+        own content (recording time, correlation id and payload alike) tells
+        it from another command's save of the same versions."""
+        if not events:
+            return False
+        by_order: dict[UUID, list[Any]] = {}
+        for event in events:
+            by_order.setdefault(event.originator_id, []).append(event)
+        for originator, mine in by_order.items():
+            first, last = mine[0].originator_version, mine[-1].originator_version
+            stored = self.recorder.select_events(originator, gt=first - 1, lte=last)
+            if [self.mapper.to_domain_event(s) for s in stored] != mine:
+                return False
+        return True
 
     def _repeat(self, ctx: Ctx, fingerprint: str) -> Result | None:
         """The first result again for a repeated key; refuse a reused one."""
