@@ -3,6 +3,7 @@ raw reading rates of the events table, and the write cost of the hash chain.
 
     .venv/bin/python scripts/bench_audit.py --orders 20000
     .venv/bin/python scripts/bench.py --audit-orders 20000   # the same, after the HTTP phases
+    .venv/bin/python scripts/bench_audit.py --reuse URL      # demo data already loaded
 
 Loads ``ledger demo --orders N`` into a fresh database, then, ``--repeat``
 times in turn (the machine is shared: each figure is read beside its
@@ -62,14 +63,29 @@ def run(
         admin.execute(sql.SQL("CREATE DATABASE {0}").format(sql.Identifier(dbname)))
     url = f"{pg_admin.rsplit('/', 1)[0]}/{dbname}"
     try:
-        results = _store_figures(url, orders, repeat, rebuild)
-        results["chain_write"] = _chain_cost(url, write_rounds, per_round)
-        return results
+        return run_on(url, orders, write_rounds, per_round, repeat, rebuild)
     finally:
         with psycopg.connect(pg_admin, autocommit=True) as admin:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {0} WITH (FORCE)").format(sql.Identifier(dbname))
             )
+
+
+def run_on(
+    url: str,
+    orders: int | None,
+    write_rounds: int = 6,
+    per_round: int = 100,
+    repeat: int = 3,
+    rebuild: bool = True,
+) -> dict[str, Any]:
+    """Every audit figure on the database at ``url``: filled with ``orders`` demo
+    orders first, or, with ``None``, used as it is (demo data written with
+    ``LEDGER_AUDIT_KEY`` set to ``KEY``; `scripts/bench` shares one data set).
+    The schemas it makes for restores and the chain's cost are dropped after."""
+    results = _store_figures(url, orders, repeat, rebuild)
+    results["chain_write"] = _chain_cost(url, write_rounds, per_round)
+    return results
 
 
 def _settings(url: str, schema: str = "") -> Settings:
@@ -86,10 +102,11 @@ def _timed(run: Any) -> tuple[Any, float]:
     return value, time.perf_counter() - started
 
 
-def _store_figures(url: str, orders: int, repeat: int, rebuild: bool) -> dict[str, Any]:
-    env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_AUDIT_KEY": KEY}
-    demo = [sys.executable, "-m", "ledger.cli", "demo", "--orders", str(orders)]
-    subprocess.run(demo, env=env, check=True, stdout=subprocess.DEVNULL)
+def _store_figures(url: str, orders: int | None, repeat: int, rebuild: bool) -> dict[str, Any]:
+    if orders is not None:
+        env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_AUDIT_KEY": KEY}
+        demo = [sys.executable, "-m", "ledger.cli", "demo", "--orders", str(orders)]
+        subprocess.run(demo, env=env, check=True, stdout=subprocess.DEVNULL)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     ledger = Ledger(_settings(url))
@@ -259,6 +276,11 @@ def _chain_cost(url: str, rounds: int, per_round: int) -> dict[str, Any]:
     finally:
         with_chain.close()
         without.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            for schema in ("with_chain", "without_chain"):
+                conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                )
     commands = rounds * per_round * 5
     return {
         "commands": commands,
@@ -278,10 +300,15 @@ def main() -> int:
     parser.add_argument(
         "--no-rebuild", action="store_true", help="skip timing the projections' rebuild"
     )
-    args = parser.parse_args()
-    results = run(
-        args.pg_admin, args.orders, args.rounds, args.per_round, args.repeat, not args.no_rebuild
+    parser.add_argument(
+        "--reuse", metavar="URL", help="a database already holding demo data (no --orders)"
     )
+    args = parser.parse_args()
+    measure = (args.rounds, args.per_round, args.repeat, not args.no_rebuild)
+    if args.reuse:
+        results = run_on(args.reuse, None, *measure)
+    else:
+        results = run(args.pg_admin, args.orders, *measure)
     print(json.dumps(results, indent=2))
     out = ROOT / "bench" / "audit_results.json"
     out.parent.mkdir(exist_ok=True)
