@@ -25,6 +25,7 @@ class BacklogModel(FactsModel):
     """A row per order that is still open (not settled, archived or closed)."""
 
     name = "backlog"
+    checkpointed = True
     topics = topics(*EVERY_EVENT)
     columns = (
         Column("number", "text", lambda f: f.number),

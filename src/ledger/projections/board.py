@@ -39,6 +39,7 @@ class BoardModel(FactsModel):
     """Cards for every order that is not closed (cancelled, split, merged, archived)."""
 
     name = "board"
+    checkpointed = True
     topics = topics("OrderReceived", *STEPS)
     columns = (
         Column("number", "text", lambda f: f.number),

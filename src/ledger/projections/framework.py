@@ -60,6 +60,9 @@ class ReadModel(ABC, Generic[R]):
     """Models of one family fold the same events into the same values (search
     and reports: the order facts) and share that work when folded in one
     pass; a rebuild split across processes keeps a family in one."""
+    checkpointed: bool = False
+    """Time travel folds this model (board, backlog): a bulk fill keeps its
+    rows every ``checkpoints.FILL_EVERY`` positions as checkpoints."""
 
     @abstractmethod
     def evolve(self, row: R | None, event: Any) -> R | None:
@@ -246,9 +249,11 @@ def fill(
     rows: list[dict[str, Any]] = [{} for _ in views]
     by_order = [type(model).key is ReadModel.key for model in models]
     folds = list(zip(models, wanted, rows, by_order, strict=True))
+    keeper = _Keeper(source, models, rows)
     decode = source.decode
     position = 0
     for notes in read_pages(source, topics, head, page):
+        latest = None
         for note in notes:
             event = decode(note)
             order = str(event.originator_id)
@@ -256,13 +261,57 @@ def fill(
                 if note.topic in topics_of or not topics_of:
                     key = order if keyed_by_order else model.key(event)
                     rows_of[key] = model.evolve(rows_of.get(key), event)
+            if keeper.models and (latest is None or event.timestamp > latest):
+                latest = event.timestamp
         position = notes[-1].id
+        keeper.passed(position, latest)
         if on_page is not None:
             on_page(position, head)
     for view, rows_of in zip(views, rows, strict=True):
         kept = {key: row for key, row in rows_of.items() if row is not None}
         view.fill(kept, Tracking(source.name, head))
+    keeper.save()
     return head
+
+
+class _Keeper:
+    """A bulk fill's checkpoints of its time-travel models (see ``checkpoints``):
+    their rows every ``FILL_EVERY`` positions, with the latest recording time
+    of the events up to there (of all events read: never earlier than the
+    model's own latest, so a checkpoint is never used too early)."""
+
+    def __init__(self, source: Source, models: Sequence[ReadModel[Any]], rows: list[Any]) -> None:
+        from ledger.projections.checkpoints import FILL_EVERY, store_of
+
+        self.store = store_of(source.recorder)
+        chosen = [i for i, m in enumerate(models) if m.checkpointed and self.store is not None]
+        self.models = [(models[i], rows[i]) for i in chosen]
+        self.every = FILL_EVERY
+        self.mark = self.every
+        self.latest: Any = None
+        self.kept: list[tuple[ReadModel[Any], Any]] = []
+
+    def passed(self, position: int, latest: Any) -> None:
+        if not self.models:
+            return
+        if latest is not None and (self.latest is None or latest > self.latest):
+            self.latest = latest
+        if position < self.mark or self.latest is None:
+            return
+        from ledger.projections.checkpoints import Checkpoint
+
+        self.mark = (position // self.every + 1) * self.every
+        for model, rows in self.models:
+            kept = {key: row for key, row in rows.items() if row is not None}
+            self.kept.append((model, Checkpoint(position, self.latest, kept)))
+
+    def save(self) -> None:
+        if self.store is None or not self.models:
+            return
+        for model, _ in self.models:
+            self.store.clear(model)
+        for model, checkpoint in self.kept:
+            self.store.save(model, checkpoint)
 
 
 def read_pages(

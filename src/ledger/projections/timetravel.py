@@ -3,7 +3,6 @@ with the same evolve code, and query the result like a live view."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -11,8 +10,9 @@ from eventsourcing.persistence import Tracking
 
 from ledger.projections.backlog import BACKLOG, backlog_report
 from ledger.projections.board import BOARD, board_columns
+from ledger.projections.checkpoints import EVERY, Checkpoint, CheckpointStore, store_of
 from ledger.projections.facts import OrderFacts
-from ledger.projections.framework import R, ReadModel, Source, View, fold_events
+from ledger.projections.framework import R, ReadModel, Source, View
 from ledger.projections.view_memory import MemoryView
 
 PAGE = 5000
@@ -21,39 +21,83 @@ PAGE = 5000
 SKEW = timedelta(minutes=5)
 
 
-def events_until(source: Source, as_of: datetime, topics: tuple[str, ...]) -> Iterator[Any]:
-    """The model's events recorded at or before ``as_of``, in log order.
+def fold_until(
+    source: Source,
+    model: ReadModel[R],
+    as_of: datetime,
+    store: CheckpointStore | None = None,
+    *,
+    every: int = EVERY,
+) -> dict[str, R]:
+    """The model's rows folded from the events recorded at or before ``as_of``.
 
-    Read in this thread: a reader thread (``read_pages``) made this slower
-    (its socket reads wait for the interpreter lock held by the decoding)."""
-    position = 0
-    while True:
+    With ``store``, the fold starts from the nearest checkpoint whose events
+    were all recorded by then (see ``checkpoints``): the same rows as from
+    position zero, as every event before it is one the fold takes. It then
+    reads on from there; the last complete state it passed (every event so
+    far taken) at least ``every`` positions past its start is kept as a new
+    checkpoint. Reading stops once ``PAGE`` events in a row were recorded
+    more than ``SKEW`` after the moment (counted event by event, so where
+    the fold started does not matter)."""
+    head = source.head()
+    start = store.nearest(model, as_of, head) if store is not None else None
+    rows: dict[str, Any] = dict(start.rows) if start is not None else {}
+    position = start.position if start is not None else 0
+    latest = start.latest if start is not None else None
+    complete, kept = True, None
+    mark = position + every
+    late, beyond = 0, as_of + SKEW
+    decode, evolve, key_of = source.decode, model.evolve, model.key
+    while late < PAGE:
         notes = source.recorder.select_notifications(
-            position, PAGE, topics=topics, inclusive_of_start=False
+            position, PAGE, topics=model.topics, inclusive_of_start=False
         )
         if not notes:
-            return
-        events: list[Any] = [source.decode(n) for n in notes]
-        yield from (e for e in events if e.timestamp <= as_of)
-        if min(e.timestamp for e in events) > as_of + SKEW:
-            return
+            break
+        for note in notes:
+            event = decode(note)
+            moment = event.timestamp
+            if moment <= as_of:
+                key = key_of(event)
+                rows[key] = evolve(rows.get(key), event)
+                late = 0
+                if complete and (latest is None or moment > latest):
+                    latest = moment
+            else:
+                complete = False
+                late = late + 1 if moment > beyond else 0
+                if late >= PAGE:
+                    break
         position = notes[-1].id
+        if complete and position >= mark and latest is not None:
+            kept = (position, latest, {k: v for k, v in rows.items() if v is not None})
+    if store is not None and kept is not None:
+        store.save(model, Checkpoint(*kept))
+    return {k: v for k, v in rows.items() if v is not None}
 
 
 def view_as_of(
-    source: Source, model: ReadModel[R], as_of: datetime, live: View[R] | None = None
+    source: Source,
+    model: ReadModel[R],
+    as_of: datetime,
+    live: View[R] | None = None,
+    *,
+    checkpoints: bool = True,
 ) -> MemoryView[R]:
     """An in-memory view of ``model`` as it was at ``as_of``.
 
     With ``live`` (the model's live view): when no recorded event is later
     than ``as_of`` and the live view has applied the whole log, the model as
     it was then is the live one, and its rows are taken instead of folding
-    the whole log again (``GET /board?as_of=<now>``).
+    the whole log again (``GET /board?as_of=<now>``). Otherwise the events
+    are folded, from the nearest checkpoint of a ``checkpointed`` model
+    (unless ``checkpoints`` is false).
     """
     as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
     current = _live_rows(source, live, as_of) if live is not None else None
     if current is None:
-        current = fold_events(model, events_until(source, as_of, model.topics))
+        store = store_of(source.recorder) if checkpoints and model.checkpointed else None
+        current = fold_until(source, model, as_of, store)
     view: MemoryView[R] = MemoryView(model, f"{model.name}_as_of")
     view.write(current, Tracking(source.name, source.head() or 1), expected=None)
     return view
