@@ -12,12 +12,16 @@ occurred_at.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 from uuid import UUID
 
 from fastapi import Depends, Header, Path, Request
@@ -31,6 +35,16 @@ from ledger.application import Ctx, Ledger
 _bearer = HTTPBearer(auto_error=False, description="a token from LEDGER_TOKENS")
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+# As many threads as the thread pool FastAPI gives ``def`` routes (anyio's 40).
+_COMMANDS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="ledger-command")
+T = TypeVar("T")
+
+
+async def in_thread(call: Callable[[], T]) -> T:
+    """``call()`` on a worker thread, in a copy of the caller's context
+    (as FastAPI runs a ``def`` route), without blocking the event loop."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_COMMANDS, context.run, call)
 
 
 async def get_ledger(request: Request) -> Ledger:
@@ -58,6 +72,10 @@ OrderId = Annotated[UUID, Path(description="the order's id (a UUID)")]
 SubId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
+# Each ``allow`` check and the permission it requires (read by ledger.api.fastpath).
+PERMISSIONS: dict[Callable[..., Any], str] = {}
+
+
 def allow(permission: str) -> Any:
     """A route dependency refusing callers whose roles lack ``permission``."""
 
@@ -70,10 +88,11 @@ def allow(permission: str) -> Any:
                 {"roles": sorted(principal.roles), "needs": permission},
             )
 
+    PERMISSIONS[check] = permission
     return Depends(check)
 
 
-def _expected_version(if_match: str | None) -> int | None:
+def expected_version(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     found = _ETAG.match(if_match.strip())
@@ -100,7 +119,7 @@ async def command_ctx(
         causation_id=x_causation_id or "",
         reason=x_reason or "",
         idempotency_key=idempotency_key or "",
-        expected_version=_expected_version(if_match),
+        expected_version=expected_version(if_match),
     )
 
 

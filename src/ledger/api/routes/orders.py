@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from ledger.aggregates.base import SIDE_STAGES, STAGES
-from ledger.api.deps import CtxDep, LedgerDep, OrderId, PrincipalDep, allow, ctx_for
+from ledger.api.deps import CtxDep, LedgerDep, OrderId, PrincipalDep, allow, ctx_for, in_thread
 from ledger.api.errors import COMMAND_ERRORS, READ_ERRORS, ApiError
+from ledger.api.fastpath import CommandRoute
 from ledger.api.read_models import (
     VIEW_ERRORS,
     After,
@@ -47,24 +48,30 @@ from ledger.projections.search import search_orders as find_orders
 
 router = APIRouter()
 reads = APIRouter(prefix="/orders", tags=["orders"], responses=READ_ERRORS)
-commands = APIRouter(prefix="/orders", tags=["orders"], responses=COMMAND_ERRORS)
+commands = APIRouter(
+    prefix="/orders", tags=["orders"], responses=COMMAND_ERRORS, route_class=CommandRoute
+)
 
 STAGE_PATTERN = f"^({'|'.join((*STAGES, *SIDE_STAGES))})$"
 
 
 @commands.post("", status_code=201, response_model=OrderOut, dependencies=[allow("receive")])
-def receive_order(body: ReceiveIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
+async def receive_order(body: ReceiveIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
     """Record a new order; the system gives it its number (SO-YYYY-NNNNNN)."""
-    result = ledger.receive(
-        ctx_for(ctx, body),
-        channel=body.channel,
-        customer=body.customer.value(),
-        lines=[line.value() for line in body.lines],
-        delivery=body.delivery.value(),
-        currency=body.currency,
-        requested_date=body.requested_date,
-    )
-    return order_response(result, status_code=201, location=True)
+
+    def run() -> Response:
+        result = ledger.receive(
+            ctx_for(ctx, body),
+            channel=body.channel,
+            customer=body.customer.value(),
+            lines=[line.value() for line in body.lines],
+            delivery=body.delivery.value(),
+            currency=body.currency,
+            requested_date=body.requested_date,
+        )
+        return order_response(result, status_code=201, location=True)
+
+    return await in_thread(run)
 
 
 @reads.get("", response_model=SearchOut, responses=VIEW_ERRORS)
@@ -140,67 +147,97 @@ def get_history(
 
 
 @commands.post("/merge", status_code=201, response_model=OrderOut, dependencies=[allow("merge")])
-def merge_orders(body: MergeIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
+async def merge_orders(body: MergeIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
     """Close orders of one customer into a new order (all saved together)."""
-    result = ledger.merge(ctx_for(ctx, body), body.order_ids)
-    return order_response(result, status_code=201, location=True)
+
+    def run() -> Response:
+        result = ledger.merge(ctx_for(ctx, body), body.order_ids)
+        return order_response(result, status_code=201, location=True)
+
+    return await in_thread(run)
 
 
 @commands.post("/{order_id}/verify", response_model=OrderOut, dependencies=[allow("verify")])
-def verify_order(order_id: OrderId, body: VerifyIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
+async def verify_order(
+    order_id: OrderId, body: VerifyIn, ledger: LedgerDep, ctx: CtxDep
+) -> Response:
     """Record the check of customer, product and delivery (all true: verified)."""
-    result = ledger.verify(
-        ctx_for(ctx, body),
-        order_id,
-        checks={str(area): ok for area, ok in body.checks.items()},
-        problems=body.problems,
-    )
-    return order_response(result)
+
+    def run() -> Response:
+        result = ledger.verify(
+            ctx_for(ctx, body),
+            order_id,
+            checks={str(area): ok for area, ok in body.checks.items()},
+            problems=body.problems,
+        )
+        return order_response(result)
+
+    return await in_thread(run)
 
 
 @commands.post("/{order_id}/amend", response_model=OrderOut, dependencies=[allow("amend")])
-def amend_order(order_id: OrderId, body: AmendIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
+async def amend_order(order_id: OrderId, body: AmendIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
     """Change lines, delivery or requested date before production starts."""
-    result = ledger.amend(
-        ctx_for(ctx, body),
-        order_id,
-        reason=body.reason,
-        lines=[line.value() for line in body.lines] if body.lines is not None else None,
-        delivery=body.delivery.value() if body.delivery is not None else None,
-        requested_date=body.requested_date,
-    )
-    return order_response(result)
+
+    def run() -> Response:
+        result = ledger.amend(
+            ctx_for(ctx, body),
+            order_id,
+            reason=body.reason,
+            lines=[line.value() for line in body.lines] if body.lines is not None else None,
+            delivery=body.delivery.value() if body.delivery is not None else None,
+            requested_date=body.requested_date,
+        )
+        return order_response(result)
+
+    return await in_thread(run)
 
 
 @commands.post("/{order_id}/confirm", response_model=OrderOut, dependencies=[allow("confirm")])
-def confirm_order(order_id: OrderId, body: ConfirmIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
+async def confirm_order(
+    order_id: OrderId, body: ConfirmIn, ledger: LedgerDep, ctx: CtxDep
+) -> Response:
     """Record what was agreed with the customer: date, payment terms, invoicing."""
-    result = ledger.confirm(
-        ctx_for(ctx, body),
-        order_id,
-        promised_date=body.promised_date,
-        payment_terms=body.payment_terms.value(),
-        invoice_info=dict(body.invoice_info),
-        special_requirements=body.special_requirements,
-        contract_ref=body.contract_ref,
-    )
-    return order_response(result)
+
+    def run() -> Response:
+        result = ledger.confirm(
+            ctx_for(ctx, body),
+            order_id,
+            promised_date=body.promised_date,
+            payment_terms=body.payment_terms.value(),
+            invoice_info=dict(body.invoice_info),
+            special_requirements=body.special_requirements,
+            contract_ref=body.contract_ref,
+        )
+        return order_response(result)
+
+    return await in_thread(run)
 
 
 @commands.post("/{order_id}/promises", response_model=OrderOut, dependencies=[allow("promise")])
-def promise_date(order_id: OrderId, body: PromiseIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
+async def promise_date(
+    order_id: OrderId, body: PromiseIn, ledger: LedgerDep, ctx: CtxDep
+) -> Response:
     """Promise a new delivery date; earlier promises stay on record."""
-    result = ledger.promise_date(
-        ctx_for(ctx, body), order_id, promised_date=body.promised_date, reason=body.reason
-    )
-    return order_response(result)
+
+    def run() -> Response:
+        result = ledger.promise_date(
+            ctx_for(ctx, body), order_id, promised_date=body.promised_date, reason=body.reason
+        )
+        return order_response(result)
+
+    return await in_thread(run)
 
 
 @commands.post("/{order_id}/split", response_model=OrderOut, dependencies=[allow("split")])
-def split_order(order_id: OrderId, body: SplitIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
+async def split_order(order_id: OrderId, body: SplitIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
     """Close the order into child orders whose lines add up to its unshipped lines."""
-    parts = [sku_quantities(part) for part in body.parts]
-    return order_response(ledger.split(ctx_for(ctx, body), order_id, parts))
+
+    def run() -> Response:
+        parts = [sku_quantities(part) for part in body.parts]
+        return order_response(ledger.split(ctx_for(ctx, body), order_id, parts))
+
+    return await in_thread(run)
 
 
 router.include_router(commands)
