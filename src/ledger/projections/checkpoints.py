@@ -37,7 +37,7 @@ from ledger.projections.view_sqlite import checked_name
 TABLE = "projection_checkpoints"
 EVERY = 20_000
 """A fold keeps a new checkpoint when it passed this many positions past its start."""
-FILL_EVERY = 50_000
+FILL_EVERY = 100_000
 """A bulk fill (a rebuild) keeps its time-travel models' rows this often."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -75,11 +75,23 @@ def micros(moment: datetime) -> int:
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def encode_rows(model: ReadModel[Any], rows: dict[str, Any]) -> bytes:
+def encode_rows(
+    model: ReadModel[Any], rows: dict[str, Any], dumped: dict[int, str] | None = None
+) -> bytes:
     """Rows as compressed lines of ``key<TAB>dump``: a row's dump is compact
-    JSON (no raw tab or line break), a key is an order id."""
-    text = "\n".join(f"{key}\t{model.dump(row)}" for key, row in rows.items())
-    return zlib.compress(text.encode("utf8"), 1)
+    JSON (no raw tab or line break), a key is an order id. ``dumped``: dumps
+    by row object, shared by checkpoints of one fill (rows are immutable and
+    an order unchanged since the last checkpoint is the same object; the
+    caller keeps them all alive meanwhile, so ids are not reused)."""
+    memo: dict[int, str] = {} if dumped is None else dumped
+    dump = model.dump
+    lines = []
+    for key, row in rows.items():
+        text = memo.get(id(row))
+        if text is None:
+            text = memo[id(row)] = dump(row)
+        lines.append(f"{key}\t{text}")
+    return zlib.compress("\n".join(lines).encode("utf8"), 1)
 
 
 def decode_rows(model: ReadModel[Any], data: bytes) -> dict[str, Any]:
@@ -145,8 +157,11 @@ class CheckpointStore:
         latest = EPOCH + timedelta(microseconds=found["latest"])
         return Checkpoint(found["position"], latest, decode_rows(model, bytes(found["data"])))
 
-    def save(self, model: ReadModel[Any], checkpoint: Checkpoint) -> None:
-        """Keep ``checkpoint`` (a checkpoint already there is the same rows)."""
+    def save(
+        self, model: ReadModel[Any], checkpoint: Checkpoint, dumped: dict[int, str] | None = None
+    ) -> None:
+        """Keep ``checkpoint`` (a checkpoint already there is the same rows);
+        ``dumped`` as for ``encode_rows``."""
         if not self._created:
             self._ensure_table()
         m = self.mark
@@ -159,7 +174,7 @@ class CheckpointStore:
                     fingerprint(model),
                     checkpoint.position,
                     micros(checkpoint.latest),
-                    encode_rows(model, checkpoint.rows),
+                    encode_rows(model, checkpoint.rows, dumped),
                 ),
             )
 
