@@ -78,6 +78,12 @@ CASES: list[tuple[str, Any, dict[str, str]]] = [
     ("/orders/00000000-0000-0000-0000-000000000000/verify", VERIFY, M),
     ("/orders/{id}/promises", {"promised_date": "2026-10-01", "reason": "agreed"}, M),
     ("/orders/{id}/promises", {"promised_date": "2026-10-01"}, {**M, "X-Causation-Id": "c"}),
+    # ``def`` routes of the other command routers
+    ("/orders/{id}/hold", {"reason": "credit check"}, {**M, "If-Match": '"2"'}),
+    ("/orders/{id}/hold", {"reason": "again"}, M),
+    ("/orders/{id}/release", {"reason": "cleared"}, {"Authorization": "Bearer t-warehouse"}),
+    ("/orders/{id}/release", {"reason": "cleared", "occurred_at": "2026-09-01T08:00:00"}, M),
+    ("/orders/{id}/invoices", {"invoice_no": "INV-1"}, {"Authorization": "Bearer t-finance"}),
 ]
 
 
@@ -114,5 +120,7 @@ def test_a_well_formed_command_skips_fastapis_dependency_solver(
     )
     assert (verified.status_code, verified.json()["status"]) == (200, "verified")
     assert verified.headers["etag"] == '"2"'
+    held = fast.post(f"/orders/{created.json()['id']}/hold", json={"reason": "check"}, headers=M)
+    assert (held.status_code, held.json()["on_hold"]) == (200, True)  # a ``def`` route
     with pytest.raises(AssertionError, match="solver was used"):  # a refusal takes FastAPI's road
         fast.post("/orders", json=receipt(), headers={"Authorization": "Bearer nobody"})

@@ -16,6 +16,8 @@ error keeps its status, shape and order of checks.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
 import typing
@@ -31,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ledger.api.auth import TokenTable
-from ledger.api.deps import PERMISSIONS, expected_version
+from ledger.api.deps import PERMISSIONS, expected_version, in_thread
 from ledger.application import Ctx, Ledger
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -84,11 +86,18 @@ def fast_command(route: APIRoute) -> Fast | None:
         or ("order_id" in names and hints["order_id"] is not UUID)
         or not permissions
         or len(permissions) != len(checks)
+        or len(route.dependant.body_params) != 1
+        or getattr(route, "_embed_body_fields", False)
     ):
         return None
     body_model = model
     with_id = "order_id" in names
-    call = cast(Callable[..., Awaitable[Response]], endpoint)
+    if inspect.iscoroutinefunction(endpoint):
+        call = cast(Callable[..., Awaitable[Response]], endpoint)
+    else:  # a ``def`` route runs on a worker thread, as FastAPI would run it
+
+        async def call(**kwargs: Any) -> Response:
+            return cast(Response, await in_thread(functools.partial(endpoint, **kwargs)))
 
     async def fast(request: Request) -> Response | None:
         app = request.app

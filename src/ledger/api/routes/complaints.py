@@ -7,11 +7,15 @@ from fastapi.responses import Response
 
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, SubId, allow, ctx_for, new_id
 from ledger.api.errors import COMMAND_ERRORS
+from ledger.api.fastpath import CommandRoute
 from ledger.api.responses import OrderOut, order_response
 from ledger.api.schemas import ComplaintIn, ResolveComplaintIn
 
 router = APIRouter(
-    prefix="/orders/{order_id}/complaints", tags=["complaints"], responses=COMMAND_ERRORS
+    prefix="/orders/{order_id}/complaints",
+    tags=["complaints"],
+    responses=COMMAND_ERRORS,
+    route_class=CommandRoute,
 )
 
 

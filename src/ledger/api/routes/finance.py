@@ -7,10 +7,16 @@ from fastapi.responses import Response
 
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, allow, ctx_for
 from ledger.api.errors import COMMAND_ERRORS
+from ledger.api.fastpath import CommandRoute
 from ledger.api.responses import OrderOut, order_response
 from ledger.api.schemas import CommandIn, CreditNoteIn, InvoiceIn, PaymentIn, sku_quantities
 
-router = APIRouter(prefix="/orders/{order_id}", tags=["finance"], responses=COMMAND_ERRORS)
+router = APIRouter(
+    prefix="/orders/{order_id}",
+    tags=["finance"],
+    responses=COMMAND_ERRORS,
+    route_class=CommandRoute,
+)
 
 
 @router.post("/invoices", response_model=OrderOut, dependencies=[allow("invoice")])

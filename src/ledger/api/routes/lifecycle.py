@@ -7,10 +7,16 @@ from fastapi.responses import Response
 
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, allow, ctx_for
 from ledger.api.errors import COMMAND_ERRORS
+from ledger.api.fastpath import CommandRoute
 from ledger.api.responses import OrderOut, order_response
 from ledger.api.schemas import ArchiveIn, ReasonIn, ShortCloseIn
 
-router = APIRouter(prefix="/orders/{order_id}", tags=["lifecycle"], responses=COMMAND_ERRORS)
+router = APIRouter(
+    prefix="/orders/{order_id}",
+    tags=["lifecycle"],
+    responses=COMMAND_ERRORS,
+    route_class=CommandRoute,
+)
 
 
 @router.post("/hold", response_model=OrderOut, dependencies=[allow("hold")])

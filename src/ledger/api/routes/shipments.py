@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, SubId, allow, ctx_for, new_id
 from ledger.api.errors import COMMAND_ERRORS
+from ledger.api.fastpath import CommandRoute
 from ledger.api.fields import DocumentKind
 from ledger.api.responses import OrderOut, order_response
 from ledger.api.schemas import (
@@ -24,7 +25,10 @@ from ledger.api.schemas import (
 )
 
 router = APIRouter(
-    prefix="/orders/{order_id}/shipments", tags=["shipments"], responses=COMMAND_ERRORS
+    prefix="/orders/{order_id}/shipments",
+    tags=["shipments"],
+    responses=COMMAND_ERRORS,
+    route_class=CommandRoute,
 )
 KindPath = Annotated[DocumentKind, Path()]
 

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, SubId, allow, ctx_for, new_id
 from ledger.api.errors import COMMAND_ERRORS
+from ledger.api.fastpath import CommandRoute
 from ledger.api.responses import OrderOut, order_response
 from ledger.api.schemas import (
     CommandIn,
@@ -18,7 +19,9 @@ from ledger.api.schemas import (
     StockIn,
 )
 
-router = APIRouter(prefix="/orders/{order_id}", tags=["supply"], responses=COMMAND_ERRORS)
+router = APIRouter(
+    prefix="/orders/{order_id}", tags=["supply"], responses=COMMAND_ERRORS, route_class=CommandRoute
+)
 
 
 @router.post("/allocations", response_model=OrderOut, dependencies=[allow("stock")])
