@@ -42,10 +42,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -74,6 +76,7 @@ def main() -> int:
     results: dict[str, Any] = {}
     timings: dict[str, float] = {}
 
+    @contextmanager
     def part(name: str) -> Iterator[None]:
         print(f"== {name}", flush=True)
         began = time.perf_counter()
@@ -81,34 +84,32 @@ def main() -> int:
         timings[name] = round(time.perf_counter() - began, 1)
         print(f"   ({timings[name]} s)", flush=True)
 
-    for _ in part("store"):
-        with bench._database(args.pg_admin) as url:
-            results["store"] = bench._store_figures(url, args)
+    with part("store"):
+        results["store"] = _retried(lambda: _store(args))
     with bench._database(args.pg_admin) as url:
-        for _ in part("demo"):
+        with part("demo"):
             results["demo"] = _demo(url, args.orders)
-        for _ in part("audit"):
-            results["audit"] = bench_audit.run_on(
-                url, None, args.audit_rounds, args.audit_per_round, args.audit_repeat, False
-            )
-        for _ in part("projections"):
+        with part("audit"):
+            audit = (args.audit_rounds, args.audit_per_round, args.audit_repeat, False)
+            results["audit"] = _retried(lambda: bench_audit.run_on(url, None, *audit))
+        with part("projections"):
             # The baseline before each rebuild: a raw read of the first 100,000
             # events (of 380,000 for 20,000 orders) gives the same rate in a
             # quarter of the time.
             bench_projections.RAW_SAMPLE = 100_000
-            results["projections"] = bench_projections._run(url, None, args.lag_seconds)
+            results["projections"] = _retried(
+                lambda: bench_projections._run(url, None, args.lag_seconds)
+            )
             results["projections"]["demo_seconds"] = results["demo"]["seconds"]
-        for _ in part("http_postgres"):
-            _catch_up(url)
-            results["http_postgres"] = _http(url, args.workers, args)
-    for _ in part("http_sqlite"):
-        with tempfile.TemporaryDirectory() as folder:
-            results["http_sqlite"] = _http(f"sqlite:///{folder}/bench.db", 1, args)
-    for _ in part("reads"):
+        with part("http_postgres"):
+            _retried(lambda: _catch_up(url))
+            results["http_postgres"] = _retried(lambda: _http(url, args.workers, args))
+    with part("http_sqlite"), tempfile.TemporaryDirectory() as folder:
+        results["http_sqlite"] = _retried(lambda: _http(f"sqlite:///{folder}/bench.db", 1, args))
+    with part("reads"):
         results["reads"] = {"reads": args.reads, "backends": {}}
         for backend in args.backends.split(","):
-            with bench_reads._store(backend, args.pg_admin) as url:
-                results["reads"]["backends"][backend] = bench_reads._bench(url, args.reads)
+            results["reads"]["backends"][backend] = _retried(partial(_reads, backend, args))
     rows = _rows(results)
     document = {
         "measured_at": started_at.isoformat(timespec="seconds"),
@@ -171,6 +172,38 @@ def _arguments() -> argparse.Namespace:
         (1, 2, 30) if quick else (3, 6, 100)
     )
     return args
+
+
+T = TypeVar("T")
+
+
+def _retried(measure: Callable[[], T], attempts: int = 3) -> T:
+    """``measure()``, again after a pause when PostgreSQL refused or dropped a
+    connection (other work on the shared machine can use up its connection
+    slots, or restart it). Each part cleans up after itself, so it can run
+    again on the shared data set."""
+    from eventsourcing.persistence import OperationalError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return measure()
+        except (psycopg.OperationalError, OperationalError) as error:
+            if attempt == attempts:
+                raise
+            print(f"   (PostgreSQL: {error}; again in 10 s)", file=sys.stderr, flush=True)
+            time.sleep(10)
+    raise AssertionError("unreachable")
+
+
+def _store(args: argparse.Namespace) -> dict[str, Any]:
+    with bench._database(args.pg_admin) as url:
+        figures: dict[str, Any] = bench._store_figures(url, args)
+        return figures
+
+
+def _reads(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    with bench_reads._store(backend, args.pg_admin) as url:
+        return bench_reads._bench(url, args.reads)
 
 
 def _demo(url: str, orders: int) -> dict[str, Any]:
