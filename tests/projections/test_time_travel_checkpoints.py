@@ -145,3 +145,23 @@ def test_checkpoints_of_other_fold_code_are_ignored_and_a_rebuild_drops_them(
         assert records_of(BOARD, fold_until(source, BOARD, later, store)) == expected
     finally:
         app.close()
+
+
+def test_an_unreadable_checkpoint_is_skipped_and_the_fold_starts_from_zero(
+    tmp_path: Path,
+) -> None:
+    clock = SimulatedClock(T0)
+    app = Ledger(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}"), clock)
+    try:
+        drive_with_skew(app, clock, 40, 11)
+        source, store = Source.of(app), store_of(app.recorder)
+        assert store is not None
+        later = clock.now() + timedelta(days=400)
+        expected = truth(app, BOARD, later)
+        store.save(BOARD, Checkpoint(source.head(), T0, {}))
+        with app.factory.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
+            curs.execute(f"UPDATE {store.table} SET data = ?", (b"not zlib at all",))
+        assert store.nearest(BOARD, later, source.head()) is None
+        assert records_of(BOARD, fold_until(source, BOARD, later, store)) == expected
+    finally:
+        app.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import logging
 import sys
 import threading
 import time
@@ -52,6 +53,7 @@ class Checkpoint:
     rows: dict[str, Any]
 
 
+log = logging.getLogger(__name__)
 _fingerprints: dict[str, str] = {}
 
 
@@ -62,7 +64,8 @@ def fingerprint(model: ReadModel[Any]) -> str:
     known = _fingerprints.get(name)
     if known is None:
         digest = hashlib.sha256(model.name.encode())
-        for module in (name, "ledger.projections.facts", "ledger.projections.decode"):
+        modules = (name, __name__, "ledger.projections.facts", "ledger.projections.decode")
+        for module in modules:
             digest.update(inspect.getsource(sys.modules[module]).encode())
         known = _fingerprints[name] = digest.hexdigest()[:16]
     return known
@@ -155,7 +158,14 @@ class CheckpointStore:
         if found is None:
             return None
         latest = EPOCH + timedelta(microseconds=found["latest"])
-        return Checkpoint(found["position"], latest, decode_rows(model, bytes(found["data"])))
+        try:
+            rows = decode_rows(model, bytes(found["data"]))
+        except (zlib.error, ValueError, TypeError, KeyError) as unreadable:
+            # Never a wrong answer or a 500 for a damaged checkpoint: fold from zero.
+            log.warning("%s checkpoint at %d unreadable (%s); folding from zero",
+                        model.name, found["position"], unreadable)  # fmt: skip
+            return None
+        return Checkpoint(found["position"], latest, rows)
 
     def save(
         self, model: ReadModel[Any], checkpoint: Checkpoint, dumped: dict[int, str] | None = None
