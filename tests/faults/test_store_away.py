@@ -233,8 +233,8 @@ def test_a_command_whose_commit_reply_was_lost_is_recorded_once_when_retried_wit
         #    (the same events are stored) instead of running the command again.
         proxy.lose_commit_reply = True
         proxy.then_refuse = False
-        held = http.post(f"{at}/hold", json={"reason": "check"},
-                         headers={"Authorization": "Bearer t-sales", "X-Correlation-Id": "c-hold"})  # fmt: skip
+        keyless = {"Authorization": "Bearer t-sales", "X-Correlation-Id": "c-hold"}
+        held = http.post(f"{at}/hold", json={"reason": "check"}, headers=keyless)
         assert proxy.lost == 3
         assert held.status_code == 200, held.text
         assert held.json()["version"] == 4
