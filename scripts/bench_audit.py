@@ -52,7 +52,7 @@ KEY = "bench-audit-key"
 def run(
     pg_admin: str,
     orders: int,
-    write_rounds: int = 6,
+    write_rounds: int = 10,
     per_round: int = 100,
     repeat: int = 3,
     rebuild: bool = True,
@@ -74,7 +74,7 @@ def run(
 def run_on(
     url: str,
     orders: int | None,
-    write_rounds: int = 6,
+    write_rounds: int = 10,
     per_round: int = 100,
     repeat: int = 3,
     rebuild: bool = True,
@@ -262,17 +262,24 @@ def _commands(ledger: Ledger, count: int) -> None:
 
 
 def _chain_cost(url: str, rounds: int, per_round: int) -> dict[str, Any]:
+    """The same commands with and without the chain, in alternating rounds.
+
+    The ratio is the median of the rounds' own ratios (each pair measured
+    back to back), so a burst of load elsewhere skews one pair, not the
+    figure; the ratio of the totals is kept beside it."""
     with_chain = Ledger(_settings(url, "with_chain"))
     without = Ledger(_settings(url, "without_chain"))
     without.recorder.chain_enabled = False  # type: ignore[attr-defined]
-    times = {"with": 0.0, "without": 0.0}
+    pairs: list[dict[str, float]] = []
     try:
         _commands(with_chain, 20)  # warm up both: connections, keys, caches
         _commands(without, 20)
         for i in range(rounds):
             order = [("with", with_chain), ("without", without)]
+            pair: dict[str, float] = {}
             for name, ledger in order if i % 2 == 0 else reversed(order):
-                times[name] += _timed(lambda ledger=ledger: _commands(ledger, per_round))[1]
+                pair[name] = _timed(lambda ledger=ledger: _commands(ledger, per_round))[1]
+            pairs.append(pair)
     finally:
         with_chain.close()
         without.close()
@@ -282,11 +289,14 @@ def _chain_cost(url: str, rounds: int, per_round: int) -> dict[str, Any]:
                     sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
                 )
     commands = rounds * per_round * 5
+    total = {name: sum(pair[name] for pair in pairs) for name in ("with", "without")}
     return {
         "commands": commands,
-        "with_chain_commands_per_s": round(commands / times["with"]),
-        "without_chain_commands_per_s": round(commands / times["without"]),
-        "ratio": round(times["with"] / times["without"], 3),
+        "with_chain_commands_per_s": round(commands / total["with"]),
+        "without_chain_commands_per_s": round(commands / total["without"]),
+        "ratio": round(statistics.median(p["with"] / p["without"] for p in pairs), 3),
+        "ratio_total": round(total["with"] / total["without"], 3),
+        "round_ratios": [round(p["with"] / p["without"], 3) for p in pairs],
     }
 
 
@@ -294,7 +304,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=20000)
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--per-round", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the read figures")
     parser.add_argument(
