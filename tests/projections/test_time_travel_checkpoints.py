@@ -80,11 +80,15 @@ def test_folds_from_checkpoints_equal_folds_from_zero(
             app.close()
 
 
+# Checkpoints live in a table of the SQL stores; the in-memory store has none.
+@pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
 def test_a_rebuild_keeps_checkpoints_and_time_travel_starts_from_the_nearest(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if database_url.startswith("memory"):
-        pytest.skip("checkpoints are kept in a SQL store")
     monkeypatch.setattr(checkpoints, "FILL_EVERY", 20)
     clock = SimulatedClock(T0)
     app = Ledger(Settings(database_url=database_url, pool_size=2), clock)
