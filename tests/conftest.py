@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
 from psycopg import sql
 
 from ledger.settings import Settings
+from pg_databases import admin_connection, fresh_database
 
 settings.register_profile(
     "ci",
@@ -33,39 +33,15 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
 BACKENDS = ["memory", "sqlite", "postgres"]
 
 MakeSettings = Callable[..., Settings]
 
 
-def _admin_connection(dbname: str = "postgres") -> psycopg.Connection[Any]:
-    params = {**PG_ADMIN, "dbname": dbname}
-    return psycopg.connect(**params, autocommit=True, connect_timeout=3)
-
-
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
     """A database of its own for this test session, dropped at the end."""
-    try:
-        admin = _admin_connection()
-    except psycopg.OperationalError as e:
-        message = f"PostgreSQL is not reachable at 127.0.0.1:5432 as postgres: {e}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI must run the PostgreSQL tests)", pytrace=False)
-        pytest.skip(f"{message}; skipping the PostgreSQL tests")
-    name = f"ledger_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {0}").format(sql.Identifier(name)))
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {0} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    yield from fresh_database("ledger_test")
 
 
 @pytest.fixture
@@ -73,7 +49,7 @@ def postgres_url(postgres_dsn: str) -> Iterator[str]:
     """The session database with a schema of this test's own."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     yield f"{postgres_dsn}?schema={schema}"
-    with _admin_connection(postgres_dsn.rsplit("/", 1)[1]) as conn:
+    with admin_connection(postgres_dsn.rsplit("/", 1)[1]) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {0} CASCADE").format(sql.Identifier(schema)))
 
 

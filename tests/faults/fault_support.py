@@ -38,9 +38,9 @@ from ledger.projections.framework import fold_events, records_of
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import open_view
 from ledger.settings import Settings
+from pg_databases import admin_connection
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
-PG_ADMIN: dict[str, Any] = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 TOKENS = {
     "t-sales": {"role": "sales", "name": "sally"},
     "t-merchandiser": {"role": "merchandiser", "name": "max"},
@@ -56,10 +56,6 @@ CONFIRM = {
     "promised_date": "2026-10-15",
     "payment_terms": {"method": "bank_transfer", "due_days": 30, "prepayment_percent": 30},
 }
-
-
-def admin_connection() -> psycopg.Connection[Any]:
-    return psycopg.connect(**PG_ADMIN, dbname="postgres", autocommit=True, connect_timeout=3)
 
 
 def receipt(**overrides: Any) -> dict[str, Any]:
@@ -480,6 +476,16 @@ def assert_views_equal_rebuild(app: Ledger) -> None:
         stored = records_of(model, view.rows(list(rebuilt)))
         assert stored == rebuilt, name
         assert view.count() == len(rebuilt), name
+
+
+def assert_soak_accounted(app: Ledger, soak: Soak, logs: Callable[[], str] = str) -> None:
+    """The soak's accounting: every answer as planned, the store holding
+    exactly what the answers say, and every read model, once caught up,
+    equal to a rebuild."""
+    assert_answers_as_planned(soak)
+    assert_store_accounts_for_every_answer(app, soak)
+    wait_for_views(app, logs=logs)
+    assert_views_equal_rebuild(app)
 
 
 def terminate_backends(dbname: str, admin: psycopg.Connection[Any]) -> int:

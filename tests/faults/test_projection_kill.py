@@ -13,13 +13,10 @@ from pathlib import Path
 import pytest
 from fault_support import (
     Soak,
-    assert_answers_as_planned,
-    assert_store_accounts_for_every_answer,
-    assert_views_equal_rebuild,
+    assert_soak_accounted,
     open_ledger,
     serving,
     start_projector,
-    wait_for_views,
 )
 
 from ledger.application import Ledger
@@ -56,10 +53,7 @@ def test_a_projection_process_killed_during_the_soak_resumes_to_a_rebuild(
             soak = Soak(service.url)
             soak.prepare()
             soak.run(during=kill_and_restart)
-            assert_answers_as_planned(soak)
-            assert_store_accounts_for_every_answer(app, soak)
-            wait_for_views(app, logs=lambda: projector_logs(tmp_path))
-            assert_views_equal_rebuild(app)
+            assert_soak_accounted(app, soak, logs=lambda: projector_logs(tmp_path))
         finally:
             app.close()
             for projector in projectors:

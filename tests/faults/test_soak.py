@@ -21,12 +21,9 @@ from fault_support import (
     OTHER_WRITES,
     Service,
     Soak,
-    assert_answers_as_planned,
-    assert_store_accounts_for_every_answer,
-    assert_views_equal_rebuild,
+    assert_soak_accounted,
     open_ledger,
     receipt,
-    wait_for_views,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -38,12 +35,9 @@ def test_every_answer_of_a_soak_is_accounted_for_and_the_views_equal_a_rebuild(
     soak = Soak(service.url)  # read models projected inside the server
     soak.prepare()
     soak.run()
-    assert_answers_as_planned(soak)
     app = open_ledger(shared_database)
     try:
-        assert_store_accounts_for_every_answer(app, soak)
-        wait_for_views(app)
-        assert_views_equal_rebuild(app)
+        assert_soak_accounted(app, soak)
     finally:
         app.close()
     refused = [c for c in soak.calls if 400 <= c.status < 500]
