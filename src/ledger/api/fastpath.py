@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
 from uuid import UUID
 
+from fastapi.params import Header
 from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel
@@ -33,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ledger.api.auth import TokenTable
-from ledger.api.deps import PERMISSIONS, expected_version, in_thread
+from ledger.api.deps import PERMISSIONS, command_ctx, expected_version, in_thread
 from ledger.application import Ctx, Ledger
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -41,14 +42,21 @@ Fast = Callable[[Request], Awaitable[Response | None]]
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _KEY = re.compile(r"[\x21-\x7e]+")
-# The optional headers of ``command_ctx`` and their declared maximum lengths.
-_LIMITS = (
-    ("if-match", 40),
-    ("idempotency-key", 200),
-    ("x-correlation-id", 200),
-    ("x-causation-id", 200),
-    ("x-reason", 500),
-)
+
+
+def _header_limits() -> tuple[tuple[str, int], ...]:
+    """The optional headers of ``command_ctx`` and their maximum lengths, read
+    from its own declarations, so the direct road cannot drift from them."""
+    limits = []
+    for name, hint in typing.get_type_hints(command_ctx, include_extras=True).items():
+        header = next((m for m in getattr(hint, "__metadata__", ()) if isinstance(m, Header)), None)
+        if header is not None:
+            longest = next(m.max_length for m in header.metadata if hasattr(m, "max_length"))
+            limits.append((name.replace("_", "-"), longest))
+    return tuple(limits)
+
+
+_LIMITS = _header_limits()
 _PARAMETERS = {"order_id", "body", "ledger", "ctx"}
 
 
