@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -18,7 +17,7 @@ from typing import Any, ClassVar, cast
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, PersistenceError
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
 from eventsourcing.utils import Environment, EnvType
 
 from ledger.aggregates.base import OrderEvent
@@ -41,6 +40,7 @@ from ledger.audit.personal import (
 from ledger.canonical import canonical_json
 from ledger.clock import Clock, SystemClock
 from ledger.persistence import IdempotencyKeyConflict, IdempotencyRecord, LedgerRecorder
+from ledger.persistence.creation import create_racing
 from ledger.settings import Settings, eventsourcing_env, get_settings
 from ledger.transcodings import register_domain_transcodings
 
@@ -150,18 +150,8 @@ class Ledger(Application[UUID]):
         # events after its version, so writes of other processes are seen.
         env.setdefault("AGGREGATE_CACHE_FASTFORWARD", "y")
         type(self).snapshotting_intervals = {Order: self.settings.snapshot_interval}
-        for attempt in range(START_ATTEMPTS):
-            try:
-                super().__init__(env=env)
-                break
-            except PersistenceError:
-                # Another process (a second uvicorn worker) is creating the
-                # same schema, types and tables at this moment: CREATE ... IF
-                # NOT EXISTS is not safe against a concurrent creator. Once
-                # theirs are committed, ours are no-ops.
-                if attempt == START_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
+        # A second uvicorn worker may be creating the same tables right now.
+        create_racing(lambda: super(Ledger, self).__init__(env=env), attempts=START_ATTEMPTS)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # Only our settings configure the store: nothing leaks in from the shell.

@@ -25,13 +25,13 @@ import inspect
 import logging
 import sys
 import threading
-import time
 import weakref
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ledger.persistence.creation import create_racing
 from ledger.projections.framework import ReadModel
 from ledger.projections.view_sqlite import checked_name
 
@@ -126,20 +126,16 @@ class CheckpointStore:
     def _ensure_table(self) -> None:
         """Create the table once; processes starting together may race (the
         loser's CREATE fails on a duplicate type), trying again finds it."""
-        for attempt in range(1, 6):
-            try:
-                with self.datastore.transaction(commit=True) as curs:
-                    if self.postgres:
-                        schema = self.table.split(".")[0]
-                        curs.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                    curs.execute(self.create)
-            except Exception:
-                if attempt == 5:
-                    raise
-                time.sleep(0.05 * attempt)
-            else:
-                self._created = True
-                return
+
+        def create() -> None:
+            with self.datastore.transaction(commit=True) as curs:
+                if self.postgres:
+                    schema = self.table.split(".")[0]
+                    curs.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                curs.execute(self.create)
+
+        create_racing(create, errors=(Exception,))
+        self._created = True
 
     def nearest(self, model: ReadModel[Any], as_of: datetime, head: int) -> Checkpoint | None:
         """The checkpoint at the highest position up to ``head`` whose events

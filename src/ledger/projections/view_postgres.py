@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic
 
-from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed
 
+from ledger.persistence.creation import create_racing
 from ledger.projections import sqltext
 from ledger.projections.framework import Filter, R, ReadModel, View
 from ledger.projections.view_sqlite import checked_name
@@ -139,18 +139,7 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
 
 
 def make_postgres_view(datastore: Any, model: ReadModel[R], table: str = "") -> PostgresView[R]:
-    """The view, its tables created. Processes starting together (uvicorn
-    workers, `ledger project`) may race to create them: the loser's
-    statement fails (a duplicate type, the tracking table's first row), and
-    trying again finds the tables in place."""
+    """The view, its tables created (racing other processes starting together)."""
     view = PostgresView(datastore, model, table)
-    for attempt in range(1, 6):
-        try:
-            view.create_table()
-        except PersistenceError:
-            if attempt == 5:
-                raise
-            time.sleep(0.05 * attempt)
-        else:
-            break
+    create_racing(view.create_table)
     return view
