@@ -9,13 +9,11 @@ writer thread saves each batch while the next one is played.
 
 from __future__ import annotations
 
-import gc
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
@@ -28,6 +26,7 @@ from ledger.aggregates.errors import DomainError
 from ledger.aggregates.order import SIDE_STAGES, STAGES, Order
 from ledger.application import Ledger
 from ledger.clock import SimulatedClock
+from ledger.collection import few_collections
 from ledger.demo.numbers import reserve_numbers
 from ledger.demo.plan import Scene, Step
 from ledger.demo.planner import Plan, build_plan
@@ -35,10 +34,6 @@ from ledger.demo.planner import Plan, build_plan
 DEMO_NAMESPACE = UUID("0d3e6f1a-2b6c-4f7e-9d3a-5e1c0de0d3e0")
 BATCH_EVENTS = 5000  # about 200 orders' worth of events per transaction
 BAR_WIDTH = 30
-# Young objects between garbage collections while the demo runs (Python's
-# default is 700). The scene keeps every order alive, so with the default
-# the collector keeps walking a heap that only grows: a quarter of the run.
-GC_THRESHOLD = 100_000
 
 
 class DemoError(Exception):
@@ -77,7 +72,7 @@ def run_demo(
             print(f"ledger demo: the store already holds {last} events; nothing to do", file=out)
             return DemoReport(skipped=True)
     bar = _Progress(progress)
-    with _few_collections():
+    with few_collections():  # the scene keeps every order alive
         bar.note(f"planning {orders:,} orders")
         plan = build_plan(orders, seed, until or datetime.now(UTC).date())
         bar.total = max(len(plan.steps), 1)
@@ -252,19 +247,6 @@ class _Batch:
     def collect_events(self) -> list[Any]:
         events, self._events = self._events, []
         return events
-
-
-@contextmanager
-def _few_collections() -> Iterator[None]:
-    """Collect garbage less often while the demo runs (see ``GC_THRESHOLD``)."""
-    before = gc.get_threshold()
-    gc.freeze()  # everything loaded so far (modules, the ledger): never walked again
-    gc.set_threshold(GC_THRESHOLD, *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
 
 
 def _report(scene: Scene, events: int, elapsed: float) -> DemoReport:
