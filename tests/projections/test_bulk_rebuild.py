@@ -215,29 +215,30 @@ def test_board_as_of_a_moment_after_every_event_comes_from_the_live_view(
         app.close()
 
 
-def test_families_stay_together_when_a_rebuild_is_split_in_two() -> None:
-    from ledger.projections.runner import split_families
-    from ledger.projections.view_memory import MemoryView
-
-    views = [MemoryView(model) for model in READ_MODELS.values()]
-    here, there = split_families(views)
-    assert sorted(v.model.name for v in here + there) == sorted(READ_MODELS)
-    facts = {"search", "reports"}
-    assert facts <= {v.model.name for v in here} or facts <= {v.model.name for v in there}
-    assert abs(len(here) - len(there)) <= 1 and here and there
-
-
-def test_a_parallel_rebuild_of_all_models_on_postgres_equals_a_fold(postgres_url: str) -> None:
+def test_a_parallel_rebuild_of_all_models_on_postgres_equals_a_fold(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.projections import runner
     from ledger.worker import Worker
 
+    monkeypatch.setattr(runner, "SPLIT_FROM", 1)
+    spawned: list[Any] = []
     clock = SimulatedClock(T0)
     app = Ledger(Settings(database_url=postgres_url, pool_size=3), clock)
     try:
         drive(app, 90, 17, clock)
         worker = Worker(app)
+        start_other = worker._fill_in_process
+
+        def spy(views: Any, head: int, part: Any) -> Any:
+            spawned.append(part)
+            return start_other(views, head, part)
+
+        worker._fill_in_process = spy  # type: ignore[method-assign]
         for view in worker.views.values():
             catch_up(view, Source.of(app), page=4)  # live views, then rebuilt
         entries = worker.rebuild_all(parallel=True)
+        assert spawned == [(1, 2)]  # half of the orders folded by another process
         head = Source.of(app).head()
         assert [entry["position"] for entry in entries] == [head] * len(READ_MODELS)
         for name, model in READ_MODELS.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from psycopg import Connection, Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from ledger.persistence import chain
+from ledger.persistence import chain, pg_stream
 from ledger.persistence.records import (
     CONFLICTS_BY_TABLE,
     IDEMPOTENCY_TABLE,
@@ -167,6 +167,18 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             if curs.fetchone() is None:
                 curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(schema)))
         super().create_table()
+
+    def notification_pages(
+        self,
+        start: int,
+        stop: int,
+        topics: Sequence[str] = (),
+        page: int = 2000,
+        part: tuple[int, int] | None = None,
+    ) -> Iterator[list[pg_stream.Note]]:
+        """The log after ``start`` up to ``stop`` in pages, read by one COPY
+        (whole-log readers: see ``pg_stream``)."""
+        return pg_stream.notification_pages(self, start, stop, topics, page, part)
 
     def _sql(self, template: str, table: str) -> Composed:
         return SQL(template).format(table=Identifier(self.datastore.schema, table))

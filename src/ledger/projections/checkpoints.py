@@ -168,6 +168,65 @@ class CheckpointStore:
     ) -> None:
         """Keep ``checkpoint`` (a checkpoint already there is the same rows);
         ``dumped`` as for ``encode_rows``."""
+        self._insert(model, fingerprint(model), checkpoint.position, micros(checkpoint.latest),
+                     encode_rows(model, checkpoint.rows, dumped))  # fmt: skip
+
+    def save_part(
+        self,
+        model: ReadModel[Any],
+        checkpoint: Checkpoint,
+        part: tuple[int, int],
+        dumped: dict[int, str] | None = None,
+    ) -> None:
+        """Keep one part's rows of a split fill (see ``framework.fill``), under
+        a fingerprint of its own: never used as a checkpoint, only merged."""
+        data = encode_rows(model, checkpoint.rows, dumped)
+        print_ = f"{fingerprint(model)}~{part[0]}/{part[1]}"
+        self._insert(model, print_, checkpoint.position, micros(checkpoint.latest), data)
+
+    def take_parts(self, model: ReadModel[Any]) -> dict[int, list[tuple[int, bytes]]]:
+        """The parts kept by ``save_part`` for ``model``, by position: (latest, data)."""
+        if not self._created:
+            self._ensure_table()
+        m = self.mark
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                f"SELECT position, latest, data FROM {self.table} "
+                f"WHERE model = {m} AND fingerprint LIKE {m} ORDER BY position",
+                (model.name, f"{fingerprint(model)}~%"),
+            )
+            found = curs.fetchall()
+        parts: dict[int, list[tuple[int, bytes]]] = {}
+        for row in found:
+            parts.setdefault(row["position"], []).append((row["latest"], bytes(row["data"])))
+        return parts
+
+    def save_merged(
+        self,
+        model: ReadModel[Any],
+        checkpoint: Checkpoint,
+        parts: dict[int, list[tuple[int, bytes]]],
+        expected: int,
+        dumped: dict[int, str] | None = None,
+    ) -> None:
+        """Keep ``checkpoint`` (part 0's rows) joined with the ``expected``
+        other parts at its position: a whole checkpoint. Without all of them
+        (a part that failed) nothing is kept: time travel folds from further back."""
+        others = parts.get(checkpoint.position, [])
+        if len(others) != expected:
+            log.warning("%s checkpoint at %d: %d of %d parts; not kept",
+                        model.name, checkpoint.position, len(others), expected)  # fmt: skip
+            return
+        texts = [zlib.decompress(encode_rows(model, checkpoint.rows, dumped))]
+        texts += [zlib.decompress(data) for _, data in others]
+        joined = b"\n".join(text for text in texts if text)
+        latest = max([micros(checkpoint.latest), *(latest for latest, _ in others)])
+        self._insert(model, fingerprint(model), checkpoint.position, latest,
+                     zlib.compress(joined, 1))  # fmt: skip
+
+    def _insert(
+        self, model: ReadModel[Any], print_: str, position: int, latest: int, data: bytes
+    ) -> None:
         if not self._created:
             self._ensure_table()
         m = self.mark
@@ -175,13 +234,7 @@ class CheckpointStore:
             curs.execute(
                 f"INSERT INTO {self.table} VALUES ({m}, {m}, {m}, {m}, {m}) "
                 "ON CONFLICT (model, fingerprint, position) DO NOTHING",
-                (
-                    model.name,
-                    fingerprint(model),
-                    checkpoint.position,
-                    micros(checkpoint.latest),
-                    encode_rows(model, checkpoint.rows, dumped),
-                ),
+                (model.name, print_, position, latest, data),
             )
 
     def clear(self, model: ReadModel[Any]) -> None:

@@ -26,9 +26,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Generic, Literal, Protocol, TypeVar
+from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Tracking
 
+from ledger.collection import few_collections
 from ledger.projections.decode import EventDecoder
 
 R = TypeVar("R")
@@ -39,6 +41,16 @@ Filter = tuple[str, Op, Any]
 """(column, operator, value); "in" takes a sequence. Filters are AND-ed."""
 
 DEFAULT_PAGE = 1000
+
+Part = tuple[int, int]
+"""(i, n): part i of n of the orders, for a fill split across processes."""
+
+
+def in_part(order_id: UUID | str, part: Part) -> bool:
+    """Whether an order is in ``part``: by its id's last byte (the same test as
+    ``persistence.pg_stream``'s SQL)."""
+    uuid = order_id if isinstance(order_id, UUID) else UUID(order_id)
+    return uuid.bytes[15] % part[1] == part[0]
 
 
 @dataclass(frozen=True)
@@ -56,10 +68,6 @@ class ReadModel(ABC, Generic[R]):
     name: str
     topics: tuple[str, ...]
     columns: tuple[Column, ...]
-    family: str = ""
-    """Models of one family fold the same events into the same values (search
-    and reports: the order facts) and share that work when folded in one
-    pass; a rebuild split across processes keeps a family in one."""
     checkpointed: bool = False
     """Time travel folds this model (board, backlog): a bulk fill keeps its
     rows every ``checkpoints.FILL_EVERY`` positions as checkpoints."""
@@ -131,9 +139,10 @@ class View(Protocol[R]):
 
     def count(self, filters: Sequence[Filter] = ()) -> int: ...
 
-    def fill(self, rows: Mapping[str, R], tracking: Tracking) -> None:
+    def fill(self, rows: Mapping[str, R], tracking: Tracking | None) -> None:
         """Write every row of a new, empty view and its first position in one
-        transaction (a rebuild's bulk load)."""
+        transaction (a rebuild's bulk load); without ``tracking``, rows only
+        (a part of a fill split across processes: part 0 records it)."""
         ...
 
     def shadow(self) -> View[R]:
@@ -232,6 +241,8 @@ def fill(
     page: int = DEFAULT_PAGE,
     until: int | None = None,
     on_page: Callable[[int, int], None] | None = None,
+    part: Part | None = None,
+    others: Callable[[], None] | None = None,
 ) -> int:
     """Build empty views from position zero to ``until`` (default: the head
     now) in one pass over the log: each event is read and decoded once, folded
@@ -239,6 +250,12 @@ def fill(
     the end, with the position, by ``View.fill``. Returns that position.
 
     The result equals ``catch_up`` from zero: the same folds, in log order.
+
+    ``part`` ``(i, n)``: only the orders of part ``i`` of ``n`` (every read
+    model's rows are keyed by order, so the parts' rows are disjoint and their
+    union is the whole). Part 0 records the position and merges the other
+    parts' checkpoints into whole ones; ``others`` (part 0's) waits for the
+    other parts to finish, and raises if one failed.
     """
     head = source.head() if until is None else until
     if not head or not views:
@@ -249,94 +266,151 @@ def fill(
     rows: list[dict[str, Any]] = [{} for _ in views]
     by_order = [type(model).key is ReadModel.key for model in models]
     folds = list(zip(models, wanted, rows, by_order, strict=True))
-    keeper = _Keeper(source, models, rows)
+    keeper = _Keeper(source, models, rows, part)
+    lead = part is None or part[0] == 0
+    with few_collections():  # every view's rows stay alive until the end
+        _fold_all(source, topics, head, page, folds, keeper, on_page, part)
+        for view, rows_of in zip(views, rows, strict=True):
+            kept = {key: row for key, row in rows_of.items() if row is not None}
+            view.fill(kept, Tracking(source.name, head) if lead else None)
+        if others is not None:
+            others()
+        keeper.save()
+    return head
+
+
+def _fold_all(
+    source: Source,
+    topics: Sequence[str],
+    head: int,
+    page: int,
+    folds: list[tuple[ReadModel[Any], frozenset[str], dict[str, Any], bool]],
+    keeper: _Keeper,
+    on_page: Callable[[int, int], None] | None,
+    part: Part | None,
+) -> None:
+    """``fill``'s pass over the log: every event folded into every view's rows."""
     decode = source.decode
-    position = 0
-    for notes in read_pages(source, topics, head, page):
-        latest = None
+    texts: dict[Any, str] = {}  # order ids as text, made once per order
+    mark = keeper.mark
+    latest = None
+    for notes in read_pages(source, topics, head, page, part):
         for note in notes:
+            if note.id > mark:  # the rows now are those of the events up to the mark
+                mark = keeper.take(note.id, latest)
             event = decode(note)
-            order = str(event.originator_id)
+            order = texts.get(event.originator_id)
+            if order is None:
+                order = texts[event.originator_id] = str(event.originator_id)
             for model, topics_of, rows_of, keyed_by_order in folds:
                 if note.topic in topics_of or not topics_of:
                     key = order if keyed_by_order else model.key(event)
                     rows_of[key] = model.evolve(rows_of.get(key), event)
             if keeper.models and (latest is None or event.timestamp > latest):
                 latest = event.timestamp
-        position = notes[-1].id
-        keeper.passed(position, latest)
         if on_page is not None:
-            on_page(position, head)
-    for view, rows_of in zip(views, rows, strict=True):
-        kept = {key: row for key, row in rows_of.items() if row is not None}
-        view.fill(kept, Tracking(source.name, head))
-    keeper.save()
-    return head
+            on_page(notes[-1].id, head)
+    keeper.take(head + 1, latest)  # the marks after this part's last event
 
 
 class _Keeper:
     """A bulk fill's checkpoints of its time-travel models (see ``checkpoints``):
-    their rows every ``FILL_EVERY`` positions, with the latest recording time
-    of the events up to there (of all events read: never earlier than the
-    model's own latest, so a checkpoint is never used too early)."""
+    their rows at every multiple of ``FILL_EVERY``, with the latest recording
+    time of the events up to there (of all events read: never earlier than
+    the model's own latest, so a checkpoint is never used too early).
 
-    def __init__(self, source: Source, models: Sequence[ReadModel[Any]], rows: list[Any]) -> None:
+    With a ``part`` the rows are that part's only: the other parts keep theirs
+    as parts (``CheckpointStore.save_part``), and part 0 merges them with its
+    own (rows joined, the latest of the latest times) into whole checkpoints.
+    """
+
+    NEVER = 1 << 62  # a mark no position reaches (no checkpointed model here)
+
+    def __init__(
+        self,
+        source: Source,
+        models: Sequence[ReadModel[Any]],
+        rows: list[Any],
+        part: Part | None = None,
+    ) -> None:
         from ledger.projections.checkpoints import FILL_EVERY, store_of
 
         self.store = store_of(source.recorder)
         chosen = [i for i, m in enumerate(models) if m.checkpointed and self.store is not None]
         self.models = [(models[i], rows[i]) for i in chosen]
+        self.part = part if part is not None and part[1] > 1 else None
         self.every = FILL_EVERY
-        self.mark = self.every
-        self.latest: Any = None
+        self.mark = self.every if self.models else self.NEVER
         self.kept: list[tuple[ReadModel[Any], Any]] = []
 
-    def passed(self, position: int, latest: Any) -> None:
-        if not self.models:
-            return
-        if latest is not None and (self.latest is None or latest > self.latest):
-            self.latest = latest
-        if position < self.mark or self.latest is None:
-            return
-        from ledger.projections.checkpoints import Checkpoint
+    def take(self, position: int, latest: Any) -> int:
+        """Keep the rows as they are now at every mark before ``position`` (the
+        next event's; nothing between the last mark and it was read); returns
+        the next mark."""
+        from ledger.projections.checkpoints import EPOCH, Checkpoint
 
-        self.mark = (position // self.every + 1) * self.every
-        for model, rows in self.models:
-            kept = {key: row for key, row in rows.items() if row is not None}
-            self.kept.append((model, Checkpoint(position, self.latest, kept)))
+        while self.mark < position:
+            if latest is not None or self.part is not None:  # a part may have read nothing yet
+                for model, rows in self.models:
+                    kept = {key: row for key, row in rows.items() if row is not None}
+                    self.kept.append((model, Checkpoint(self.mark, latest or EPOCH, kept)))
+            self.mark += self.every
+        return self.mark
 
     def save(self) -> None:
         if self.store is None or not self.models:
             return
-        for model, _ in self.models:
-            self.store.clear(model)
         # Dumps by row object, per dump function: an order unchanged since the
         # last checkpoint, or folded into the same facts for two models, is
         # dumped once.
         dumped: dict[Any, dict[int, str]] = {}
+        part = self.part
+        if part is not None and part[0] != 0:
+            for model, checkpoint in self.kept:
+                memo = dumped.setdefault(type(model).dump, {})
+                self.store.save_part(model, checkpoint, part, memo)
+            return
+        parts = {model.name: self.store.take_parts(model) for model, _ in self.models if part}
+        for model, _ in self.models:
+            self.store.clear(model)
         for model, checkpoint in self.kept:
-            self.store.save(model, checkpoint, dumped.setdefault(type(model).dump, {}))
+            memo = dumped.setdefault(type(model).dump, {})
+            if part is None:
+                self.store.save(model, checkpoint, memo)
+            else:
+                self.store.save_merged(model, checkpoint, parts[model.name], part[1] - 1, memo)
 
 
 def read_pages(
-    source: Source, topics: Sequence[str], head: int, page: int
+    source: Source, topics: Sequence[str], head: int, page: int, part: Part | None = None
 ) -> Iterator[Sequence[Any]]:
-    """The notifications up to ``head``, a page at a time, the next page read
-    by a helper thread while this one folds (the database works meanwhile)."""
+    """The notifications up to ``head`` (of ``part``'s orders), a page at a
+    time, the next page read by a helper thread while this one folds (the
+    database works meanwhile)."""
     pages: queue.Queue[Sequence[Any] | BaseException | None] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def read() -> None:
         position = 0
         try:
+            streamed = getattr(source.recorder, "notification_pages", None)
+            if streamed is not None:  # PostgreSQL: one COPY (``persistence.pg_stream``)
+                for notes in streamed(0, head, topics, page, part):
+                    if stop.is_set():
+                        break
+                    pages.put(notes)
+                position = head
             while position < head and not stop.is_set():
                 notes = source.recorder.select_notifications(
                     position, page, stop=head, topics=topics, inclusive_of_start=False
                 )
                 if not notes:
                     break
-                pages.put(notes)
                 position = notes[-1].id
+                if part is not None:
+                    notes = [n for n in notes if in_part(n.originator_id, part)]
+                if notes:
+                    pages.put(notes)
             pages.put(None)
         except BaseException as error:  # handed to the folding thread
             pages.put(error)

@@ -72,7 +72,6 @@ class ReportsModel(ReadModel[ReportRow]):
     """A row per order ever received."""
 
     name = "reports"
-    family = "order facts of step events"  # with search: one fold per event
     topics = topics("OrderReceived", *(name for name in STEPS if name not in _IGNORED))
     columns = (
         Column("number", "text", lambda r: r.facts.number),

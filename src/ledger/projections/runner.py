@@ -3,6 +3,7 @@ up in a thread, read-your-writes waits, and blue/green rebuilds."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -14,6 +15,7 @@ from eventsourcing.popo import POPOApplicationRecorder
 
 from ledger.projections.framework import (
     DEFAULT_PAGE,
+    Part,
     R,
     ReadModel,
     Source,
@@ -26,6 +28,9 @@ from ledger.projections.view_memory import MemoryView
 log = logging.getLogger(__name__)
 
 REBUILD_PAGE = 2000
+SPLIT_FROM = 20_000
+"""A rebuild given another process (``rebuild_many``'s ``elsewhere``) uses it
+from this many events on; below, starting the process costs more than it saves."""
 
 
 def open_view(app: Any, model: ReadModel[R], table: str = "") -> View[R]:
@@ -237,9 +242,15 @@ class Runner(Generic[R]):
         if self.position < position:
             raise TimeoutError(f"{self.view.model.name} has not reached position {position}")
 
-    def rebuild(self, on_page: Callable[[int, int], None] | None = None) -> int:
+    def rebuild(
+        self,
+        on_page: Callable[[int, int], None] | None = None,
+        elsewhere: FillElsewhere | None = None,
+    ) -> int:
         """Rebuild blue/green (see ``rebuild``) while this runner keeps serving."""
-        position = rebuild(self.view, self.source, on_page=on_page, lock=self.lock)
+        position = rebuild(
+            self.view, self.source, on_page=on_page, lock=self.lock, elsewhere=elsewhere
+        )
         self._known = False
         return position
 
@@ -256,18 +267,21 @@ def rebuild(
     page: int = REBUILD_PAGE,
     on_page: Callable[[int, int], None] | None = None,
     lock: Any = None,
+    elsewhere: FillElsewhere | None = None,
 ) -> int:
     """Fill shadow tables from position zero while the live ones serve, catch
-    the shadow up to the head, and swap it in in one transaction.
+    the shadow up to the head, and swap it in in one transaction (with
+    ``elsewhere``, half of the orders are folded by another process).
 
     Returns the position the rebuilt view starts from.
     """
-    return rebuild_many([(view, lock)], source, page=page, on_page=on_page)[0]
+    return rebuild_many([(view, lock)], source, page=page, on_page=on_page, elsewhere=elsewhere)[0]
 
 
-FillElsewhere = Callable[[Sequence[View[Any]], int], Callable[[], None]]
-"""Starts filling some shadow views up to a position in another process;
-returns the function that waits for it (and raises if it failed)."""
+FillElsewhere = Callable[[Sequence[View[Any]], int, Part], Callable[[], None]]
+"""Starts filling some shadow views up to a position in another process, for
+one part of the orders (``framework.fill``); returns the function that waits
+for it (and raises if it failed)."""
 
 
 def rebuild_many(
@@ -283,20 +297,25 @@ def rebuild_many(
     ``targets`` are (view, lock) pairs; the lock (if any) is the one its live
     runner holds while catching up. Every shadow is folded in memory from the
     same read of the log and bulk-written once (``framework.fill``); with
-    ``elsewhere``, about half of them (whole families) are filled by another
-    process meanwhile. Then each shadow, under its view's lock, catches up
-    with what arrived meanwhile (the ordinary paged path) and is swapped in.
-    Returns each view's position.
+    ``elsewhere``, another process folds half of the orders into the same
+    shadows meanwhile (each process reads and decodes only its own orders'
+    events). Then each shadow, under its view's lock, catches up with what
+    arrived meanwhile (the ordinary paged path) and is swapped in. Returns
+    each view's position.
     """
     shadows = [view.shadow() for view, _ in targets]
     head = source.head()
-    here, there = split_families(shadows) if elsewhere is not None else (shadows, [])
-    join = elsewhere(there, head) if elsewhere is not None and there else None
-    try:
-        fill(here, source, page=page, until=head, on_page=on_page)
-    finally:
-        if join is not None:
-            join()
+    if elsewhere is not None and head >= SPLIT_FROM:
+        others = elsewhere(shadows, head, (1, 2))
+        try:
+            fill(shadows, source, page=page, until=head, on_page=on_page, part=(0, 2),
+                 others=others)  # fmt: skip
+        except BaseException:
+            with contextlib.suppress(Exception):  # no process left behind
+                others()
+            raise
+    else:
+        fill(shadows, source, page=page, until=head, on_page=on_page)
     positions: list[int] = []
     for (view, lock), shadow in zip(targets, shadows, strict=True):
         with lock if lock is not None else threading.Lock():
@@ -304,15 +323,3 @@ def rebuild_many(
             positions.append(catch_up(shadow, source, page=page))
             view.swap_in(shadow)
     return positions
-
-
-def split_families(views: Sequence[View[Any]]) -> tuple[list[View[Any]], list[View[Any]]]:
-    """Two groups of about equal size, each family of models whole in one."""
-    families: dict[str, list[View[Any]]] = {}
-    for view in views:
-        families.setdefault(view.model.family or view.model.name, []).append(view)
-    groups: tuple[list[View[Any]], list[View[Any]]] = ([], [])
-    for members in sorted(families.values(), key=len, reverse=True):
-        smaller = min(groups, key=len)
-        smaller.extend(members)
-    return groups

@@ -25,7 +25,6 @@ class SearchModel(FactsModel):
 
     name = "search"
     topics = topics("OrderReceived", *(name for name in STEPS if name not in _IGNORED))
-    family = "order facts of step events"  # with reports: one fold per event
     columns = (
         Column("number", "text", lambda f: f.number),
         Column("customer", "text", lambda f: f.customer),

@@ -36,20 +36,22 @@ class MemoryView(POPOTrackingRecorder, Generic[R]):
             return {k: self._rows[k][1] for k in keys if k in self._rows}
 
     def write(
-        self, changes: Mapping[str, R | None], tracking: Tracking, expected: int | None
+        self, changes: Mapping[str, R | None], tracking: Tracking | None, expected: int | None
     ) -> None:
         with self._database_lock:
-            if self._max_tracking_ids[tracking.application_name] != expected:
-                raise IntegrityError(f"{self.table} moved past {expected}")
-            self._assert_tracking_uniqueness(tracking)
+            if tracking is not None:  # None: a part of a split fill (see ``View.fill``)
+                if self._max_tracking_ids[tracking.application_name] != expected:
+                    raise IntegrityError(f"{self.table} moved past {expected}")
+                self._assert_tracking_uniqueness(tracking)
             for key, row in changes.items():
                 if row is None:
                     self._rows.pop(key, None)
                 else:
                     self._rows[key] = ({"key": key, **self.model.record(row)}, row)
-            self._insert_tracking(tracking)
+            if tracking is not None:
+                self._insert_tracking(tracking)
 
-    def fill(self, rows: Mapping[str, R], tracking: Tracking) -> None:
+    def fill(self, rows: Mapping[str, R], tracking: Tracking | None) -> None:
         self.write(rows, tracking, expected=None)
 
     def select(

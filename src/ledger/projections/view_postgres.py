@@ -71,15 +71,17 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
                 curs.execute(f"DELETE FROM {self.qualified} WHERE key = ANY(%s)", (deletes,))
             self._insert_tracking(curs, tracking)
 
-    def fill(self, rows: Mapping[str, R], tracking: Tracking) -> None:
+    def fill(self, rows: Mapping[str, R], tracking: Tracking | None) -> None:
         """COPY every row into the (empty) table, then record ``tracking``."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(ASYNC_COMMIT)
-            self._require_position(curs, tracking.application_name, None)
+            if tracking is not None:
+                self._require_position(curs, tracking.application_name, None)
             with curs.copy(self._copy) as copy:
                 for key, row in rows.items():
                     copy.write_row(sqltext.row_params(self.model, key, row))
-            self._insert_tracking(curs, tracking)
+            if tracking is not None:
+                self._insert_tracking(curs, tracking)
 
     def _require_position(self, curs: Cursor[DictRow], name: str, expected: int | None) -> None:
         curs.execute(

@@ -73,7 +73,7 @@ class SQLiteView(SQLiteTrackingRecorder, Generic[R]):
         return found
 
     def write(
-        self, changes: Mapping[str, R | None], tracking: Tracking, expected: int | None
+        self, changes: Mapping[str, R | None], tracking: Tracking | None, expected: int | None
     ) -> None:
         upserts = [
             sqltext.row_params(self.model, key, row)
@@ -82,14 +82,16 @@ class SQLiteView(SQLiteTrackingRecorder, Generic[R]):
         ]
         deletes = [(key,) for key, row in changes.items() if row is None]
         with self.datastore.transaction(commit=True) as c:
-            self._require_position(c, tracking.application_name, expected)
+            if tracking is not None:  # None: a part of a split fill (see ``View.fill``)
+                self._require_position(c, tracking.application_name, expected)
             if upserts:
                 c.executemany(self._upsert, upserts)
             if deletes:
                 c.executemany(f"DELETE FROM {self.table} WHERE key = ?", deletes)
-            self._insert_tracking(c, tracking)
+            if tracking is not None:
+                self._insert_tracking(c, tracking)
 
-    def fill(self, rows: Mapping[str, R], tracking: Tracking) -> None:
+    def fill(self, rows: Mapping[str, R], tracking: Tracking | None) -> None:
         self.write(rows, tracking, expected=None)
 
     def _require_position(self, c: SQLiteCursor, name: str, expected: int | None) -> None:

@@ -29,7 +29,7 @@ from eventsourcing.persistence import IntegrityError
 from ledger.application import Ledger
 from ledger.clock import Clock
 from ledger.projections.alerts import ALERTS, scan_alerts
-from ledger.projections.framework import Source, View, catch_up, fill
+from ledger.projections.framework import Part, Source, View, catch_up, fill
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import (
     REBUILD_PAGE,
@@ -291,8 +291,8 @@ class Worker:
         """Rebuild several read models (default: all) blue/green in one pass over
         the log, and log each; RebuildBusy if any of them is being rebuilt.
 
-        On PostgreSQL (``parallel``) a second process folds about half of the
-        models (whole families) from its own read of the log meanwhile."""
+        On PostgreSQL (``parallel``) a second process folds half of the orders
+        from its own read of the log meanwhile."""
         chosen = chosen_models(list(names) if names else None)
         leases: list[Lease] = []
         try:
@@ -317,11 +317,19 @@ class Worker:
     def _postgres(self) -> bool:
         return self.settings.database.backend == "postgres"
 
-    def _fill_in_process(self, views: Sequence[View[Any]], head: int) -> Callable[[], None]:
-        """Start filling ``views`` (shadows) up to ``head`` in a new process."""
+    def _fill_in_process(
+        self, views: Sequence[View[Any]], head: int, part: Part
+    ) -> Callable[[], None]:
+        """Start filling ``views`` (shadows) up to ``head`` with ``part`` of the
+        orders in a new process."""
         tables = [(view.model.name, view.table) for view in views]
         order = json.dumps(
-            {"settings": self.settings.model_dump(mode="json"), "tables": tables, "head": head}
+            {
+                "settings": self.settings.model_dump(mode="json"),
+                "tables": tables,
+                "head": head,
+                "part": list(part),
+            }
         )
         child = subprocess.Popen(
             [sys.executable, "-c", "from ledger.worker.process import fill_main; fill_main()"],
@@ -373,10 +381,13 @@ class Worker:
         try:
             started, started_at = time.monotonic(), self.now()
             runner = self.runners.get(name)
+            elsewhere = self._fill_in_process if self._postgres else None
             if runner is not None:
-                position = runner.rebuild(on_page=on_page)
+                position = runner.rebuild(on_page=on_page, elsewhere=elsewhere)
             else:
-                position = rebuild(self.views[name], self.source, on_page=on_page)
+                position = rebuild(
+                    self.views[name], self.source, on_page=on_page, elsewhere=elsewhere
+                )
             seconds = time.monotonic() - started
         finally:
             lease.release()
@@ -403,13 +414,14 @@ class Worker:
 
 
 def fill_main() -> None:
-    """The second process of ``Worker.rebuild_all``: reads its settings, the
-    (read model, shadow table) pairs and the position to fill up to as JSON on
-    stdin, and fills those views from position zero."""
+    """The second process of a rebuild on PostgreSQL: reads its settings, the
+    (read model, shadow table) pairs, the position to fill up to and its part
+    of the orders as JSON on stdin, and fills those views from position zero."""
     order = json.loads(sys.stdin.read())
     ledger = Ledger(Settings(**order["settings"]))
+    index, count = order["part"]
     try:
         views = [open_view(ledger, READ_MODELS[name], table) for name, table in order["tables"]]
-        fill(views, Source.of(ledger), page=REBUILD_PAGE, until=order["head"])
+        fill(views, Source.of(ledger), page=REBUILD_PAGE, until=order["head"], part=(index, count))
     finally:
         ledger.close()
