@@ -36,6 +36,10 @@ def _personal_text(data: dict[str, str]) -> str:
     return ""
 
 
+class _Inexact(Exception):
+    """orjson's reading may differ from ``json``'s (a float where ``json`` reads an int)."""
+
+
 class EventDecoder:
     """Notifications (or stored events) to domain events, for folding only."""
 
@@ -56,7 +60,9 @@ class EventDecoder:
             return d
 
         def walk(d: dict[str, Any]) -> Any:
-            """``hook`` applied bottom-up to what orjson parsed (as ``json`` would)."""
+            """``hook`` applied bottom-up to what orjson parsed (as ``json``
+            would); ``_Inexact`` at a float (orjson reads an integer beyond
+            64 bits as one: ``json`` then reads the whole text)."""
             if len(d) == 2 and "_type_" in d and "_data_" in d:
                 data = d["_data_"]
                 kind = type(data)
@@ -64,6 +70,8 @@ class EventDecoder:
                     data = walk(data)
                 elif kind is list and data:
                     data = walk_list(data)
+                elif kind is float:
+                    raise _Inexact
                 return decoders[d["_type_"]](data)
             for key, value in d.items():
                 kind = type(value)
@@ -71,22 +79,31 @@ class EventDecoder:
                     d[key] = walk(value)
                 elif kind is list and value:
                     d[key] = walk_list(value)
+                elif kind is float:
+                    raise _Inexact
             return d
 
         def walk_list(items: list[Any]) -> list[Any]:
-            return [
-                walk(v) if type(v) is dict else walk_list(v) if type(v) is list else v
-                for v in items
-            ]
+            walked = []
+            for value in items:
+                kind = type(value)
+                if kind is dict:
+                    value = walk(value)
+                elif kind is list:
+                    value = walk_list(value)
+                elif kind is float:
+                    raise _Inexact
+                walked.append(value)
+            return walked
 
         slow = json.JSONDecoder(object_hook=hook).decode
 
         def decode_json(data: bytes) -> Any:
             try:
                 parsed = orjson.loads(data)
-            except orjson.JSONDecodeError:  # what only ``json`` reads (a 65-bit int, NaN)
+                return walk(parsed) if type(parsed) is dict else slow(data.decode("utf8"))
+            except (orjson.JSONDecodeError, _Inexact):  # NaN, a 65-bit integer: ``json`` reads it
                 return slow(data.decode("utf8"))
-            return walk(parsed) if type(parsed) is dict else parsed
 
         self._decode_json = decode_json
         self._classes: dict[str, tuple[type, Callable[[Any], Any], int]] = {}
