@@ -115,6 +115,24 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             table=Identifier(self.events_table_name),
             id_type=Identifier(self.datastore.originator_id_type),
         )
+        # The events and their chain links in one statement (a group commit's
+        # insert): a statement of its own for the links cost a single caller's
+        # command about 8% more time than writing without the chain, nearly
+        # all of it the statement's own round of parse, plan and execute.
+        # A conflict on the events fails this statement, links and all.
+        self.insert_events_and_links_statement = SQL(
+            "WITH e AS MATERIALIZED (SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], "
+            "%s::text[], %s::bytea[], %s::bytea[]) WITH ORDINALITY AS w(o, v, t, s, h, n)), "
+            "l AS (INSERT INTO {chain} (originator_id, version, hash) "
+            "SELECT o, v, h FROM e ON CONFLICT DO NOTHING) "
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT o, v, t, s FROM e ORDER BY n RETURNING notification_id"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+            id_type=Identifier(self.datastore.originator_id_type),
+            chain=Identifier(self.datastore.schema, chain.CHAIN_TABLE),
+        )
         self.select_idempotency_keys_statement = self._sql(
             "SELECT key FROM {table} WHERE key = ANY(%s::text[])", IDEMPOTENCY_TABLE
         )
@@ -155,6 +173,7 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             insert_keys=self.insert_idempotency_statement.as_bytes(None),
             insert_links=self.insert_links_statement.as_bytes(None),
             insert_events=self.insert_events_columns_statement.as_bytes(None),
+            insert_events_and_links=self.insert_events_and_links_statement.as_bytes(None),
         )
 
     def create_table(self) -> None:
@@ -368,27 +387,23 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
                         _idempotency_columns(accepted_records),
                         prepare=True,
                     )
-                if links:
-                    curs.execute(
-                        q.insert_links,
-                        (
-                            [o for o, _, _ in links],
-                            [v for _, v, _ in links],
-                            [h for _, _, h in links],
-                        ),
-                        prepare=True,
-                    )
                 if events:
-                    stored.execute(
-                        q.insert_events,
-                        (
-                            [e.originator_id for e in events],
-                            [e.originator_version for e in events],
-                            [e.topic for e in events],
-                            [e.state for e in events],
-                        ),
-                        prepare=True,
-                    )
+                    columns = [
+                        [e.originator_id for e in events],
+                        [e.originator_version for e in events],
+                        [e.topic for e in events],
+                        [e.state for e in events],
+                    ]
+                    if links:  # in the events' order (links come in version order)
+                        hashes = {(o, v): h for o, v, h in links}
+                        columns.append(
+                            [
+                                hashes[chain.originator_text(e.originator_id), e.originator_version]
+                                for e in events
+                            ]
+                        )
+                    statement = q.insert_events_and_links if links else q.insert_events
+                    stored.execute(statement, columns, prepare=True)
                 conn.execute("COMMIT")
                 if hand_over is not None:
                     hand_over()  # only the commit is left to wait for
@@ -606,6 +621,7 @@ class _BatchSQL:
     insert_keys: bytes
     insert_links: bytes
     insert_events: bytes
+    insert_events_and_links: bytes
 
 
 class _PendingSave:
