@@ -47,8 +47,7 @@ def add_serve(subparsers: Subparsers) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     """Serve the API; without tokens, an embedded store gets a printed development token."""
-    import uvicorn
-
+    from ledger import serving
     from ledger.api.auth import development_tokens
     from ledger.settings import backend_of, get_settings
 
@@ -75,12 +74,12 @@ def serve(args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the
     # handler it found: make that a normal exit, so supervisors see status 0.
     signal.signal(signal.SIGTERM, _exit_normally)
-    uvicorn.run(
+    serving.run(
         "ledger.api.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
-        workers=args.workers if args.workers > 1 else None,
+        workers=args.workers,
         log_level=args.log_level,
         access_log=not args.no_access_log,
     )

@@ -82,3 +82,83 @@ def test_serve_refuses_postgres_without_tokens(
     finally:
         get_settings.cache_clear()
     assert "LEDGER_TOKENS" in capsys.readouterr().err
+
+
+def _connections_by_worker(server_pid: int, port: int) -> dict[int, int]:
+    """Established connections to ``port`` held by each worker (a child of
+    ``server_pid`` listening on it), from /proc: socket inodes by state, found
+    among each process's fds."""
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    by_state: dict[str, set[str]] = {"01": set(), "0A": set()}  # established, listening
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] in by_state:
+                by_state[fields[3]].add(fields[9])
+    counts: dict[int, int] = {}
+    for child in map(int, children):
+        inodes = set()
+        for fd in Path(f"/proc/{child}/fd").iterdir():
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        if inodes & by_state["0A"]:
+            counts[child] = len(inodes & by_state["01"])
+    return counts
+
+
+def _keep_alive_calls(port: int, count: int) -> list[socket.socket]:
+    """``count`` connections, each answering one GET /health (within 10 s)."""
+    connections = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200"), "a connection was not answered"
+        connections.append(sock)
+    return connections
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_serve_with_two_workers_spreads_connections_and_survives_a_worker_killed(
+    postgres_url: str,
+) -> None:
+    port = _free_port()
+    env = {**os.environ, "LEDGER_DATABASE_URL": postgres_url, "LEDGER_TOKENS": json.dumps(TOKENS)}
+    server = subprocess.Popen(
+        [LEDGER, "serve", "--port", str(port), "--workers", "2", "--no-access-log"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(url, server)
+        deadline = time.monotonic() + 30  # both workers started
+        while len(_connections_by_worker(server.pid, port)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        connections = _keep_alive_calls(port, 32)
+        spread = _connections_by_worker(server.pid, port)
+        assert sorted(spread.values())[0] >= 4, f"connections by worker: {spread}"
+        assert sum(spread.values()) == 32
+        for sock in connections:
+            sock.close()
+        victim = min(spread)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30  # uvicorn starts another worker
+        while time.monotonic() < deadline:
+            workers = _connections_by_worker(server.pid, port)
+            if victim not in workers and len(workers) == 2:
+                break
+            time.sleep(0.2)
+        assert victim not in workers and len(workers) == 2
+        _wait_until_healthy(url, server)
+        connections = _keep_alive_calls(port, 32)  # none lands on the dead worker's socket
+        spread = _connections_by_worker(server.pid, port)
+        assert sum(spread.values()) == 32 and min(spread.values()) >= 1, spread
+        for sock in connections:
+            sock.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+    assert server.returncode == 0, output.decode()
