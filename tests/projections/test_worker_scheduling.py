@@ -87,12 +87,24 @@ def test_the_watchdog_restarts_a_dead_or_stuck_runner() -> None:
         worker.watchdog()
         restarted = worker.runners["board"]
         assert restarted is not dead and restarted.alive
-        restarted.run_once = lambda: 0  # type: ignore[method-assign]  # alive, no progress
+        view = worker.views["board"]
+        write = view.write
+
+        def failing(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("the view cannot be written")
+
+        view.write = failing  # type: ignore[method-assign]  # alive, no progress
         receive(ledger)
+        deadline = time.monotonic() + 5
+        while restarted.error is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # the runner tried, and failed
+        assert isinstance(restarted.error, RuntimeError) and restarted.alive
         worker.watchdog()  # first sight of the lag
         worker.watchdog()  # still no progress: restart
-        assert worker.runners["board"] is not restarted
+        assert worker.runners["board"] is not restarted and not restarted.alive
+        view.write = write  # type: ignore[method-assign]
         worker.wait("board", ledger.recorder.max_notification_id(), timeout=5)
+        assert worker.runners["board"].error is None
     finally:
         worker.stop()
         ledger.close()

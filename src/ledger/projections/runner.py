@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, Literal
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.popo import POPOApplicationRecorder
 
 from ledger.projections.framework import (
@@ -22,6 +22,7 @@ from ledger.projections.framework import (
     View,
     catch_up,
     fill,
+    fold_page,
 )
 from ledger.projections.view_memory import MemoryView
 
@@ -152,9 +153,11 @@ class Runner(Generic[R]):
         poll: float = 0.1,
         min_interval: float = 0.05,
         hub: WakerHub | None = None,
+        group: RunnerGroup | None = None,
     ) -> None:
         self.view = view
         self.hub = hub
+        self.group = group
         self.source = source
         self.page = page
         self.poll = poll
@@ -169,6 +172,9 @@ class Runner(Generic[R]):
 
     def start(self) -> Runner[R]:
         self._stop.clear()
+        if self.group is not None:  # the group's thread steps it with the others
+            self.group.add(self)
+            return self
         self._thread = threading.Thread(
             target=self._run, name=f"projection-{self.view.model.name}", daemon=True
         )
@@ -177,11 +183,15 @@ class Runner(Generic[R]):
 
     def stop(self) -> None:
         self._stop.set()
+        if self.group is not None:
+            self.group.remove(self)
         if self._thread is not None:
             self._thread.join(timeout=5)
 
     @property
     def alive(self) -> bool:
+        if self.group is not None:
+            return not self._stop.is_set() and self.group.runs(self)
         return self._thread is not None and self._thread.is_alive()
 
     def run_once(self) -> int:
@@ -226,6 +236,14 @@ class Runner(Generic[R]):
             self.error = error
             log.exception("projection %s failed to catch up", self.view.model.name)
 
+    def _advanced(self, position: int) -> None:
+        """The view is at ``position``, as read or written (here, by its group)."""
+        self._known = True
+        self.error = None
+        with self._changed:
+            self.position = position
+            self._changed.notify_all()
+
     def wait_for(self, position: int | None, timeout: float = 5.0) -> None:
         """Block until the view has applied ``position``; TimeoutError if not."""
         if position is None:
@@ -253,6 +271,229 @@ class Runner(Generic[R]):
         )
         self._known = False
         return position
+
+
+class RunnerGroup:
+    """One thread keeping several runners' views caught up together.
+
+    Eight runners each on their own thread each read the same page, decode
+    the same events and commit a transaction of their own every step: at a
+    steady 300 commands/s that was 1.3–1.6 ms of CPU per command, nearly
+    all of it per step rather than per event (a runner whose model folds
+    none of the events cost as much as the board's). A group reads and
+    decodes each page once, folds it into every member's rows and commits
+    every member's rows and position in one transaction (see
+    ``step_together``). Members keep their own lock, position, waits and
+    rebuilds; a member is added by ``Runner.start`` and leaves by ``stop``.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        hub: WakerHub | None = None,
+        page: int = DEFAULT_PAGE,
+        poll: float = 0.1,
+        min_interval: float = 0.05,
+    ) -> None:
+        self.source = source
+        self.hub = hub
+        self.page = page
+        self.poll = poll
+        self.min_interval = min_interval
+        self._members: dict[int, Runner[Any]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, runner: Runner[Any]) -> None:
+        with self._lock:
+            self._members[id(runner)] = runner
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(
+                    target=self._run, name="projection-group", daemon=True
+                )
+                self._thread.start()
+
+    def remove(self, runner: Runner[Any]) -> None:
+        with self._lock:
+            self._members.pop(id(runner), None)
+
+    def runs(self, runner: Runner[Any]) -> bool:
+        with self._lock:
+            member = self._members.get(id(runner)) is runner
+            return member and self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def _run(self) -> None:
+        waker: Waker | Subscription
+        waker = self.hub.subscribe() if self.hub else Waker(self.source.recorder)
+        try:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                with self._lock:
+                    members = list(self._members.values())
+                self._step(members)
+                waker.wait(self.poll)
+                pause = self.min_interval - (time.monotonic() - started)
+                if pause > 0:
+                    self._stop.wait(pause)
+        finally:
+            waker.close()
+
+    def _step(self, members: list[Runner[Any]]) -> None:
+        if not members:
+            return
+        try:
+            step_together(members, self.source, self.page)
+        except Exception as error:  # keep running; the next poll retries
+            for runner in members:
+                runner.error = error
+                runner._known = False
+            log.exception("projections failed to catch up")
+
+
+def step_together(runners: Sequence[Runner[Any]], source: Source, page: int) -> None:
+    """Catch every runner's view up with the log, a page at a time: each page
+    read and decoded once, folded into each view from its own position, and
+    every view's rows and new position written in one transaction (views of
+    one SQL store; otherwise one each). Holds every runner's lock meanwhile,
+    so a rebuild's swap waits for the step. If the joint write conflicts
+    (another process moved a view on), each view is written alone, so only
+    that one waits to read its position again."""
+    with contextlib.ExitStack() as held:
+        positions: dict[int, int] = {}
+        ordered: list[Runner[Any]] = []
+        for runner in sorted(runners, key=lambda runner: runner.view.model.name):
+            held.enter_context(runner.lock)
+            try:
+                positions[id(runner)] = _position_of(runner)
+            except Exception as error:  # this view only (its first bulk fill failed)
+                runner.error = error
+                log.exception("projection %s failed to catch up", runner.view.model.name)
+                continue
+            runner._advanced(positions[id(runner)])
+            ordered.append(runner)
+        if not ordered:
+            return
+        while True:
+            start = min(positions.values())
+            notes = source.recorder.select_notifications(start, page, inclusive_of_start=False)
+            if not notes:
+                return
+            end = notes[-1].id
+            plans = _fold_for_each(ordered, positions, notes, source)
+            written = _write_together(plans, Tracking(source.name, end))
+            for runner in written:
+                positions[id(runner)] = end
+                runner._advanced(end)
+            failed = {id(runner) for runner, _, _ in plans} - {id(runner) for runner in written}
+            ordered = [runner for runner in ordered if id(runner) not in failed]
+            for key in failed:  # they read their position again next step
+                del positions[key]
+            if len(notes) < page or not ordered:
+                return
+
+
+def _position_of(runner: Runner[Any]) -> int:
+    """The runner's position as last written here, else the view's (a view
+    never written is filled in bulk first, as ``Runner.run_once`` does)."""
+    if runner._known:
+        return runner.position
+    known = runner.view.max_tracking_id(runner.source.name)
+    if known is None:
+        known = fill([runner.view], runner.source, page=REBUILD_PAGE) or None
+    return known or 0
+
+
+_Plan = tuple["Runner[Any]", dict[str, Any], int]
+"""A runner, its view's changed rows (None: delete), the position they start from."""
+
+
+def _fold_for_each(
+    runners: Sequence[Runner[Any]], positions: dict[int, int], notes: Sequence[Any], source: Source
+) -> list[_Plan]:
+    """Each runner's changes for the notes past its position (each note decoded once)."""
+    decode = source.decode
+    decoded: dict[int, Any] = {}
+    wanted: list[tuple[Runner[Any], list[Any]]] = []
+    for runner in runners:
+        position = positions[id(runner)]
+        if position >= notes[-1].id:
+            continue
+        topics = frozenset(runner.view.model.topics)
+        events = []
+        for note in notes:
+            if note.id > position and (not topics or note.topic in topics):
+                event = decoded.get(note.id)
+                if event is None:
+                    event = decoded[note.id] = decode(note)
+                events.append(event)
+        wanted.append((runner, events))
+    stored = _rows_together([(r.view, {r.view.model.key(e) for e in evs}) for r, evs in wanted])
+    return [
+        (runner, fold_page(runner.view.model, rows, events), positions[id(runner)])
+        for (runner, events), rows in zip(wanted, stored, strict=True)
+    ]
+
+
+def _shared_datastore(views: Sequence[View[Any]]) -> Any:
+    """The SQL datastore every view writes to, if they share one and can
+    write in a transaction of the caller's; else None."""
+    stores = {id(getattr(view, "datastore", None)) for view in views}
+    if len(stores) != 1 or not all(hasattr(view, "write_in") for view in views):
+        return None
+    return getattr(views[0], "datastore", None)
+
+
+def _rows_together(wanted: list[tuple[View[Any], set[str]]]) -> list[dict[str, Any]]:
+    """Each view's stored rows with these keys, read in one transaction if they share a store."""
+    views = [view for view, keys in wanted if keys]
+    datastore = _shared_datastore(views) if views else None
+    if datastore is None:
+        return [view.rows(keys) if keys else {} for view, keys in wanted]
+    with datastore.transaction(commit=False) as curs:
+        return [view.rows_in(curs, keys) if keys else {} for view, keys in wanted]  # type: ignore[attr-defined]
+
+
+def _write_together(plans: list[_Plan], tracking: Tracking) -> list[Runner[Any]]:
+    """Write every plan's rows and ``tracking``; returns the runners written.
+
+    One transaction for views of one SQL store; if it conflicts, or the
+    views do not share one, a transaction each (a conflicting one is left out)."""
+    if not plans:
+        return []
+    datastore = _shared_datastore([runner.view for runner, _, _ in plans])
+    if datastore is not None and len(plans) > 1:
+        try:
+            with datastore.transaction(commit=True) as curs:
+                if type(datastore).__name__ != "SQLiteDatastore":
+                    from ledger.projections.view_postgres import ASYNC_COMMIT
+
+                    curs.execute(ASYNC_COMMIT)
+                for runner, changes, expected in plans:
+                    runner.view.write_in(curs, changes, tracking, expected)  # type: ignore[attr-defined]
+            return [runner for runner, _, _ in plans]
+        except Exception:  # a view moved on elsewhere, or failed: each alone, below
+            log.debug("joint projection write failed; writing each view alone", exc_info=True)
+    written: list[Runner[Any]] = []
+    for runner, changes, expected in plans:
+        try:
+            runner.view.write(changes, tracking, expected=expected)
+            written.append(runner)
+        except IntegrityError:
+            runner._known = False  # another runner moved this view on: ask again
+        except Exception as error:  # this view only; the others go on
+            runner._known = False
+            runner.error = error
+            log.exception("projection %s failed to catch up", runner.view.model.name)
+    return written
 
 
 def wait_for(view: View[Any], source_name: str, position: int | None, timeout: float) -> None:

@@ -48,28 +48,40 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
 
     def rows(self, keys: Iterable[str]) -> dict[str, R]:
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                f"SELECT key, data FROM {self.qualified} WHERE key = ANY(%s)", (list(keys),)
-            )
-            return {r["key"]: self.model.load(r["data"]) for r in curs.fetchall()}
+            return self.rows_in(curs, keys)
+
+    def rows_in(self, curs: Cursor[DictRow], keys: Iterable[str]) -> dict[str, R]:
+        """``rows`` in a transaction of the caller's (``runner.step_together``)."""
+        curs.execute(f"SELECT key, data FROM {self.qualified} WHERE key = ANY(%s)", (list(keys),))
+        return {r["key"]: self.model.load(r["data"]) for r in curs.fetchall()}
 
     def write(
         self, changes: Mapping[str, R | None], tracking: Tracking, expected: int | None
     ) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(ASYNC_COMMIT)
+            self.write_in(curs, changes, tracking, expected)
+
+    def write_in(
+        self,
+        curs: Cursor[DictRow],
+        changes: Mapping[str, R | None],
+        tracking: Tracking,
+        expected: int | None,
+    ) -> None:
+        """``write`` in a transaction of the caller's (``runner.step_together``)."""
         upserts = [
             sqltext.row_params(self.model, key, row)
             for key, row in changes.items()
             if row is not None
         ]
         deletes = [key for key, row in changes.items() if row is None]
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(ASYNC_COMMIT)
-            self._require_position(curs, tracking.application_name, expected)
-            if upserts:
-                curs.executemany(self._upsert, upserts)
-            if deletes:
-                curs.execute(f"DELETE FROM {self.qualified} WHERE key = ANY(%s)", (deletes,))
-            self._insert_tracking(curs, tracking)
+        self._require_position(curs, tracking.application_name, expected)
+        if upserts:
+            curs.executemany(self._upsert, upserts)
+        if deletes:
+            curs.execute(f"DELETE FROM {self.qualified} WHERE key = ANY(%s)", (deletes,))
+        self._insert_tracking(curs, tracking)
 
     def fill(self, rows: Mapping[str, R], tracking: Tracking | None) -> None:
         """COPY every row into the (empty) table, then record ``tracking``."""

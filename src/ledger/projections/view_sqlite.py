@@ -61,35 +61,49 @@ class SQLiteView(SQLiteTrackingRecorder, Generic[R]):
         ]
 
     def rows(self, keys: Iterable[str]) -> dict[str, R]:
+        with self.datastore.transaction(commit=False) as c:
+            return self.rows_in(c, keys)
+
+    def rows_in(self, c: SQLiteCursor, keys: Iterable[str]) -> dict[str, R]:
+        """``rows`` in a transaction of the caller's (``runner.step_together``)."""
         wanted = list(keys)
         found: dict[str, R] = {}
-        with self.datastore.transaction(commit=False) as c:
-            for i in range(0, len(wanted), _CHUNK):
-                chunk = wanted[i : i + _CHUNK]
-                marks = ", ".join("?" for _ in chunk)
-                c.execute(f"SELECT key, data FROM {self.table} WHERE key IN ({marks})", chunk)
-                for record in c.fetchall():
-                    found[record["key"]] = self.model.load(record["data"])
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            c.execute(f"SELECT key, data FROM {self.table} WHERE key IN ({marks})", chunk)
+            for record in c.fetchall():
+                found[record["key"]] = self.model.load(record["data"])
         return found
 
     def write(
         self, changes: Mapping[str, R | None], tracking: Tracking | None, expected: int | None
     ) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            self.write_in(c, changes, tracking, expected)
+
+    def write_in(
+        self,
+        c: SQLiteCursor,
+        changes: Mapping[str, R | None],
+        tracking: Tracking | None,
+        expected: int | None,
+    ) -> None:
+        """``write`` in a transaction of the caller's (``runner.step_together``)."""
         upserts = [
             sqltext.row_params(self.model, key, row)
             for key, row in changes.items()
             if row is not None
         ]
         deletes = [(key,) for key, row in changes.items() if row is None]
-        with self.datastore.transaction(commit=True) as c:
-            if tracking is not None:  # None: a part of a split fill (see ``View.fill``)
-                self._require_position(c, tracking.application_name, expected)
-            if upserts:
-                c.executemany(self._upsert, upserts)
-            if deletes:
-                c.executemany(f"DELETE FROM {self.table} WHERE key = ?", deletes)
-            if tracking is not None:
-                self._insert_tracking(c, tracking)
+        if tracking is not None:  # None: a part of a split fill (see ``View.fill``)
+            self._require_position(c, tracking.application_name, expected)
+        if upserts:
+            c.executemany(self._upsert, upserts)
+        if deletes:
+            c.executemany(f"DELETE FROM {self.table} WHERE key = ?", deletes)
+        if tracking is not None:
+            self._insert_tracking(c, tracking)
 
     def fill(self, rows: Mapping[str, R], tracking: Tracking | None) -> None:
         self.write(rows, tracking, expected=None)

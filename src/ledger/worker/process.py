@@ -34,6 +34,7 @@ from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import (
     REBUILD_PAGE,
     Runner,
+    RunnerGroup,
     WakerHub,
     open_view,
     rebuild,
@@ -93,6 +94,7 @@ class Worker:
         self._leases: dict[str, Lease] = {}
         self._progress: dict[str, tuple[int, float]] = {}
         self._hub: WakerHub | None = None
+        self._group: RunnerGroup | None = None
         self._guard = threading.RLock()
         self._background: list[threading.Thread] = []
         self._stopping = False
@@ -106,6 +108,7 @@ class Worker:
         was away). ``schedule=False`` leaves out the elected jobs only."""
         self._stopping = False
         self._hub = WakerHub(self.source.recorder)
+        self._group = RunnerGroup(self.source, hub=self._hub)
         try:
             self.watchdog()
         except Exception:  # the store may be away at start: the watchdog retries
@@ -128,6 +131,9 @@ class Worker:
             for lease in self._leases.values():
                 lease.release()
             self._leases.clear()
+        if self._group is not None:
+            self._group.stop()
+            self._group = None
         if self._hub is not None:
             self._hub.close()
             self._hub = None
@@ -200,7 +206,9 @@ class Worker:
                     log.info("projection %s: runner started", name)
 
     def _runner(self, name: str) -> Runner[Any]:
-        return Runner(self.views[name], self.source, hub=self._hub)
+        """A runner stepped by this process's group (one thread, one read of
+        each page, one transaction for every view: ``RunnerGroup``)."""
+        return Runner(self.views[name], self.source, hub=self._hub, group=self._group)
 
     def _drop(self, name: str) -> None:
         runner = self.runners.pop(name, None)
