@@ -137,7 +137,8 @@ class Subscription:
 
 
 class Runner(Generic[R]):
-    """Keeps one view caught up with the log in a background thread.
+    """Keeps one view caught up with the log in a background thread (or,
+    given a ``group``, on the group's thread together with the others).
 
     It catches up in pages, then sleeps until woken (or ``poll`` seconds
     pass), never committing more often than every ``min_interval`` seconds,
