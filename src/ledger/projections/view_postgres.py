@@ -41,7 +41,7 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
             Composed([SQL(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')]),
             Composed([SQL(rows_table)]),
         ]
-        self._upsert = sqltext.upsert_row(model, self.qualified, sqltext.POSTGRES)
+        self._upsert = sqltext.upsert_json_rows(model, self.qualified)
         names = ", ".join(["key", *(c.name for c in model.columns), "data"])
         self._copy = f"COPY {self.qualified} ({names}) FROM STDIN"
         self._text_columns = sqltext.text_columns(model)
@@ -70,15 +70,11 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
         expected: int | None,
     ) -> None:
         """``write`` in a transaction of the caller's (``runner.step_together``)."""
-        upserts = [
-            sqltext.row_params(self.model, key, row)
-            for key, row in changes.items()
-            if row is not None
-        ]
+        upserts = [(key, row) for key, row in changes.items() if row is not None]
         deletes = [key for key, row in changes.items() if row is None]
         self._require_position(curs, tracking.application_name, expected)
-        if upserts:
-            curs.executemany(self._upsert, upserts)
+        if upserts:  # one statement for the page (``executemany``: one per row)
+            curs.execute(self._upsert, (sqltext.json_rows(self.model, upserts),))
         if deletes:
             curs.execute(f"DELETE FROM {self.qualified} WHERE key = ANY(%s)", (deletes,))
         self._insert_tracking(curs, tracking)
