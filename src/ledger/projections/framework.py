@@ -391,7 +391,6 @@ def read_pages(
     stop = threading.Event()
 
     def read() -> None:
-        position = 0
         try:
             streamed = getattr(source.recorder, "notification_pages", None)
             if streamed is not None:  # PostgreSQL: one COPY (``persistence.pg_stream``)
@@ -399,21 +398,25 @@ def read_pages(
                     if stop.is_set():
                         break
                     pages.put(notes)
-                position = head
-            while position < head and not stop.is_set():
-                notes = source.recorder.select_notifications(
-                    position, page, stop=head, topics=topics, inclusive_of_start=False
-                )
-                if not notes:
-                    break
-                position = notes[-1].id
-                if part is not None:
-                    notes = [n for n in notes if in_part(n.originator_id, part)]
-                if notes:
-                    pages.put(notes)
+            else:
+                read_paged()
             pages.put(None)
         except BaseException as error:  # handed to the folding thread
             pages.put(error)
+
+    def read_paged() -> None:
+        position = 0
+        while position < head and not stop.is_set():
+            notes = source.recorder.select_notifications(
+                position, page, stop=head, topics=topics, inclusive_of_start=False
+            )
+            if not notes:
+                break
+            position = notes[-1].id
+            if part is not None:
+                notes = [n for n in notes if in_part(n.originator_id, part)]
+            if notes:
+                pages.put(notes)
 
     reader = threading.Thread(target=read, name="projection-reader", daemon=True)
     reader.start()

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, Literal
+from typing import Any, Generic
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.popo import POPOApplicationRecorder
@@ -136,6 +136,29 @@ class Subscription:
             self._fanout.events.discard(self.event)
 
 
+def keep_stepping(
+    step: Callable[[], None],
+    stop: threading.Event,
+    source: Source,
+    hub: WakerHub | None,
+    poll: float,
+    min_interval: float,
+) -> None:
+    """Call ``step`` until ``stop``: after each, sleep until woken (or ``poll``
+    seconds pass), never starting two steps within ``min_interval`` seconds."""
+    waker: Waker | Subscription = hub.subscribe() if hub else Waker(source.recorder)
+    try:
+        while not stop.is_set():
+            started = time.monotonic()
+            step()
+            waker.wait(poll)
+            pause = min_interval - (time.monotonic() - started)
+            if pause > 0:
+                stop.wait(pause)
+    finally:
+        waker.close()
+
+
 class Runner(Generic[R]):
     """Keeps one view caught up with the log in a background thread (or,
     given a ``group``, on the group's thread together with the others).
@@ -200,12 +223,8 @@ class Runner(Generic[R]):
         (a new read model, a new store) is first filled in bulk, as a rebuild
         fills its shadow, rather than page by page."""
         with self.lock:
-            known: int | Literal["ask"] | None = self.position if self._known else "ask"
+            known = self._start_position()
             self._known = False  # until this catch-up has written
-            if known == "ask":
-                known = self.view.max_tracking_id(self.source.name)
-                if known is None:
-                    known = fill([self.view], self.source, page=REBUILD_PAGE) or None
             position = catch_up(self.view, self.source, page=self.page, position=known)
             self._known = True
         with self._changed:
@@ -213,19 +232,18 @@ class Runner(Generic[R]):
             self._changed.notify_all()
         return position
 
+    def _start_position(self) -> int | None:
+        """Where to catch up from (under ``lock``): the position as last written
+        here, else the view's; a view never written is filled in bulk first."""
+        if self._known:
+            return self.position
+        known = self.view.max_tracking_id(self.source.name)
+        if known is None:
+            known = fill([self.view], self.source, page=REBUILD_PAGE) or None
+        return known
+
     def _run(self) -> None:
-        waker: Waker | Subscription
-        waker = self.hub.subscribe() if self.hub else Waker(self.source.recorder)
-        try:
-            while not self._stop.is_set():
-                started = time.monotonic()
-                self._step()
-                waker.wait(self.poll)
-                pause = self.min_interval - (time.monotonic() - started)
-                if pause > 0:
-                    self._stop.wait(pause)
-        finally:
-            waker.close()
+        keep_stepping(self._step, self._stop, self.source, self.hub, self.poll, self.min_interval)
 
     def _step(self) -> None:
         try:
@@ -333,22 +351,11 @@ class RunnerGroup:
             thread.join(timeout=5)
 
     def _run(self) -> None:
-        waker: Waker | Subscription
-        waker = self.hub.subscribe() if self.hub else Waker(self.source.recorder)
-        try:
-            while not self._stop.is_set():
-                started = time.monotonic()
-                with self._lock:
-                    members = list(self._members.values())
-                self._step(members)
-                waker.wait(self.poll)
-                pause = self.min_interval - (time.monotonic() - started)
-                if pause > 0:
-                    self._stop.wait(pause)
-        finally:
-            waker.close()
+        keep_stepping(self._step, self._stop, self.source, self.hub, self.poll, self.min_interval)
 
-    def _step(self, members: list[Runner[Any]]) -> None:
+    def _step(self) -> None:
+        with self._lock:
+            members = list(self._members.values())
         if not members:
             return
         try:
@@ -403,14 +410,8 @@ def step_together(runners: Sequence[Runner[Any]], source: Source, page: int) -> 
 
 
 def _position_of(runner: Runner[Any]) -> int:
-    """The runner's position as last written here, else the view's (a view
-    never written is filled in bulk first, as ``Runner.run_once`` does)."""
-    if runner._known:
-        return runner.position
-    known = runner.view.max_tracking_id(runner.source.name)
-    if known is None:
-        known = fill([runner.view], runner.source, page=REBUILD_PAGE) or None
-    return known or 0
+    """Where the runner's view catches up from (see ``Runner._start_position``)."""
+    return runner._start_position() or 0
 
 
 _Plan = tuple["Runner[Any]", dict[str, Any], int]
@@ -448,7 +449,7 @@ def _shared_datastore(views: Sequence[View[Any]]) -> Any:
     """The SQL datastore every view writes to, if they share one and can
     write in a transaction of the caller's; else None."""
     stores = {id(getattr(view, "datastore", None)) for view in views}
-    if len(stores) != 1 or not all(hasattr(view, "write_in") for view in views):
+    if len(stores) != 1 or not all(hasattr(view, "write_transaction") for view in views):
         return None
     return getattr(views[0], "datastore", None)
 
@@ -473,11 +474,7 @@ def _write_together(plans: list[_Plan], tracking: Tracking) -> list[Runner[Any]]
     datastore = _shared_datastore([runner.view for runner, _, _ in plans])
     if datastore is not None and len(plans) > 1:
         try:
-            with datastore.transaction(commit=True) as curs:
-                if type(datastore).__name__ != "SQLiteDatastore":
-                    from ledger.projections.view_postgres import ASYNC_COMMIT
-
-                    curs.execute(ASYNC_COMMIT)
+            with plans[0][0].view.write_transaction() as curs:  # type: ignore[attr-defined]
                 for runner, changes, expected in plans:
                     runner.view.write_in(curs, changes, tracking, expected)  # type: ignore[attr-defined]
             return [runner for runner, _, _ in plans]

@@ -41,8 +41,13 @@ def create_rows_table(model: ReadModel[Any], table: str, d: Dialect) -> str:
     )
 
 
+def stored_columns(model: ReadModel[Any]) -> list[str]:
+    """A view table's columns, in order: the key, the model's columns, the row's dump."""
+    return ["key", *(c.name for c in model.columns), "data"]
+
+
 def upsert_row(model: ReadModel[Any], table: str, d: Dialect) -> str:
-    names = ["key", *(c.name for c in model.columns), "data"]
+    names = stored_columns(model)
     params = ", ".join(d.param for _ in names)
     updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
     return (
@@ -55,7 +60,7 @@ def upsert_json_rows(model: ReadModel[Any], table: str) -> str:
     """PostgreSQL: a page's rows in one statement, as one JSON array of
     objects (``json_rows``) the server turns into rows of the table's type:
     one parameter instead of one execution per row (``executemany``)."""
-    names = ["key", *(c.name for c in model.columns), "data"]
+    names = stored_columns(model)
     updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
     return (
         f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} "
@@ -67,7 +72,7 @@ def upsert_json_rows(model: ReadModel[Any], table: str) -> str:
 def json_rows(model: ReadModel[Any], rows: Sequence[tuple[str, Any]]) -> str:
     """``(key, row)`` pairs as the JSON ``upsert_json_rows`` takes (column
     values are text, integers or null; the row's dump is a string in it)."""
-    names = ["key", *(c.name for c in model.columns), "data"]
+    names = stored_columns(model)
     return orjson.dumps(
         [dict(zip(names, row_params(model, key, row), strict=True)) for key, row in rows]
     ).decode()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Generic
 
 from eventsourcing.persistence import IntegrityError, Tracking
@@ -42,7 +43,7 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
             Composed([SQL(rows_table)]),
         ]
         self._upsert = sqltext.upsert_json_rows(model, self.qualified)
-        names = ", ".join(["key", *(c.name for c in model.columns), "data"])
+        names = ", ".join(sqltext.stored_columns(model))
         self._copy = f"COPY {self.qualified} ({names}) FROM STDIN"
         self._text_columns = sqltext.text_columns(model)
 
@@ -58,9 +59,16 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
     def write(
         self, changes: Mapping[str, R | None], tracking: Tracking, expected: int | None
     ) -> None:
+        with self.write_transaction() as curs:
+            self.write_in(curs, changes, tracking, expected)
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[Cursor[DictRow]]:
+        """A transaction to write views in (``ASYNC_COMMIT``): this one's, or
+        several of one store together (``runner.step_together``)."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(ASYNC_COMMIT)
-            self.write_in(curs, changes, tracking, expected)
+            yield curs
 
     def write_in(
         self,
@@ -81,8 +89,7 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
 
     def fill(self, rows: Mapping[str, R], tracking: Tracking | None) -> None:
         """COPY every row into the (empty) table, then record ``tracking``."""
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(ASYNC_COMMIT)
+        with self.write_transaction() as curs:
             if tracking is not None:
                 self._require_position(curs, tracking.application_name, None)
             with curs.copy(self._copy) as copy:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Generic
 
 from eventsourcing.persistence import IntegrityError, Tracking
@@ -79,8 +80,13 @@ class SQLiteView(SQLiteTrackingRecorder, Generic[R]):
     def write(
         self, changes: Mapping[str, R | None], tracking: Tracking | None, expected: int | None
     ) -> None:
-        with self.datastore.transaction(commit=True) as c:
+        with self.write_transaction() as c:
             self.write_in(c, changes, tracking, expected)
+
+    def write_transaction(self) -> AbstractContextManager[SQLiteCursor]:
+        """A transaction to write views in: this one's, or several of one
+        store together (``runner.step_together``)."""
+        return self.datastore.transaction(commit=True)
 
     def write_in(
         self,
