@@ -3,10 +3,12 @@ up in a thread, read-your-writes waits, and blue/green rebuilds."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Generic
 
@@ -136,6 +138,18 @@ class Subscription:
             self._fanout.events.discard(self.event)
 
 
+_running: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Runners and groups with a thread of their own, stopped at interpreter exit:
+their threads are daemons doing database I/O, which must not still be
+running while the interpreter tears down the modules they use."""
+
+
+@atexit.register
+def _stop_running() -> None:
+    for running in list(_running):
+        running.stop()
+
+
 def keep_stepping(
     step: Callable[[], None],
     stop: threading.Event,
@@ -203,6 +217,7 @@ class Runner(Generic[R]):
             target=self._run, name=f"projection-{self.view.model.name}", daemon=True
         )
         self._thread.start()
+        _running.add(self)
         return self
 
     def stop(self) -> None:
@@ -334,6 +349,7 @@ class RunnerGroup:
                     target=self._run, name="projection-group", daemon=True
                 )
                 self._thread.start()
+                _running.add(self)
 
     def remove(self, runner: Runner[Any]) -> None:
         with self._lock:
