@@ -4,7 +4,7 @@ One ``ledger serve`` process and one browser serve every test of the module
 (the demo takes a second, the server three). Without Chromium or Playwright
 the tests skip and say why — except under ``CI=true``, where they fail.
 Screenshots go to ``$LEDGER_UI_SCREENSHOTS`` when it is set (``docs/screenshots``
-refreshes the README's), else to a temporary directory.
+refreshes the ones docs/ui.md shows), else to a temporary directory.
 """
 
 from __future__ import annotations
