@@ -12,6 +12,7 @@ from ledger.aggregates.base import SIDE_STAGES, STAGES
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, PrincipalDep, allow, ctx_for, in_thread
 from ledger.api.errors import COMMAND_ERRORS, READ_ERRORS, ApiError
 from ledger.api.fastpath import CommandRoute
+from ledger.api.params import CleanText
 from ledger.api.read_models import (
     VIEW_ERRORS,
     After,
@@ -79,9 +80,9 @@ def search_orders(
     ledger: LedgerDep,
     worker: WorkerDep,
     principal: PrincipalDep,
-    number: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    number: Annotated[CleanText | None, Query(min_length=1, max_length=40)] = None,
     customer: Customer = None,
-    stage: Annotated[str | None, Query(pattern=STAGE_PATTERN, description="a stage")] = None,
+    stage: Annotated[CleanText | None, Query(pattern=STAGE_PATTERN, description="a stage")] = None,
     created_from: Annotated[date | None, Query(description="created on or after (UTC day)")] = None,
     created_to: Annotated[date | None, Query(description="created on or before (UTC day)")] = None,
     after: After = None,

@@ -237,6 +237,12 @@ _LABELS: dict[str, tuple[str, str]] = {
     "error.not_found": ("Not found", "未找到"),
     "error.no_order": ("There is no order {what}.", "没有订单 {what}。"),
     "error.bad_input": ("Invalid input: {what}", "输入无效：{what}"),
+    "error.invalid": ("Invalid request", "请求无效"),
+    "error.forbidden": ("Refused", "已拒绝"),
+    "error.other_site": (
+        "This form was sent from another site; nothing was done.",
+        "该表单来自其他网站，未执行任何操作。",
+    ),
     "back_to_board": ("Back to the board", "返回看板"),
 }  # fmt: skip
 
