@@ -238,6 +238,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "error.no_order": ("There is no order {what}.", "没有订单 {what}。"),
     "error.bad_input": ("Invalid input: {what}", "输入无效：{what}"),
     "error.invalid": ("Invalid request", "请求无效"),
+    "error.no_page": ("There is no page {what}.", "没有页面 {what}。"),
     "error.forbidden": ("Refused", "已拒绝"),
     "error.other_site": (
         "This form was sent from another site; nothing was done.",

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from ledger.api.params import CleanText
 from ledger.api.ui import data, order_view, reports_view
 from ledger.api.ui.i18n import LANG_COOKIE, LANGS, translator
-from ledger.api.ui.render import HERE, PageRoute, lang_of, page, to_login
+from ledger.api.ui.render import HERE, PageRoute, lang_of, page, refused, to_login
 from ledger.api.ui.session import (
     check_token,
     forget_token,
@@ -91,7 +91,9 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-def logout() -> RedirectResponse:
+def logout(request: Request) -> Response:
+    if not same_origin(request):
+        return refused(request, 403, "error.forbidden", "error.other_site")
     response = RedirectResponse("/ui/login", status_code=303)
     forget_token(response)
     return response
@@ -206,3 +208,9 @@ def reports_page(
         products=reports_view.top_groups(view, "product", year, chosen),
         lead=reports_view.lead_time_rows(view, year),
     )  # fmt: skip
+
+
+@router.get("/{unknown:path}", response_class=HTMLResponse)
+def no_such_page(request: Request, unknown: Annotated[CleanText, Path(max_length=400)]) -> Response:
+    """Any other address under /ui: a 404 page, in the site's frame."""
+    return refused(request, 404, "error.not_found", "error.no_page", "/ui/" + unknown)
