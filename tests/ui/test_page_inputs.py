@@ -8,7 +8,6 @@ the answer is a page or a redirect, never a 500; a control character is a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -17,17 +16,6 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.api.app import create_app
-from ledger.settings import Settings
-
-TOKEN = "t-ui"
-TOKENS = {TOKEN: {"role": "merchandiser", "name": "王芳"}}
-RECEIPT = {
-    "channel": "phone",
-    "customer": {"name": "上海華聯貿易有限公司"},
-    "lines": [{"sku": "A-100", "name": "保溫杯", "quantity": 3, "unit_price": "100.00"}],
-    "delivery": {"address": "上海市浦東新區世紀大道100號", "consignee": "王小明"},
-}
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # Text a person or a crawler might put in a page's address: any Unicode
@@ -40,17 +28,6 @@ texts = st.one_of(
 numbers = st.one_of(
     st.integers(), st.sampled_from(["", "-1", "1e9", "99999999999999999999", "NaN", "١٢"])
 )
-
-
-@pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    """The app on each store, with one order, signed in by cookie."""
-    app = create_app(Settings(database_url=database_url, tokens=TOKENS))
-    with TestClient(app, raise_server_exceptions=False) as client:
-        auth = {"Authorization": f"Bearer {TOKEN}"}
-        assert client.post("/orders", json=RECEIPT, headers=auth).status_code == 201
-        client.cookies.set("ledger_token", TOKEN, domain="testserver.local", path="/ui")
-        yield client
 
 
 def page_requests(text: str, number: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -123,6 +123,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     ),
     "order.summary": ("Summary", "概要"),
     "order.timeline": ("Timeline", "事件时间线"),
+    "order.window": (
+        "Versions {first}–{last} of {n}; the slider opens any other.",
+        "显示第 {first}–{last} 版，共 {n} 版；用滑块查看其他版本。",
+    ),
     "order.lines": ("Lines", "订单明细"),
     "order.shipments": ("Shipments", "出货"),
     "order.documents": ("Transport documents", "运输单证"),
