@@ -191,12 +191,19 @@ class Ledger(Application[UUID]):
     def find_by_number(self, number: str) -> Order:
         return self.get_order(order_id_for(number))
 
-    def history(self, order_id: UUID) -> list[HistoryEntry]:
-        """Every event of the order, oldest first, with its metadata."""
-        entries = [_history_entry(event) for event in self.events.get(order_id)]
-        if not entries:
+    def history(
+        self, order_id: UUID, *, after: int = 0, limit: int | None = None
+    ) -> list[HistoryEntry]:
+        """The order's events after version ``after`` (at most ``limit`` of them;
+        all by default), oldest first, with their metadata."""
+        events = self.events.get(order_id, gt=after or None, limit=limit)
+        entries = [_history_entry(event) for event in events]
+        if not entries and (not after or not self._exists(order_id)):
             raise OrderNotFound(f"no order {order_id}", order_id=str(order_id))
         return entries
+
+    def _exists(self, order_id: UUID) -> bool:
+        return any(True for _ in self.events.get(order_id, limit=1))
 
     def _order_as_of(self, order_id: UUID, as_of: datetime) -> Order:
         if as_of.tzinfo is None:

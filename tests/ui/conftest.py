@@ -24,6 +24,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+
+from ledger.api.app import create_app
+from ledger.settings import Settings
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 TOKENS = {
@@ -168,3 +172,25 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(where) if where else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+PAGE_TOKEN = "t-ui"
+RECEIPT = {
+    "channel": "phone",
+    "customer": {"name": "上海華聯貿易有限公司"},
+    "lines": [{"sku": "A-100", "name": "保溫杯", "quantity": 3, "unit_price": "100.00"}],
+    "delivery": {"address": "上海市浦東新區世紀大道100號", "consignee": "王小明"},
+}
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    """The pages through the ASGI app (no browser) on each store, with one order,
+    signed in by cookie; a 500 comes back as a response, for the test to see."""
+    tokens = {PAGE_TOKEN: {"role": "merchandiser", "name": "王芳"}}
+    app = create_app(Settings(database_url=database_url, tokens=tokens))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        auth = {"Authorization": f"Bearer {PAGE_TOKEN}"}
+        assert client.post("/orders", json=RECEIPT, headers=auth).status_code == 201
+        client.cookies.set("ledger_token", PAGE_TOKEN, domain="testserver.local", path="/ui")
+        yield client

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from ledger.api.auth import resolve_tokens
 from ledger.api.availability import StoreGate, StoreWatch
+from ledger.api.docs import install_docs
 from ledger.api.errors import install_error_handlers
 from ledger.api.limits import BodyLimit
 from ledger.api.metrics import CountCommands, Metrics
@@ -68,6 +69,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=FastJSON,
+        docs_url=None,  # served by install_docs, without a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.ledger = service
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     if dev_token is not None:
         log.warning("no LEDGER_TOKENS: development token %s", dev_token)
     install_error_handlers(app)
+    install_docs(app)
     if watch is not None:
         app.add_middleware(StoreGate, watch=watch, store=store)
     app.add_middleware(BodyLimit)

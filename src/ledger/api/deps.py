@@ -29,6 +29,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.api.auth import Principal, TokenTable
 from ledger.api.errors import ApiError
+from ledger.api.params import CleanText
 from ledger.api.schemas import CommandIn
 from ledger.application import Ctx, Ledger
 
@@ -69,7 +70,7 @@ async def get_principal(
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 OrderId = Annotated[UUID, Path(description="the order's id (a UUID)")]
-SubId = Annotated[str, Path(min_length=1, max_length=64)]
+SubId = Annotated[CleanText, Path(min_length=1, max_length=64)]
 
 
 # Each ``allow`` check and the permission it requires (read by ledger.api.fastpath).

@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from ledger.api.errors import READ_ERRORS, ApiError
+from ledger.api.params import CleanText
 from ledger.api.responses import ErrorOut
 from ledger.projections.order_rows import MAX_LIMIT
 from ledger.worker import Worker
@@ -30,7 +31,7 @@ Wait = Annotated[float, Query(gt=0, le=30, description="seconds to wait for ?aft
 AsOf = Annotated[
     datetime | None, Query(description="ISO 8601 (naive = UTC): the view as it was then")
 ]
-Customer = Annotated[str | None, Query(min_length=1, max_length=200)]
+Customer = Annotated[CleanText | None, Query(min_length=1, max_length=200)]
 
 VIEW_ERRORS: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS,

@@ -109,6 +109,15 @@ class HistoryEntryOut(BaseModel):
     state: dict[str, Any] | None = None
 
 
+class HistoryPageOut(BaseModel):
+    """A page of the history (asked for with ``?limit=`` or ``?after=``)."""
+
+    items: list[HistoryEntryOut]
+    limit: int
+    after: int = Field(description="the version the page starts after")
+    next: int | None = Field(description="pass as ?after= for the next page; null at the end")
+
+
 class HealthOut(BaseModel):
     status: str
     store: str

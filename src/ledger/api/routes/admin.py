@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from ledger.api.deps import allow
 from ledger.api.errors import READ_ERRORS, ApiError
+from ledger.api.params import CleanText
 from ledger.api.read_models import ProjectionsOut, WorkerDep
 from ledger.api.responses import ErrorOut, FastJSON
 from ledger.worker import RebuildBusy
@@ -19,7 +20,7 @@ router = APIRouter(
     dependencies=[allow("admin")],
     responses=READ_ERRORS,
 )
-ProjectionName = Annotated[str, Path(min_length=1, max_length=64)]
+ProjectionName = Annotated[CleanText, Path(min_length=1, max_length=64)]
 BUSY: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "a rebuild of this read model is running"},
     202: {"description": "the rebuild started in the background"},

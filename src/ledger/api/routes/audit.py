@@ -11,6 +11,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from ledger.api.deps import LedgerDep, OrderId, allow
 from ledger.api.errors import READ_ERRORS, ApiError
+from ledger.api.params import CleanText
 from ledger.api.responses import ErrorOut, FastJSON
 from ledger.application import OrderNotFound
 from ledger.audit.keys import AuditKeyMissing
@@ -81,7 +82,7 @@ def audit_export(order_id: OrderId, ledger: LedgerDep) -> Response:
 
 @router.post("/customers/{name}/erase", dependencies=[allow("admin")])
 def erase_customer(
-    name: Annotated[str, Path(min_length=1, max_length=200)], ledger: LedgerDep
+    name: Annotated[CleanText, Path(min_length=1, max_length=200)], ledger: LedgerDep
 ) -> Response:
     """Destroy the customer's personal-data key and record ``PersonalDataErased`` on
     each of their orders: phone, email and addresses then read as "[erased]"."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from ledger.api.deps import PrincipalDep
+from ledger.api.params import CleanText
 from ledger.api.read_models import (
     VIEW_ERRORS,
     After,
@@ -107,7 +108,9 @@ def backlog(
     worker: WorkerDep,
     principal: PrincipalDep,
     customer: Customer = None,
-    product: Annotated[str | None, Query(min_length=1, max_length=64, description="a SKU")] = None,
+    product: Annotated[
+        CleanText | None, Query(min_length=1, max_length=64, description="a SKU")
+    ] = None,
     as_of: AsOf = None,
     after: After = None,
     wait: Wait = 5.0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -12,6 +13,9 @@ from ledger.aggregates.base import SIDE_STAGES, STAGES
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, PrincipalDep, allow, ctx_for, in_thread
 from ledger.api.errors import COMMAND_ERRORS, READ_ERRORS, ApiError
 from ledger.api.fastpath import CommandRoute
+from ledger.api.history import DEFAULT_LIMIT, MAX_PAGE_BYTES, history_page
+from ledger.api.history import MAX_LIMIT as MAX_HISTORY_LIMIT
+from ledger.api.params import CleanText
 from ledger.api.read_models import (
     VIEW_ERRORS,
     After,
@@ -27,9 +31,9 @@ from ledger.api.read_models import (
 from ledger.api.responses import (
     FastJSON,
     HistoryEntryOut,
+    HistoryPageOut,
     OrderOut,
     etag,
-    history_json,
     order_json,
     order_response,
 )
@@ -79,9 +83,9 @@ def search_orders(
     ledger: LedgerDep,
     worker: WorkerDep,
     principal: PrincipalDep,
-    number: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    number: Annotated[CleanText | None, Query(min_length=1, max_length=40)] = None,
     customer: Customer = None,
-    stage: Annotated[str | None, Query(pattern=STAGE_PATTERN, description="a stage")] = None,
+    stage: Annotated[CleanText | None, Query(pattern=STAGE_PATTERN, description="a stage")] = None,
     created_from: Annotated[date | None, Query(description="created on or after (UTC day)")] = None,
     created_to: Annotated[date | None, Query(description="created on or before (UTC day)")] = None,
     after: After = None,
@@ -126,7 +130,16 @@ def get_order(
     return FastJSON(order_json(order), headers={"ETag": etag(order.version)})
 
 
-@reads.get("/{order_id}/history", response_model=list[HistoryEntryOut])
+HistoryLimit = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_HISTORY_LIMIT, description=f"entries per page (default {DEFAULT_LIMIT})"),
+]
+HistoryAfter = Annotated[
+    int | None, Query(ge=0, le=10**9, description="the page starts after this version")
+]
+
+
+@reads.get("/{order_id}/history", response_model=list[HistoryEntryOut] | HistoryPageOut)
 def get_history(
     order_id: OrderId,
     ledger: LedgerDep,
@@ -134,16 +147,33 @@ def get_history(
     with_state: Annotated[
         bool, Query(description="add what each event changed and the state after it")
     ] = False,
+    limit: HistoryLimit = None,
+    after: HistoryAfter = None,
 ) -> Response:
-    """Every event of the order, oldest first, with who, when and why."""
-    entries = [history_json(entry) for entry in ledger.history(order_id)]
-    if with_state:
-        from ledger.audit.replay import replay
+    """The order's events, oldest first, with who, when and why. With ``limit``
+    or ``after``: a page (``items``, ``next``). Without: the whole list, when it
+    fits in one page of the largest size; otherwise 422 ``history_needs_paging``."""
+    paged = limit is not None or after is not None
+    size = limit or (DEFAULT_LIMIT if paged else MAX_HISTORY_LIMIT)
+    page = history_page(ledger, order_id, after=after or 0, limit=size, with_state=with_state)
+    if paged:
+        headers = {"Link": _next_link(order_id, page.next, size, with_state)} if page.next else {}
+        body = {"items": page.entries, "limit": size, "after": after or 0, "next": page.next}
+        return FastJSON(body, headers=headers)
+    if page.next is not None:
+        raise ApiError(
+            422,
+            "history_needs_paging",
+            f"this history is longer than one answer holds ({MAX_HISTORY_LIMIT} entries or "
+            f"{MAX_PAGE_BYTES // 2**20} MB); ask for it in pages with ?limit= and ?after=",
+            {"max_limit": MAX_HISTORY_LIMIT, "max_page_bytes": MAX_PAGE_BYTES},
+        )
+    return FastJSON(page.entries)
 
-        steps = replay(ledger, order_id, keep_states=True)
-        for entry, step, state in zip(entries, steps.steps, steps.states, strict=True):
-            entry.update(changes=step.as_json()["changes"], state=state)
-    return FastJSON(entries)
+
+def _next_link(order_id: UUID, after: int, limit: int, with_state: bool) -> str:
+    query = f"after={after}&limit={limit}" + ("&with_state=true" if with_state else "")
+    return f'</orders/{order_id}/history?{query}>; rel="next"'
 
 
 @commands.post("/merge", status_code=201, response_model=OrderOut, dependencies=[allow("merge")])

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from ledger.api.deps import PrincipalDep
+from ledger.api.params import CleanText
 from ledger.api.read_models import (
     VIEW_ERRORS,
     After,
@@ -33,8 +34,9 @@ from ledger.projections.statements import statement
 from ledger.worker import Worker
 
 router = APIRouter(tags=["read models"], responses=VIEW_ERRORS)
-Text = Annotated[str | None, Query(min_length=1, max_length=200)]
+Text = Annotated[CleanText | None, Query(min_length=1, max_length=200)]
 Year = Annotated[int | None, Query(ge=1900, le=9999)]
+GroupBy = Annotated[CleanText, Query(max_length=20, description="month|customer|product|channel")]
 
 
 def answer(
@@ -50,7 +52,7 @@ def answer(
 
 @router.get("/reports/sales", response_model=PageOut)
 def sales(
-    worker: WorkerDep, principal: PrincipalDep, group_by: Annotated[str, Query()] = "month",
+    worker: WorkerDep, principal: PrincipalDep, group_by: GroupBy = "month",
     year: Year = None, customer: Customer = None, channel: Text = None, product: Text = None,
     currency: Text = None, after: After = None, wait: Wait = 5.0, limit: Limit = 50,
     offset: Offset = 0,
@@ -89,7 +91,7 @@ def complaints(
 @router.get("/customers/{name}/statement", response_model=PageOut)
 def customer_statement(
     worker: WorkerDep, principal: PrincipalDep,
-    name: Annotated[str, Path(min_length=1, max_length=200)],
+    name: Annotated[CleanText, Path(min_length=1, max_length=200)],
     open_only: bool = False, overdue_only: bool = False,
     after: After = None, wait: Wait = 5.0, limit: Limit = 50, offset: Offset = 0,
 ) -> Response:  # fmt: skip
@@ -116,7 +118,7 @@ def shipments(
 @router.get("/audit/archive", response_model=PageOut)
 def audit_archive(
     worker: WorkerDep, principal: PrincipalDep,
-    period: Annotated[str | None, Query(description="YYYY or YYYY-MM", max_length=7)] = None,
+    period: Annotated[CleanText | None, Query(description="YYYY or YYYY-MM", max_length=7)] = None,
     number: Text = None, customer: Customer = None, after: After = None, wait: Wait = 5.0,
     limit: Limit = 50, offset: Offset = 0,
 ) -> Response:  # fmt: skip

@@ -123,6 +123,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     ),
     "order.summary": ("Summary", "概要"),
     "order.timeline": ("Timeline", "事件时间线"),
+    "order.window": (
+        "Versions {first}–{last} of {n}; the slider opens any other.",
+        "显示第 {first}–{last} 版，共 {n} 版；用滑块查看其他版本。",
+    ),
     "order.lines": ("Lines", "订单明细"),
     "order.shipments": ("Shipments", "出货"),
     "order.documents": ("Transport documents", "运输单证"),
@@ -237,6 +241,13 @@ _LABELS: dict[str, tuple[str, str]] = {
     "error.not_found": ("Not found", "未找到"),
     "error.no_order": ("There is no order {what}.", "没有订单 {what}。"),
     "error.bad_input": ("Invalid input: {what}", "输入无效：{what}"),
+    "error.invalid": ("Invalid request", "请求无效"),
+    "error.no_page": ("There is no page {what}.", "没有页面 {what}。"),
+    "error.forbidden": ("Refused", "已拒绝"),
+    "error.other_site": (
+        "This form was sent from another site; nothing was done.",
+        "该表单来自其他网站，未执行任何操作。",
+    ),
     "back_to_board": ("Back to the board", "返回看板"),
 }  # fmt: skip
 

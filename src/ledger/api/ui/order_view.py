@@ -6,11 +6,13 @@ from typing import Any
 from uuid import UUID
 
 from ledger.aggregates.readout import describe
+from ledger.api.history import states_after
 from ledger.api.responses import history_json
 from ledger.api.ui.data import chain_check
 from ledger.application import Ledger, order_id_for
 
 MAX_TEXT = 160
+TIMELINE = 200
 
 
 def resolve_order_id(ref: str) -> UUID:
@@ -22,16 +24,20 @@ def resolve_order_id(ref: str) -> UUID:
 
 
 def order_page(ledger: Ledger, order_id: UUID, version: int | None) -> dict[str, Any]:
-    """History, per event what changed, the state at ``version`` (or now), the chain check."""
-    history = [history_json(entry) for entry in ledger.history(order_id)]
-    latest = history[-1]["version"]
+    """The events around ``version`` (or the latest) with what each changed, the
+    state at that version, the chain check. At most ``TIMELINE`` events are
+    listed, so a page stays small however long the order's history grows."""
+    order = ledger.get_order(order_id)
+    latest = order.version
     shown = latest if version is None else max(1, min(version, latest))
-    state = describe(ledger.get_order(order_id, version=shown))
-    changes = _changes(ledger, order_id)
+    state = describe(order if shown == latest else ledger.get_order(order_id, version=shown))
+    start = max(0, min(shown - TIMELINE // 2, latest - TIMELINE))
+    history = [history_json(e) for e in ledger.history(order_id, after=start, limit=TIMELINE)]
+    steps = states_after(ledger, order_id, start, history[-1]["version"])
     events = [
         {**entry, "details": payload_summary(entry["payload"]),
-         "changes": changes.get(entry["version"], {}), "future": entry["version"] > shown}
-        for entry in history
+         "changes": changes, "future": entry["version"] > shown}
+        for entry, (changes, _) in zip(history, steps, strict=True)
     ]  # fmt: skip
     return {
         "events": events,
@@ -41,15 +47,6 @@ def order_page(ledger: Ledger, order_id: UUID, version: int | None) -> dict[str,
         "documents": documents_of(state),
         "chain": chain_check(ledger, order_id),
     }
-
-
-def _changes(ledger: Ledger, order_id: UUID) -> dict[int, dict[str, Any]]:
-    """Per version, the derived facts the event changed (the audit replay's diff)."""
-    try:
-        from ledger.audit.replay import replay
-    except ImportError:
-        return {}
-    return {step.version: step.changes for step in replay(ledger, order_id).steps}
 
 
 def documents_of(state: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,9 +14,10 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from ledger.api.params import CleanText
 from ledger.api.ui import data, order_view, reports_view
 from ledger.api.ui.i18n import LANG_COOKIE, LANGS, translator
-from ledger.api.ui.render import HERE, lang_of, page, to_login
+from ledger.api.ui.render import HERE, PageRoute, lang_of, page, refused, to_login
 from ledger.api.ui.session import (
     check_token,
     forget_token,
@@ -28,14 +29,14 @@ from ledger.api.ui.session import (
 from ledger.application import OrderNotFound
 from ledger.projections.board import FLAGS
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
+router = APIRouter(prefix="/ui", include_in_schema=False, route_class=PageRoute)
 STATIC = {
     "ui.css": "text/css",
     "board.js": "text/javascript",
     "order.js": "text/javascript",
     "favicon.svg": "image/svg+xml",
 }
-Text = Annotated[str, Query(max_length=200)]
+Text = Annotated[CleanText, Query(max_length=200)]
 
 
 def _opt(value: str) -> str | None:
@@ -60,7 +61,7 @@ def ui_home() -> RedirectResponse:
 
 
 @router.get("/static/{name}")
-def static(name: str) -> Response:
+def static(name: Annotated[CleanText, Path(max_length=40)]) -> Response:
     if name not in STATIC:
         return Response(status_code=404)
     return FileResponse(
@@ -90,7 +91,9 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-def logout() -> RedirectResponse:
+def logout(request: Request) -> Response:
+    if not same_origin(request):
+        return refused(request, 403, "error.forbidden", "error.other_site")
     response = RedirectResponse("/ui/login", status_code=303)
     forget_token(response)
     return response
@@ -139,7 +142,7 @@ def board_fragment(
 @router.get("/orders/{ref}", response_class=HTMLResponse)
 def order_page(
     request: Request,
-    ref: Annotated[str, Path(max_length=80)],
+    ref: Annotated[CleanText, Path(max_length=80)],
     version: Annotated[int | None, Query(ge=1, le=10**9)] = None,
 ) -> Response:
     who = principal_of(request)
@@ -184,7 +187,7 @@ def backlog_page(
 def reports_page(
     request: Request,
     year: Annotated[int | None, Query(ge=2000, le=9999)] = None,
-    currency: Annotated[str, Query(max_length=3)] = "",
+    currency: Annotated[CleanText, Query(max_length=3)] = "",
 ) -> Response:
     who = principal_of(request)
     if who is None:
@@ -205,3 +208,9 @@ def reports_page(
         products=reports_view.top_groups(view, "product", year, chosen),
         lead=reports_view.lead_time_rows(view, year),
     )  # fmt: skip
+
+
+@router.get("/{unknown:path}", response_class=HTMLResponse)
+def no_such_page(request: Request, unknown: Annotated[CleanText, Path(max_length=400)]) -> Response:
+    """Any other address under /ui: a 404 page, in the site's frame."""
+    return refused(request, 404, "error.not_found", "error.no_page", "/ui/" + unknown)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -9,11 +10,14 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ledger.api.auth import Principal
 from ledger.api.ui.i18n import LANG_COOKIE, choose_lang, event_label, translator
+from ledger.api.ui.session import principal_of
 
 HERE = Path(__file__).parent
 # Attribute styles carry bar widths; no inline <script> or <style> element is allowed.
@@ -103,3 +107,28 @@ def page(
 def to_login(request: Request) -> RedirectResponse:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/ui/login?next={quote(here, safe='')}", status_code=303)
+
+
+def refused(
+    request: Request, status_code: int, title: str, message: str, what: str = ""
+) -> Response:
+    """A 4xx page in the site's frame (pages never answer in JSON)."""
+    who = principal_of(request)
+    return page(request, "refused.html", who, status_code, title=title, message=message, what=what)
+
+
+class PageRoute(APIRoute):
+    """A page route whose invalid query or path parameters get a 422 page
+    naming them, instead of the API's JSON error."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        standard = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await standard(request)
+            except RequestValidationError as invalid:
+                names = sorted({str(e["loc"][-1]) for e in invalid.errors() if e.get("loc")})
+                return refused(request, 422, "error.invalid", "error.bad_input", ", ".join(names))
+
+        return handler
