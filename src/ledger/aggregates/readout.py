@@ -1,7 +1,9 @@
 """The order's state as plain data: what the API returns and replay diffs.
 
-Amounts are strings of the exact Decimal; ratios are exact fractions
-rendered to 4 decimals only here, for display — nothing derives from them.
+Amounts are strings of the exact Decimal (derived ones rounded to the
+currency's minor unit, see ``values.line_amount``), unit prices are shown
+with their 4 decimals; ratios are exact fractions rendered to 4 decimals
+only here, for display — nothing derives from them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
+
+from ledger.aggregates.values import unit_price_text
 
 if TYPE_CHECKING:
     from ledger.aggregates.order import Order
@@ -87,6 +91,7 @@ def facets(order: Order) -> dict[str, Any]:
         "net_invoiced": str(order.net_invoiced),
         "paid": str(order.paid_amount),
         "outstanding": str(order.outstanding),
+        "invoiceable": str(max(order.invoice_cap() - order.net_invoiced, Decimal(0))),
         "shipped_ratio": ratio(shipped, due),
         "delivered_ratio": ratio(delivered, due),
         "invoiced_ratio": ratio(order.net_invoiced, order.total),
@@ -120,7 +125,12 @@ def describe(order: Order) -> dict[str, Any]:
         "checks": dict(order.checks),
         "problems": list(order.problems),
         "lines": [
-            {**plain(line), "amount": str(line.amount), "open": line.open}
+            {
+                **plain(line),
+                "unit_price": unit_price_text(line.unit_price),
+                "amount": str(order.line_amount(line)),
+                "open": line.open,
+            }
             for line in order.lines.values()
         ],
         "facets": facets(order),

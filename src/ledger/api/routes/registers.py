@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
+from ledger.aggregates.values import FIRST_DAY, LAST_DAY
 from ledger.api.deps import PrincipalDep
 from ledger.api.read_models import (
     VIEW_ERRORS,
@@ -34,7 +35,7 @@ from ledger.worker import Worker
 
 router = APIRouter(tags=["read models"], responses=VIEW_ERRORS)
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
-Year = Annotated[int | None, Query(ge=1900, le=9999)]
+Year = Annotated[int | None, Query(ge=FIRST_DAY.year, le=LAST_DAY.year)]
 
 
 def answer(
