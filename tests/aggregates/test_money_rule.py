@@ -129,6 +129,24 @@ def test_a_jpy_order_is_invoiced_and_paid_in_whole_yen() -> None:
     assert order.outstanding == 0
 
 
+def test_a_compensation_is_in_whole_minor_units_so_it_can_be_credited() -> None:
+    order = confirmed(lines_of(("A", 3, "100")), currency="JPY", prepayment="100")
+    order.raise_quality_issue(
+        issue_id="QI-1", severity="minor", category="外觀", description="刮痕"
+    )
+    assert_refused(
+        order,
+        "amount_has_too_many_decimals",
+        lambda: order.resolve_quality_issue(
+            issue_id="QI-1", resolution="compensation", amount=D("12.50")
+        ),
+    )
+    order.resolve_quality_issue(issue_id="QI-1", resolution="compensation", amount=D("12"))
+    order.invoice(invoice_number="INV-1", amount=D("300"), issued_on=PROMISED)
+    order.issue_credit_note(credit_note_number="CN-1", amount=D("12"), reason="補償")
+    assert order.net_invoiced == D("288")
+
+
 def test_the_prepayment_limit_is_rounded_like_an_amount() -> None:
     order = confirmed(lines_of(("A", 1, "3.71")), prepayment="50")  # 1.855
     assert order.prepayment_limit() == order.invoice_cap() == D("1.86")

@@ -359,6 +359,7 @@ class Planning(OrderBase):
             raise DomainError("quality_issue_not_open", f"quality issue {issue_id} is resolved")
         rules.require_choice("resolution", resolution, rules.RESOLUTIONS)
         rules.require_amount_not_negative("amount", amount)
+        rules.require_minor_units(amount, self.currency)
         self.trigger_event(
             self.QualityIssueResolved,
             issue_id=issue_id,

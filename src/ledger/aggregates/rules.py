@@ -117,6 +117,12 @@ def require_money(amount: Decimal, currency: str) -> None:
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
         raise DomainError("amount_must_be_positive", "the amount must be a positive number")
     require_below_limit("amount", amount)
+    require_minor_units(amount, currency)
+
+
+def require_minor_units(amount: Decimal, currency: str) -> None:
+    """An amount that becomes money owed (an invoice, a payment, a compensation
+    later credited) is a whole number of the currency's minor units."""
     if not in_minor_units(amount, currency):
         places = minor_unit(currency)
         unit = "whole units" if places == 0 else f"at most {places} decimals"
