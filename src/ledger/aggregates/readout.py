@@ -77,6 +77,7 @@ def facets(order: Order) -> dict[str, Any]:
     due = sum(line.due for line in lines)
     shipped = sum(line.shipped for line in lines)
     delivered = sum(line.delivered for line in lines)
+    total = order.total
     return {
         "ordered": ordered,
         "allocated": sum(line.allocated_total for line in lines),
@@ -85,7 +86,7 @@ def facets(order: Order) -> dict[str, Any]:
         "delivered": delivered,
         "short_closed": sum(line.short_closed for line in lines),
         "open": sum(line.open for line in lines),
-        "total": str(order.total),
+        "total": str(total),
         "invoiced": str(order.invoiced_amount),
         "credited": str(order.credited_amount),
         "net_invoiced": str(order.net_invoiced),
@@ -94,8 +95,8 @@ def facets(order: Order) -> dict[str, Any]:
         "invoiceable": str(max(order.invoice_cap() - order.net_invoiced, Decimal(0))),
         "shipped_ratio": ratio(shipped, due),
         "delivered_ratio": ratio(delivered, due),
-        "invoiced_ratio": ratio(order.net_invoiced, order.total),
-        "paid_ratio": ratio(order.paid_amount, order.total),
+        "invoiced_ratio": ratio(order.net_invoiced, total),
+        "paid_ratio": ratio(order.paid_amount, total),
     }
 
 

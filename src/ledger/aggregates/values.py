@@ -46,6 +46,9 @@ MINOR_UNITS: dict[str, int] = {
 MAX_MINOR_UNIT = max(MINOR_UNITS.values())
 
 
+_QUANTUM = {places: Decimal(1).scaleb(-places) for places in (0, 2, 3)}
+
+
 def minor_unit(currency: str) -> int:
     """Decimal places of the currency's smallest unit: 0 for JPY, 3 for KWD, else 2."""
     return MINOR_UNITS.get(currency, 2)
@@ -54,7 +57,7 @@ def minor_unit(currency: str) -> int:
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """``amount`` rounded half-up to the currency's minor unit, as invoices are:
     the one rounding every derived amount goes through."""
-    return amount.quantize(Decimal(1).scaleb(-minor_unit(currency)), rounding=ROUND_HALF_UP)
+    return amount.quantize(_QUANTUM[MINOR_UNITS.get(currency, 2)], rounding=ROUND_HALF_UP)
 
 
 def line_amount(quantity: int, unit_price: Decimal, currency: str) -> Decimal:

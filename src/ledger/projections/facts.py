@@ -129,8 +129,10 @@ class OrderFacts:
 
     def value_of(self, units: Callable[[LineFacts], int]) -> Decimal:
         """The value of some units of every line, per line rounded once."""
-        currency = self.currency
-        return sum((line.value(units(line), currency) for line in self.lines.values()), Decimal(0))
+        currency, lines = self.currency, self.lines.values()
+        return sum(
+            (line_amount(units(ln), Decimal(ln.unit_price), currency) for ln in lines), Decimal(0)
+        )
 
     @property
     def net_invoiced(self) -> Decimal:
