@@ -83,6 +83,12 @@ def test_unit_prices_are_shown_with_their_4_decimals() -> None:
     shown = {line["sku"]: line["unit_price"] for line in describe(order)["lines"]}
     assert shown == {"A": "1.2345", "B": "100.0000", "C": "0.5000"}
     assert order.lines["B"].unit_price == D("100")  # what was recorded stays as it was
+    confirmed_order = confirmed(lines_of(("A", 1, "1")))
+    confirmed_order.order_purchase(
+        po_number="PO-1", supplier="寧波", items=[PurchaseItem("布料", 2, D("3.5"))]
+    )
+    items = describe(confirmed_order)["purchases"][0]["items"]
+    assert items == [{"part": "布料", "quantity": 2, "unit_cost": "3.5000"}]
 
 
 def test_shipped_and_delivered_values_round_each_lines_units_once() -> None:

@@ -18,6 +18,7 @@ from ledger.aggregates.values import unit_price_text
 
 if TYPE_CHECKING:
     from ledger.aggregates.order import Order
+    from ledger.aggregates.state import PurchaseState
 
 
 # Types returned as they are, and each dataclass's field names (looked up once).
@@ -100,6 +101,14 @@ def facets(order: Order) -> dict[str, Any]:
     }
 
 
+def _purchase(purchase: PurchaseState) -> dict[str, Any]:
+    """A purchase order, its parts' unit costs shown with 4 decimals like unit prices."""
+    shown: dict[str, Any] = plain(purchase)
+    for item, given in zip(shown["items"], purchase.items, strict=True):
+        item["unit_cost"] = unit_price_text(given.unit_cost)
+    return shown
+
+
 def describe(order: Order) -> dict[str, Any]:
     """Everything about the order, JSON-ready."""
     return {
@@ -136,7 +145,7 @@ def describe(order: Order) -> dict[str, Any]:
         ],
         "facets": facets(order),
         "shipments": plain(list(order.shipments.values())),
-        "purchases": plain(list(order.purchases.values())),
+        "purchases": [_purchase(purchase) for purchase in order.purchases.values()],
         "production": {
             "stage": order.production_stage,
             "percent": order.production_percent,
