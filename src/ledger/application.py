@@ -246,7 +246,7 @@ class Ledger(Application[UUID]):
         repeat = self._repeat(ctx, fingerprint)
         if repeat is not None:
             return repeat
-        Order.check_receipt(channel, customer, lines, currency, delivery)
+        Order.check_receipt(channel, customer, lines, currency, delivery, requested_date)
         now = self.clock.now()
         number = self.allocate_number(now.year)
         with stamped(Stamp(now, ctx.meta())):

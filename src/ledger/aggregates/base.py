@@ -10,6 +10,7 @@ events maintain, never stored as ratios.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,8 @@ from ledger.aggregates.values import (
     Line,
     PaymentTerms,
     SkuQty,
+    line_amount,
+    round_money,
 )
 
 if TYPE_CHECKING:
@@ -166,7 +169,18 @@ class OrderBase:
 
     @property
     def total(self) -> Decimal:
-        return sum((line.amount for line in self.lines.values()), Decimal(0))
+        """The sum of the line amounts, each rounded once to the minor unit."""
+        return self._value(lambda line: line.quantity)
+
+    def line_amount(self, line: LineState, quantity: int | None = None) -> Decimal:
+        """What ``quantity`` units of ``line`` (all of them by default) are worth."""
+        units = line.quantity if quantity is None else quantity
+        return line_amount(units, line.unit_price, self.currency)
+
+    def _value(self, units: Callable[[LineState], int]) -> Decimal:
+        """The value of some units of every line, per line rounded once."""
+        lines = self.lines.values()
+        return sum((self.line_amount(line, units(line)) for line in lines), Decimal(0))
 
     @property
     def invoiced_amount(self) -> Decimal:
@@ -190,11 +204,16 @@ class OrderBase:
 
     @property
     def shipped_value(self) -> Decimal:
-        return sum((line.unit_price * line.shipped for line in self.lines.values()), Decimal(0))
+        return self._value(lambda line: line.shipped)
 
     @property
     def delivered_value(self) -> Decimal:
-        return sum((line.unit_price * line.delivered for line in self.lines.values()), Decimal(0))
+        return self._value(lambda line: line.delivered)
+
+    @property
+    def due_value(self) -> Decimal:
+        """The value of every unit that is still to ship, ever (short-closed ones excluded)."""
+        return self._value(lambda line: line.due)
 
     @property
     def original_promise(self) -> date | None:
@@ -204,15 +223,21 @@ class OrderBase:
     def latest_promise(self) -> date | None:
         return self.promises[-1].promised_date if self.promises else None
 
+    @property
+    def prepayment_share(self) -> Decimal:
+        """The agreed percentage that may be invoiced before delivery (0 without terms)."""
+        terms = self.payment_terms
+        return terms.prepayment_percent if terms is not None else Decimal(0)
+
+    def prepayment_limit(self) -> Decimal:
+        """The prepayment share of the value still to ship, rounded as an amount is."""
+        return round_money(self.due_value * self.prepayment_share / 100, self.currency)
+
     def invoice_cap(self) -> Decimal:
         """The most that may be invoiced (net) now: the prepayment share of what
         will still ship (short-closed units excluded) plus the value delivered,
         never beyond the total."""
-        terms = self.payment_terms
-        share = terms.prepayment_percent if terms is not None else Decimal(0)
-        due_value = sum((line.unit_price * line.due for line in self.lines.values()), Decimal(0))
-        prepayment = due_value * share / 100
-        return min(self.total, prepayment + self.delivered_value)
+        return min(self.total, self.prepayment_limit() + self.delivered_value)
 
     def planned_quantities(self) -> dict[str, int]:
         """Per SKU, what the shipments plan (or actually took, once dispatched)."""

@@ -52,7 +52,8 @@ class Finance(OrderBase):
         rules.require_text("invoice number", invoice_number)
         if invoice_number in self.invoices:
             raise DomainError("duplicate_invoice", f"invoice {invoice_number} already exists")
-        rules.require_money(amount)
+        rules.require_money(amount, self.currency)
+        rules.require_business_date("issued_on", issued_on)
         if lines:
             rules.require_sku_quantities(lines, self.lines)
             for item in lines:
@@ -62,21 +63,51 @@ class Finance(OrderBase):
                         "cannot_invoice_more_than_ordered",
                         f"{item.sku}: beyond the ordered quantity",
                     )
-        cap = self.invoice_cap()
-        if self.net_invoiced + amount > cap:
-            raise DomainError(
-                "cannot_invoice_more_than_allowed",
-                f"at most {cap - self.net_invoiced} more can be invoiced now",
-                allowed=str(cap),
-                invoiced=str(self.net_invoiced),
-                requested=str(amount),
-            )
+        self._require_within_invoice_cap(amount)
         self.trigger_event(
             self.OrderInvoiced,
             invoice_number=invoice_number,
             amount=amount,
             issued_on=issued_on,
             lines=list(lines),
+        )
+
+    def _require_within_invoice_cap(self, amount: Decimal) -> None:
+        """Net invoiced never beyond the total; before delivery only the agreed
+        prepayment share of the value still to ship, plus the value delivered.
+        The refusal says which of the two limits stopped it, and why."""
+        cap = self.invoice_cap()
+        if self.net_invoiced + amount <= cap:
+            return
+        room = max(cap - self.net_invoiced, Decimal(0))
+        total, net = self.total, self.net_invoiced
+        details = {"allowed": str(cap), "invoiced": str(net), "requested": str(amount)}
+        if cap == total:
+            raise DomainError(
+                "cannot_invoice_more_than_allowed",
+                f"at most {room} more can be invoiced: the order total is {total} "
+                f"and {net} is already invoiced (net of credit notes)",
+                limit="order_total",
+                total=str(total),
+                **details,
+            )
+        share, prepayment, delivered = (
+            self.prepayment_share,
+            self.prepayment_limit(),
+            self.delivered_value,
+        )
+        so_far = f"{net} is already invoiced" if net else "nothing is invoiced yet"
+        raise DomainError(
+            "cannot_invoice_more_than_allowed",
+            f"at most {room} more can be invoiced now: before delivery only the agreed "
+            f"prepayment share may be invoiced (the pre-delivery prepayment limit: {share}% "
+            f"of {self.due_value} = {prepayment}), plus the value delivered so far "
+            f"({delivered}); {so_far}",
+            limit="prepayment",
+            prepayment_percent=str(share),
+            prepayment_limit=str(prepayment),
+            delivered_value=str(delivered),
+            **details,
         )
 
     class CreditNoteIssued(Aggregate.Event):
@@ -101,7 +132,7 @@ class Finance(OrderBase):
             raise DomainError("duplicate_credit_note", f"credit note {credit_note_number} exists")
         if invoice_number and invoice_number not in self.invoices:
             raise DomainError("unknown_invoice", f"no invoice {invoice_number}")
-        rules.require_money(amount)
+        rules.require_money(amount, self.currency)
         creditable = self.net_invoiced - self.paid_amount
         if amount > creditable:
             raise DomainError(
@@ -134,7 +165,8 @@ class Finance(OrderBase):
         rules.require_text("reference", reference)
         if reference in self.payments:
             raise DomainError("duplicate_payment", f"payment {reference} is already recorded")
-        rules.require_money(amount)
+        rules.require_money(amount, self.currency)
+        rules.require_business_date("received_on", received_on)
         if amount > self.outstanding:
             raise DomainError(
                 "cannot_pay_more_than_outstanding",

@@ -60,6 +60,7 @@ class Planning(OrderBase):
         rules.require_text("shipment id", shipment_id)
         if shipment_id in self.shipments:
             raise DomainError("duplicate_shipment", f"shipment {shipment_id} already exists")
+        rules.require_business_date("planned_date", planned_date)
         rules.require_choice("mode", mode, rules.TRANSPORT_MODES)
         rules.require_amount_not_negative("estimated cost", estimated_cost)
         rules.require_sku_quantities(lines, self.lines)
@@ -106,6 +107,7 @@ class Planning(OrderBase):
         self._require_confirmed()
         rules.require_text("reason", reason)
         self._require_shipment_not_dispatched(shipment_id)
+        rules.require_business_date("planned_date", planned_date)
         self.trigger_event(
             self.ShipmentRescheduled,
             shipment_id=shipment_id,
@@ -198,6 +200,7 @@ class Planning(OrderBase):
         if po_number in self.purchases:
             raise DomainError("duplicate_purchase_order", f"purchase order {po_number} exists")
         rules.require_purchase_items(items)
+        rules.require_business_date("eta", eta)
         self.trigger_event(
             self.PurchaseOrdered, po_number=po_number, supplier=supplier, items=list(items), eta=eta
         )
@@ -356,6 +359,7 @@ class Planning(OrderBase):
             raise DomainError("quality_issue_not_open", f"quality issue {issue_id} is resolved")
         rules.require_choice("resolution", resolution, rules.RESOLUTIONS)
         rules.require_amount_not_negative("amount", amount)
+        rules.require_minor_units(amount, self.currency)
         self.trigger_event(
             self.QualityIssueResolved,
             issue_id=issue_id,

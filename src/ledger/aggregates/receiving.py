@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -15,7 +14,14 @@ from ledger.aggregates.base import OrderBase, line_state
 from ledger.aggregates.context import current_stamp
 from ledger.aggregates.errors import DomainError
 from ledger.aggregates.state import PromiseState
-from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms, SkuQty
+from ledger.aggregates.values import (
+    Customer,
+    Delivery,
+    Line,
+    PaymentTerms,
+    SkuQty,
+    lines_total,
+)
 
 if TYPE_CHECKING:
     from ledger.aggregates.order import Order
@@ -89,7 +95,7 @@ class Receiving(OrderBase):
         merged_from: Sequence[str] = (),
     ) -> Order:
         """Record a new order as it arrived by phone, email, platform or on site."""
-        cls.check_receipt(channel, customer, lines, currency, delivery)
+        cls.check_receipt(channel, customer, lines, currency, delivery, requested_date)
         stamp = current_stamp()
         order: Order = cls._create(
             cls.OrderReceived,
@@ -110,14 +116,20 @@ class Receiving(OrderBase):
 
     @staticmethod
     def check_receipt(
-        channel: str, customer: Customer, lines: Sequence[Line], currency: str, delivery: Delivery
+        channel: str,
+        customer: Customer,
+        lines: Sequence[Line],
+        currency: str,
+        delivery: Delivery,
+        requested_date: date | None = None,
     ) -> None:
         """Refuse an incomplete order before a number is spent on it."""
         rules.require_choice("channel", channel, rules.CHANNELS)
         rules.require_text("customer name", customer.name)
         rules.require_currency(currency)
         rules.require_delivery(delivery)
-        rules.require_lines(lines)
+        rules.require_lines(lines, currency)
+        rules.require_business_date("requested_date", requested_date)
 
     # -- verification, amendment, confirmation ----------------------------
 
@@ -203,14 +215,15 @@ class Receiving(OrderBase):
                 "cannot_amend_lines_with_progress",
                 "lines with short-closed or invoiced quantities cannot be replaced",
             )
+        rules.require_business_date("requested_date", requested_date)
         if lines is not None:
-            rules.require_lines(lines)
+            rules.require_lines(lines, self.currency)
             if self.shipments or any(line.allocated_total for line in self.lines.values()):
                 raise DomainError(
                     "cannot_amend_lines_with_shipments_or_allocations",
                     "release stock and plan shipments again after changing lines",
                 )
-            new_total = sum((line.amount for line in lines), Decimal(0))
+            new_total = lines_total(lines, self.currency)
             if new_total < self.net_invoiced:
                 raise DomainError(
                     "cannot_amend_below_invoiced",
@@ -263,6 +276,7 @@ class Receiving(OrderBase):
                 status=self.status,
             )
         rules.require_payment_terms(payment_terms)
+        rules.require_business_date("promised_date", promised_date)
         self.trigger_event(
             self.OrderConfirmed,
             promised_date=promised_date,
@@ -283,6 +297,7 @@ class Receiving(OrderBase):
         """Promise a new delivery date; earlier promises stay on record."""
         self._require_confirmed()
         rules.require_text("reason", reason)
+        rules.require_business_date("promised_date", promised_date)
         self.trigger_event(self.DeliveryDatePromised, promised_date=promised_date, reason=reason)
 
     # -- split and merge --------------------------------------------------
@@ -368,7 +383,9 @@ class Receiving(OrderBase):
                     "only orders of the same customer and currency can be merged",
                     order=source.number,
                 )
-        return _combine_lines(sources)
+        lines = _combine_lines(sources)
+        rules.require_lines(lines, first.currency, "the merged order")
+        return lines
 
     @classmethod
     def merge(cls, sources: Sequence[Order], *, order_id: UUID, number: str) -> Order:

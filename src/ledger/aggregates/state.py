@@ -31,10 +31,6 @@ class LineState:
     invoiced: int = 0
 
     @property
-    def amount(self) -> Decimal:
-        return self.unit_price * self.quantity
-
-    @property
     def due(self) -> int:
         """What is still to ship, ever: ordered minus written off."""
         return self.quantity - self.short_closed

@@ -25,7 +25,7 @@ def add_demo_command(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--until",
-        type=date.fromisoformat,
+        type=_until,
         default=None,
         metavar="YYYY-MM-DD",
         help="the stories end before this day (default today, UTC); fixes the data across days",
@@ -62,3 +62,18 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _until(text: str) -> date:
+    """A day whose year of stories (and the dates they promise ahead) stays
+    within the business dates every command accepts."""
+    from ledger.aggregates.values import FIRST_DAY, LAST_DAY
+
+    day = date.fromisoformat(text)
+    first, last = (
+        FIRST_DAY.replace(year=FIRST_DAY.year + 1),
+        LAST_DAY.replace(year=LAST_DAY.year - 1),
+    )
+    if not first <= day <= last:
+        raise argparse.ArgumentTypeError(f"must be a day between {first} and {last}")
+    return day

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
+from ledger.aggregates.values import FIRST_DAY, LAST_DAY
 from ledger.api.deps import PrincipalDep
 from ledger.api.params import CleanText
 from ledger.api.read_models import (
@@ -35,7 +36,7 @@ from ledger.worker import Worker
 
 router = APIRouter(tags=["read models"], responses=VIEW_ERRORS)
 Text = Annotated[CleanText | None, Query(min_length=1, max_length=200)]
-Year = Annotated[int | None, Query(ge=1900, le=9999)]
+Year = Annotated[int | None, Query(ge=FIRST_DAY.year, le=LAST_DAY.year)]
 GroupBy = Annotated[CleanText, Query(max_length=20, description="month|customer|product|channel")]
 
 
