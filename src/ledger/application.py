@@ -41,6 +41,7 @@ from ledger.canonical import canonical_json
 from ledger.clock import Clock, SystemClock
 from ledger.persistence import IdempotencyKeyConflict, IdempotencyRecord, LedgerRecorder
 from ledger.persistence.creation import create_racing
+from ledger.persistence.records import ERASED_FINGERPRINT
 from ledger.settings import Settings, eventsourcing_env, get_settings
 from ledger.transcodings import register_domain_transcodings
 
@@ -821,19 +822,24 @@ class Ledger(Application[UUID]):
         return True
 
     def _repeat(self, ctx: Ctx, fingerprint: str) -> Result | None:
-        """The first result again for a repeated key; refuse a reused one."""
+        """The first result again for a repeated key; refuse a reused one.
+
+        Once the order's personal data is erased, so is the fingerprint: any
+        command with the key then gets the recorded result (the key still
+        records the command at most once)."""
         if not ctx.idempotency_key:
             return None
         record = cast(LedgerRecorder, self.recorder).find_idempotency(ctx.idempotency_key)
         if record is None:
             return None
-        if record.fingerprint != fingerprint:
+        if record.fingerprint not in (fingerprint, ERASED_FINGERPRINT):
             raise IdempotencyKeyReused(
                 "this idempotency key was used for a different command",
                 key=ctx.idempotency_key,
             )
         order = self.get_order(UUID(record.order_id), version=record.version)
         return Result(order=order, replayed=True)
+
 
 
 class _Retry(Exception):

@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate
 from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase
 from ledger.aggregates.errors import DomainError
+from ledger.aggregates.privacy import Privacy
 from ledger.aggregates.state import PurchaseState, QualityIssueState, ShipmentState
 from ledger.aggregates.values import PurchaseItem, SkuQty
 
@@ -32,6 +33,7 @@ class Planning(OrderBase):
         mode: str
         estimated_cost: Decimal
         export: bool
+        privacy = Privacy(public=("shipment_id", "carrier", "mode"))
 
         def evolve(self, order: Order) -> None:
             order.shipments[self.shipment_id] = ShipmentState(
@@ -91,6 +93,7 @@ class Planning(OrderBase):
         planned_date: date
         carrier: str
         reason: str
+        privacy = Privacy(personal=("reason",), public=("shipment_id", "carrier"))
 
         def evolve(self, order: Order) -> None:
             shipment = order.shipments[self.shipment_id]
@@ -120,6 +123,7 @@ class Planning(OrderBase):
         sku: str
         quantity: int
         warehouse: str
+        privacy = Privacy(public=("sku", "warehouse"))
 
         def evolve(self, order: Order) -> None:
             allocated = order.lines[self.sku].allocated
@@ -146,6 +150,7 @@ class Planning(OrderBase):
         sku: str
         quantity: int
         warehouse: str
+        privacy = Privacy(public=("sku", "warehouse"))
 
         def evolve(self, order: Order) -> None:
             allocated = order.lines[self.sku].allocated
@@ -177,6 +182,7 @@ class Planning(OrderBase):
         supplier: str
         items: list[PurchaseItem]
         eta: date | None
+        privacy = Privacy(public=("po_number", "supplier"))
 
         def evolve(self, order: Order) -> None:
             order.purchases[self.po_number] = PurchaseState(
@@ -207,6 +213,7 @@ class Planning(OrderBase):
         accepted: int
         rejected: int
         note: str
+        privacy = Privacy(personal=("note",), public=("po_number",))
 
         def evolve(self, order: Order) -> None:
             purchase = order.purchases[self.po_number]
@@ -256,6 +263,7 @@ class Planning(OrderBase):
     class ProductionProgressed(Aggregate.Event):
         stage: str
         percent: int
+        privacy = Privacy(public=("stage",))
 
         def evolve(self, order: Order) -> None:
             order.production_stage = self.stage
@@ -298,6 +306,10 @@ class Planning(OrderBase):
         category: str
         description: str
         sku: str
+        privacy = Privacy(
+            personal=("description",),
+            public=("issue_id", "severity", "category", "sku"),
+        )
 
         def evolve(self, order: Order) -> None:
             order.quality_issues[self.issue_id] = QualityIssueState(
@@ -335,6 +347,7 @@ class Planning(OrderBase):
         resolution: str
         amount: Decimal
         note: str
+        privacy = Privacy(personal=("note",), public=("issue_id", "resolution"))
 
         def evolve(self, order: Order) -> None:
             issue = order.quality_issues[self.issue_id]
