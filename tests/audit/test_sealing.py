@@ -29,6 +29,7 @@ from ledger.aggregates.state import (
 )
 from ledger.aggregates.values import Customer, Delivery
 from ledger.application import Ledger
+from ledger.audit.key_tables import key_table_for
 from ledger.audit.personal import CUSTOMER_SEALED, DELIVERY_SEALED
 from ledger.settings import Settings
 from privacy_support import Markers, build_instance, event_classes
@@ -129,6 +130,21 @@ def test_the_order_state_in_a_snapshot_is_sealed_and_erased_as_the_live_order_is
     assert order.hold_reason == ERASED and order.customer.phone == ERASED
     assert order.problems == [ERASED, ERASED] and list(order.invoice_info.values()) == [ERASED] * 2
     assert order.delivery.transport_mode == "road"
+
+
+def test_the_snapshot_of_an_erased_order_gives_its_customer_no_new_key(ledger: Ledger) -> None:
+    """What an erased order holds is "[erased]": nothing to seal, so no key
+    is made anew for it (the key table keeps the customer erased)."""
+    marks = Markers()
+    customer = Customer(marks.new(False), marks.new(True), marks.new(True), marks.new(True))
+    order = full_order(marks, customer)
+    stored_bytes(ledger, Order.Snapshot.take(order), customer.name)
+    ledger.personal_keys.erase(customer.name)
+    with stamped(Stamp(datetime(2026, 1, 6, tzinfo=UTC), {"reason": ERASED})):
+        order.erase_personal_data()
+    stored = stored_bytes(ledger, Order.Snapshot.take(order), customer.name)
+    assert key_table_for(ledger).get(customer.name) is None
+    assert state(ledger.mapper.to_domain_event(stored).mutate(None)) == state(order)
 
 
 def test_a_blank_personal_field_of_a_customer_stays_blank_once_erased(ledger: Ledger) -> None:

@@ -125,19 +125,32 @@ class PersonalKeys:
         return fields
 
 
+def _mask(flags: list[bool]) -> str:
+    return "".join("1" if flag else "0" for flag in flags)
+
+
 def _seal_group(keys: PersonalKeys, owner: str, fields: list[str]) -> dict[str, str]:
     """Fields sealed together; which of them are blank stays readable when
-    some are, so an erased blank field still reads blank."""
+    some are, so an erased blank field still reads blank. Fields already
+    erased (an erased order's snapshot) are not sealed: that would make the
+    customer a new key for nothing."""
+    if ERASED in fields and all(field in ("", ERASED) for field in fields):
+        return {"pii": "", "erased": _mask([field == ERASED for field in fields])}
     sealed = {"pii": keys.seal(owner, fields)}
     if any(fields) and not all(fields):
-        sealed["blank"] = "".join("1" if not field else "0" for field in fields)
+        sealed["blank"] = _mask([not field for field in fields])
     return sealed
 
 
 def _open_group(keys: PersonalKeys, owner: str, data: dict[str, str], count: int) -> list[str]:
     fields = keys.open(owner, data["pii"], count)
-    blank = data.get("blank", "")
-    return ["" if blank[i : i + 1] == "1" else field for i, field in enumerate(fields)]
+    blank, erased = data.get("blank", ""), data.get("erased", "")
+    for i in range(count):
+        if erased[i : i + 1] == "1":
+            fields[i] = ERASED
+        elif blank[i : i + 1] == "1":
+            fields[i] = ""
+    return fields
 
 
 class CustomerSealed(Transcoding):
@@ -200,9 +213,10 @@ class PersonalTextSealed(Transcoding):
 
 
 def sealable(value: Any) -> Any:
-    """A personal value with each non-empty text wrapped as ``PersonalText``."""
+    """A personal value with each text wrapped as ``PersonalText``, but for
+    blank ones and those already erased (nothing to keep secret)."""
     if isinstance(value, str):
-        return PersonalText(value) if value else value
+        return PersonalText(value) if value and value != ERASED else value
     if isinstance(value, list):
         return [sealable(item) for item in value]
     if isinstance(value, dict):
