@@ -19,6 +19,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.errors import DomainError
+from ledger.aggregates.privacy import Privacy
 from ledger.aggregates.state import (
     ComplaintState,
     CreditNoteState,
@@ -68,6 +69,9 @@ class OrderEvent(Aggregate.Event):
     """
 
     meta: dict[str, Any]
+    # The metadata's reason (a body's ``reason`` or ``X-Reason``) is free text;
+    # the actor (a token's name) and the ids are not the customer's.
+    privacy = Privacy(personal=("meta.reason",), public=("meta",))
 
     if TYPE_CHECKING:
 
@@ -82,6 +86,21 @@ class OrderEvent(Aggregate.Event):
 class OrderBase:
     """The order's state as the events leave it, what follows from it, and the
     guards every command shares."""
+
+    # Every attribute of the state (a snapshot stores them all); the values
+    # and state classes held declare their own fields.
+    privacy = Privacy(
+        personal=("hold_reason", "problems", "invoice_info", "special_requirements",
+                  "cancel_reason"),
+        public=(
+            "number", "channel", "customer", "currency", "delivery", "requested_date", "lines",
+            "split_from", "merged_from", "status", "on_hold", "checks", "promises",
+            "payment_terms", "contract_ref", "shipments", "purchases", "production_stage",
+            "production_percent", "production_completed", "quality_issues", "complaints",
+            "invoices", "credit_notes", "payments", "split_into", "merged_into", "archive_ref",
+            "stage_reached",
+        ),
+    )  # fmt: skip
 
     if TYPE_CHECKING:  # state set by the events; declared here for the type checker only
         number: str

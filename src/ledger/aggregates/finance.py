@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate
 from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase
 from ledger.aggregates.errors import DomainError
+from ledger.aggregates.privacy import Privacy
 from ledger.aggregates.state import CreditNoteState, InvoiceState, PaymentState
 from ledger.aggregates.values import SkuQty
 
@@ -29,6 +30,7 @@ class Finance(OrderBase):
         amount: Decimal
         issued_on: date
         lines: list[SkuQty]
+        privacy = Privacy(public=("invoice_number",))
 
         def evolve(self, order: Order) -> None:
             lines = {item.sku: item.quantity for item in self.lines}
@@ -115,6 +117,7 @@ class Finance(OrderBase):
         amount: Decimal
         reason: str
         invoice_number: str
+        privacy = Privacy(personal=("reason",), public=("credit_note_number", "invoice_number"))
 
         def evolve(self, order: Order) -> None:
             order.credit_notes[self.credit_note_number] = CreditNoteState(
@@ -153,6 +156,7 @@ class Finance(OrderBase):
         reference: str
         amount: Decimal
         received_on: date
+        privacy = Privacy(public=("reference",))
 
         def evolve(self, order: Order) -> None:
             order.payments[self.reference] = PaymentState(

@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate
 from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase
 from ledger.aggregates.errors import DomainError
+from ledger.aggregates.privacy import Privacy
 from ledger.aggregates.state import PurchaseState, QualityIssueState, ShipmentState
 from ledger.aggregates.values import PurchaseItem, SkuQty
 
@@ -32,6 +33,7 @@ class Planning(OrderBase):
         mode: str
         estimated_cost: Decimal
         export: bool
+        privacy = Privacy(public=("shipment_id", "carrier", "mode"))
 
         def evolve(self, order: Order) -> None:
             order.shipments[self.shipment_id] = ShipmentState(
@@ -92,6 +94,7 @@ class Planning(OrderBase):
         planned_date: date
         carrier: str
         reason: str
+        privacy = Privacy(personal=("reason",), public=("shipment_id", "carrier"))
 
         def evolve(self, order: Order) -> None:
             shipment = order.shipments[self.shipment_id]
@@ -122,6 +125,7 @@ class Planning(OrderBase):
         sku: str
         quantity: int
         warehouse: str
+        privacy = Privacy(public=("sku", "warehouse"))
 
         def evolve(self, order: Order) -> None:
             allocated = order.lines[self.sku].allocated
@@ -148,6 +152,7 @@ class Planning(OrderBase):
         sku: str
         quantity: int
         warehouse: str
+        privacy = Privacy(public=("sku", "warehouse"))
 
         def evolve(self, order: Order) -> None:
             allocated = order.lines[self.sku].allocated
@@ -179,6 +184,7 @@ class Planning(OrderBase):
         supplier: str
         items: list[PurchaseItem]
         eta: date | None
+        privacy = Privacy(public=("po_number", "supplier"))
 
         def evolve(self, order: Order) -> None:
             order.purchases[self.po_number] = PurchaseState(
@@ -210,6 +216,7 @@ class Planning(OrderBase):
         accepted: int
         rejected: int
         note: str
+        privacy = Privacy(personal=("note",), public=("po_number",))
 
         def evolve(self, order: Order) -> None:
             purchase = order.purchases[self.po_number]
@@ -259,6 +266,7 @@ class Planning(OrderBase):
     class ProductionProgressed(Aggregate.Event):
         stage: str
         percent: int
+        privacy = Privacy(public=("stage",))
 
         def evolve(self, order: Order) -> None:
             order.production_stage = self.stage
@@ -301,6 +309,10 @@ class Planning(OrderBase):
         category: str
         description: str
         sku: str
+        privacy = Privacy(
+            personal=("description",),
+            public=("issue_id", "severity", "category", "sku"),
+        )
 
         def evolve(self, order: Order) -> None:
             order.quality_issues[self.issue_id] = QualityIssueState(
@@ -338,6 +350,7 @@ class Planning(OrderBase):
         resolution: str
         amount: Decimal
         note: str
+        privacy = Privacy(personal=("note",), public=("issue_id", "resolution"))
 
         def evolve(self, order: Order) -> None:
             issue = order.quality_issues[self.issue_id]

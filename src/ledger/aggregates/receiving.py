@@ -13,6 +13,7 @@ from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase, line_state
 from ledger.aggregates.context import current_stamp
 from ledger.aggregates.errors import DomainError
+from ledger.aggregates.privacy import Privacy
 from ledger.aggregates.state import PromiseState
 from ledger.aggregates.values import (
     Customer,
@@ -42,6 +43,17 @@ class Receiving(OrderBase):
         requested_date: date | None
         split_from: str
         merged_from: list[str]
+        # ``originator_topic``: the library's, naming the aggregate class.
+        privacy = Privacy(
+            public=(
+                "number",
+                "channel",
+                "currency",
+                "split_from",
+                "merged_from",
+                "originator_topic",
+            )
+        )
 
         def evolve(self, order: Order) -> None:
             order.number = self.number
@@ -135,6 +147,7 @@ class Receiving(OrderBase):
 
     class OrderVerified(Aggregate.Event):
         checks: dict[str, bool]
+        privacy = Privacy(public=("checks",))
 
         def evolve(self, order: Order) -> None:
             order.checks = dict(self.checks)
@@ -144,6 +157,7 @@ class Receiving(OrderBase):
     class VerificationFailed(Aggregate.Event):
         checks: dict[str, bool]
         problems: list[str]
+        privacy = Privacy(personal=("problems",), public=("checks",))
 
         def evolve(self, order: Order) -> None:
             order.checks = dict(self.checks)
@@ -179,6 +193,7 @@ class Receiving(OrderBase):
         delivery: Delivery | None
         requested_date: date | None
         reason: str
+        privacy = Privacy(personal=("reason",))
 
         def evolve(self, order: Order) -> None:
             if self.lines is not None:
@@ -247,6 +262,10 @@ class Receiving(OrderBase):
         invoice_info: dict[str, str]
         special_requirements: str
         contract_ref: str
+        privacy = Privacy(
+            personal=("invoice_info", "special_requirements"),
+            public=("contract_ref",),
+        )
 
         def evolve(self, order: Order) -> None:
             order.status = "confirmed"
@@ -289,6 +308,7 @@ class Receiving(OrderBase):
     class DeliveryDatePromised(Aggregate.Event):
         promised_date: date
         reason: str
+        privacy = Privacy(personal=("reason",))
 
         def evolve(self, order: Order) -> None:
             order.promises.append(PromiseState(self.promised_date, self.reason, self.timestamp))
@@ -304,6 +324,7 @@ class Receiving(OrderBase):
 
     class OrderSplit(Aggregate.Event):
         children: list[dict[str, Any]]  # {"order_id", "number", "lines": [SkuQty]}
+        privacy = Privacy(public=("children",))
 
         def evolve(self, order: Order) -> None:
             order.status = "split"
@@ -361,6 +382,7 @@ class Receiving(OrderBase):
     class OrderMerged(Aggregate.Event):
         into: str
         into_number: str
+        privacy = Privacy(public=("into", "into_number"))
 
         def evolve(self, order: Order) -> None:
             order.status = "merged"

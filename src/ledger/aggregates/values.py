@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from ledger.aggregates.privacy import ERASED as ERASED
+from ledger.aggregates.privacy import Privacy
+
 CHANNELS = ("phone", "email", "platform", "onsite")
 TRANSPORT_MODES = ("road", "rail", "air", "sea", "express")
 SEVERITIES = ("minor", "major", "critical")
@@ -26,8 +29,6 @@ DOCUMENT_KINDS = (
     "packing_list",
 )
 DOCUMENT_STATUSES = ("drafted", "reviewed", "submitted", "cleared", "rejected")
-# What a personal field reads as once its customer's key was destroyed.
-ERASED = "[erased]"
 PAYMENT_METHODS = ("bank_transfer", "letter_of_credit", "cash", "cheque", "online", "other")
 
 # -- money ------------------------------------------------------------------------
@@ -109,6 +110,7 @@ class Money:
 
     amount: Decimal
     currency: str = "CNY"
+    privacy = Privacy(public=("currency",))
 
     def __add__(self, other: Money) -> Money:
         if other.currency != self.currency:
@@ -127,6 +129,8 @@ class Line:
     unit_price: Decimal
     model: str = ""
     spec: str = ""
+    # Product data from the catalogue.
+    privacy = Privacy(public=("sku", "name", "model", "spec"))
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ class SkuQty:
 
     sku: str
     quantity: int
+    privacy = Privacy(public=("sku",))
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,8 @@ class Customer:
     phone: str = ""
     email: str = ""
     address: str = ""
+    # The name stays readable: it names the customer's key, orders and statements.
+    privacy = Privacy(personal=("phone", "email", "address"), public=("name",))
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,7 @@ class Delivery:
     consignee: str
     phone: str = ""
     transport_mode: str = "road"
+    privacy = Privacy(personal=("address", "consignee", "phone"), public=("transport_mode",))
 
 
 @dataclass(frozen=True)
@@ -165,6 +173,7 @@ class PaymentTerms:
     method: str = "bank_transfer"
     due_days: int = 30
     prepayment_percent: Decimal = Decimal(0)
+    privacy = Privacy(public=("method",))
 
 
 @dataclass(frozen=True)
@@ -174,6 +183,7 @@ class PurchaseItem:
     part: str
     quantity: int
     unit_cost: Decimal = Decimal(0)
+    privacy = Privacy(public=("part",))
 
 
 VALUE_TYPES: tuple[type, ...] = (

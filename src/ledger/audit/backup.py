@@ -25,6 +25,7 @@ from ledger.audit.keys import mac
 from ledger.audit.service import key_of
 from ledger.audit.store import open_loader
 from ledger.audit.verify import Progress
+from ledger.files import PRIVATE_FILE, private_dirs, private_output
 from ledger.persistence.chain import SEALS_TABLE
 from ledger.settings import Settings
 
@@ -49,17 +50,16 @@ def backup(ledger: Any, path: Path, progress: Progress | None = None) -> dict[st
         "seals": side[SEALS_TABLE],
     }
     manifest["mac"] = mac(key, canonical(manifest)).hex()
-    tmp = path.with_name(path.name + ".part")
-    with tarfile.open(tmp, "w") as tar:
+    # Whoever reads a backup reads the customers' keys: the owner only.
+    with private_output(path) as out, tarfile.open(fileobj=out, mode="w") as tar:
         for name, data in (
             (MANIFEST, json.dumps(manifest, indent=1).encode()),
             (EVENTS, events),
             (SIDE, side_bytes),
         ):
             info = tarfile.TarInfo(name)
-            info.size, info.mtime = len(data), int(time.time())
+            info.size, info.mtime, info.mode = len(data), int(time.time()), PRIVATE_FILE
             tar.addfile(info, io.BytesIO(data))
-    tmp.replace(path)
     return manifest
 
 
@@ -95,7 +95,7 @@ def run_scheduled_backup(settings: Settings) -> Path:
     from ledger.application import Ledger
 
     folder = Path(settings.backup_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dirs(folder)
     path = folder / f"ledger-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.backup"
     ledger = Ledger(settings)
     try:

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -151,19 +151,17 @@ def audit_seal(args: argparse.Namespace) -> int:
 
 def audit_export(args: argparse.Namespace) -> int:
     from ledger.audit.export import export_lines, select_orders
+    from ledger.files import private_output
 
     with opened_ledger() as ledger:
         if args.order:
             orders = [_order_id(ledger, args.order)]
         else:
             orders = select_orders(ledger, period=args.period, customer=args.customer)
-        out = args.output.open("wb") if args.output else sys.stdout.buffer
-        try:
+        # An export carries decoded personal data: a file of it is the owner's only.
+        with private_output(args.output) if args.output else nullcontext(sys.stdout.buffer) as out:
             for line in export_lines(ledger, orders):
                 out.write(line)
-        finally:
-            if args.output:
-                out.close()
     print(f"exported {len(orders)} order(s)", file=sys.stderr)
     return 0
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from eventsourcing import sqlite as es_sqlite
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import Environment, EnvType
 
+from ledger.files import create_private
 from ledger.persistence import chain
 from ledger.persistence.records import (
     IDEMPOTENCY_TABLE,
@@ -155,6 +158,15 @@ def _insert_chain_rows(c: es_sqlite.SQLiteCursor, stored_events: Sequence[Stored
 
 
 class LedgerSQLiteFactory(es_sqlite.SQLiteFactory):
-    """Builds ``LedgerSQLiteRecorder`` as the application recorder."""
+    """Builds ``LedgerSQLiteRecorder`` as the application recorder, on a
+    database file created ``0600`` (in folders created ``0700``) before SQLite
+    opens it: SQLite gives its WAL and shared-memory files the database
+    file's mode."""
 
     application_recorder_class = LedgerSQLiteRecorder
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        name = (env or {}).get(self.SQLITE_DBNAME) or ""
+        if name and not name.startswith((":memory:", "file:")):
+            create_private(Path(name))
+        super().__init__(env)

@@ -26,6 +26,7 @@ from ledger.api.read_models import (
     invalid,
 )
 from ledger.api.responses import FastJSON
+from ledger.audit.personal import open_sealed
 from ledger.projections.archive import archive_index
 from ledger.projections.complaints import complaint_register
 from ledger.projections.lead_times import lead_times
@@ -43,12 +44,14 @@ GroupBy = Annotated[CleanText, Query(max_length=20, description="month|customer|
 def answer(
     worker: Worker, name: str, after: int | None, wait: float, query: Callable[[Any], Any]
 ) -> Response:
-    """``query(view)`` once the view has ``after``; its ValueError is a 422."""
+    """``query(view)`` once the view has ``after``, its sealed personal texts
+    opened (``"[erased]"`` once erased); its ValueError is a 422."""
     caught_up(worker, name, after, wait)
     try:
-        return FastJSON(query(worker.views[name]))
+        found = query(worker.views[name])
     except ValueError as error:
         raise invalid(str(error)) from None
+    return FastJSON(open_sealed(found, worker.ledger.personal_keys))
 
 
 @router.get("/reports/sales", response_model=PageOut)
