@@ -144,6 +144,16 @@ class Settings(BaseSettings):
         parse_database_url(value)
         return value
 
+    @field_validator("rebuild_cron", "alert_cron", "seal_cron", "backup_cron")
+    @classmethod
+    def _cron_is_a_crontab(cls, value: str | None) -> str | None:
+        """Refused at start, not in the scheduler's thread when the job is due."""
+        if value:
+            from apscheduler.triggers.cron import CronTrigger
+
+            CronTrigger.from_crontab(value)  # its ValueError says what is wrong
+        return value
+
     @field_validator("audit_key")
     @classmethod
     def _audit_key_is_long_enough(cls, value: str | None) -> str | None:
