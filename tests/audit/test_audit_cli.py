@@ -15,7 +15,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
-from audit_helpers import AUDIT_KEY, five_event_order, make_ledger
+from audit_helpers import AUDIT_KEY, Opened, five_event_order, make_ledger
 
 from cli_helpers import Cli, run_ledger
 from ledger.audit.backup import backup
@@ -114,10 +114,10 @@ def test_verifying_one_order_counts_that_orders_events(sql_settings: Settings, c
     assert f"verify [{BAR}] 5/5" in ran.err and "/15" not in ran.err
 
 
-def test_restore_draws_a_progress_bar(tmp_path: Path, cli: Cli) -> None:
+def test_restore_draws_a_progress_bar(tmp_path: Path, cli: Cli, opened: Opened) -> None:
     source = Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", audit_key=AUDIT_KEY)
     orders_in(source, 3)
-    backup(make_ledger(source), tmp_path / "a.backup")
+    backup(opened(source), tmp_path / "a.backup")
     ran = cli("restore", str(tmp_path / "a.backup"), database_url=f"sqlite:///{tmp_path / 'b.db'}")
     assert ran.status == 0, ran.err
     assert f"restore [{BAR}] 15/15" in ran.err
@@ -180,12 +180,12 @@ def tampered(good: Path) -> Path:
     return out
 
 
-def test_a_refused_restore_leaves_nothing_behind(tmp_path: Path, cli: Cli) -> None:
+def test_a_refused_restore_leaves_nothing_behind(tmp_path: Path, cli: Cli, opened: Opened) -> None:
     """Refused before the store is opened (no key, another key) or while loading
     (an event that breaks its seal): no database file, no key file, no locks."""
     source = Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", audit_key=AUDIT_KEY)
     orders_in(source, 2)
-    backup(make_ledger(source), tmp_path / "a.backup")
+    backup(opened(source), tmp_path / "a.backup")
     bad = tampered(tmp_path / "a.backup")
     target = tmp_path / "target"
     target.mkdir()
@@ -208,11 +208,11 @@ def test_a_refused_restore_leaves_nothing_behind(tmp_path: Path, cli: Cli) -> No
 
 @pytest.mark.postgres
 def test_a_restore_refused_for_a_missing_key_leaves_postgres_untouched(
-    tmp_path: Path, postgres_url: str, cli: Cli
+    tmp_path: Path, postgres_url: str, cli: Cli, opened: Opened
 ) -> None:
     source = Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", audit_key=AUDIT_KEY)
     orders_in(source, 1)
-    backup(make_ledger(source), tmp_path / "a.backup")
+    backup(opened(source), tmp_path / "a.backup")
     ran = cli("restore", str(tmp_path / "a.backup"), database_url=postgres_url, audit_key=None)
     assert ran.status == 2 and "LEDGER_AUDIT_KEY" in ran.err
     schema = postgres_url.rsplit("schema=", 1)[1]

@@ -14,7 +14,7 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from audit_helpers import AUDIT_KEY, Tamper, five_event_order, make_ledger
+from audit_helpers import AUDIT_KEY, Opened, Tamper, five_event_order, make_ledger
 
 from cli_helpers import Cli
 from ledger.audit.backup import backup
@@ -83,12 +83,14 @@ def test_a_verify_with_another_key_says_so_once_and_exits_3(
     assert cli("audit", "verify", database_url=url, audit_key=AUDIT_KEY).status == 0
 
 
-def test_tampering_is_named_as_tampering_with_either_key(sql_settings: Settings, cli: Cli) -> None:
+def test_tampering_is_named_as_tampering_with_either_key(
+    sql_settings: Settings, cli: Cli, opened: Opened
+) -> None:
     """A forged seal under the key that made it stays ``seal_forged``; a changed
     event is a break whichever key checks."""
     sealed_store(sql_settings, orders=2)
     tamper, url = Tamper(sql_settings), sql_settings.database_url
-    order = verify_store(make_ledger(sql_settings)).heads.popitem()[0]
+    order = verify_store(opened(sql_settings)).heads.popitem()[0]
     oid = tamper.oid(UUID(order))
     tamper.run(f"UPDATE {SEALS_TABLE} SET mac = ? WHERE originator_id = ?", bytes(32), oid)
     ran = cli("audit", "verify", database_url=url, audit_key=AUDIT_KEY)
@@ -100,27 +102,27 @@ def test_tampering_is_named_as_tampering_with_either_key(sql_settings: Settings,
     assert ran.out.count("changed") == 2 and ran.out.count("KEY sealed with key") == 1
 
 
-def test_seals_made_before_key_ids_still_verify(sql_settings: Settings) -> None:
+def test_seals_made_before_key_ids_still_verify(sql_settings: Settings, opened: Opened) -> None:
     sealed_store(sql_settings)
     Tamper(sql_settings).run(f"UPDATE {SEALS_TABLE} SET key_id = NULL")
-    ledger = make_ledger(sql_settings)
+    ledger = opened(sql_settings)
     report = verify_store(ledger)
     assert report.ok and report.sealed_orders == 3
     # Without an id a wrong key cannot be told from forgery: each seal says so.
-    other = make_ledger(sql_settings.model_copy(update={"audit_key": OTHER_KEY}))
+    other = opened(sql_settings.model_copy(update={"audit_key": OTHER_KEY}))
     assert {f.kind for f in verify_store(other).findings} == {"seal_forged"}
 
 
 def test_a_store_sealed_with_another_key_gets_no_new_seals(
-    sql_settings: Settings, cli: Cli
+    sql_settings: Settings, cli: Cli, opened: Opened
 ) -> None:
     sealed_store(sql_settings)
-    five_event_order(make_ledger(sql_settings))  # a new order, unsealed
+    five_event_order(opened(sql_settings))  # a new order, unsealed
     ran = cli("audit", "seal", database_url=sql_settings.database_url, audit_key=OTHER_KEY)
     assert ran.status == 3 and "nothing sealed" in ran.out
-    other = make_ledger(sql_settings.model_copy(update={"audit_key": OTHER_KEY}))
+    other = opened(sql_settings.model_copy(update={"audit_key": OTHER_KEY}))
     _, sealed = seal(other)
-    assert sealed == 0 and verify_store(make_ledger(sql_settings)).sealed_orders == 3
+    assert sealed == 0 and verify_store(opened(sql_settings)).sealed_orders == 3
 
 
 def test_a_seal_records_the_id_of_its_key(sql_settings: Settings) -> None:
@@ -136,33 +138,37 @@ OLD_SEALS_SQLITE = (
 )
 
 
-def test_a_sqlite_store_made_before_key_ids_gets_the_column(tmp_path: Path) -> None:
+def test_a_sqlite_store_made_before_key_ids_gets_the_column(tmp_path: Path, opened: Opened) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as conn:
         conn.execute(OLD_SEALS_SQLITE)
     settings = Settings(database_url=f"sqlite:///{path}", audit_key=AUDIT_KEY)
     sealed_store(settings)
     sealed_store(settings.model_copy())  # opening it again changes nothing
-    assert verify_store(make_ledger(settings)).sealed_orders == 6
+    assert verify_store(opened(settings)).sealed_orders == 6
 
 
 @pytest.mark.postgres
-def test_a_postgres_store_made_before_key_ids_gets_the_column(postgres_url: str) -> None:
+def test_a_postgres_store_made_before_key_ids_gets_the_column(
+    postgres_url: str, opened: Opened
+) -> None:
     settings = Settings(database_url=postgres_url, audit_key=AUDIT_KEY, pool_size=2)
     sealed_store(settings, orders=1)
     tamper = Tamper(settings)
     tamper.run(f"ALTER TABLE {SEALS_TABLE} DROP COLUMN key_id")
     sealed_store(settings, orders=1)  # opening the store adds it back
-    assert verify_store(make_ledger(settings)).sealed_orders == 2
+    assert verify_store(opened(settings)).sealed_orders == 2
     assert len(tamper.run(f"SELECT key_id FROM {SEALS_TABLE} WHERE key_id IS NULL")) == 1
 
 
-def test_a_restore_with_another_key_names_both_keys(tmp_path: Path, sql_settings: Settings) -> None:
+def test_a_restore_with_another_key_names_both_keys(
+    tmp_path: Path, sql_settings: Settings, opened: Opened
+) -> None:
     source = Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", audit_key=OTHER_KEY)
     sealed_store(source)
-    backup(make_ledger(source), tmp_path / "x.backup")
+    backup(opened(source), tmp_path / "x.backup")
     with pytest.raises(BackupRefused) as refused:
-        restore(make_ledger(sql_settings), tmp_path / "x.backup")
+        restore(opened(sql_settings), tmp_path / "x.backup")
     assert str(refused.value).startswith(
         f"the backup was sealed with key {key_id(OTHER_KEY.encode())}, this store's audit "
         f"key is {key_id(AUDIT_KEY.encode())}"
@@ -195,12 +201,27 @@ def as_older_backup(path: Path) -> Path:
 
 
 def test_a_backup_made_before_key_ids_still_restores(
-    tmp_path: Path, sql_settings: Settings
+    tmp_path: Path, sql_settings: Settings, opened: Opened
 ) -> None:
     source = Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", audit_key=AUDIT_KEY)
     sealed_store(source)
-    backup(make_ledger(source), tmp_path / "x.backup")
-    target = make_ledger(sql_settings)
+    backup(opened(source), tmp_path / "x.backup")
+    target = opened(sql_settings)
     assert restore(target, as_older_backup(tmp_path / "x.backup"))["events"] == 15
     report = verify_store(target)
     assert report.ok and report.sealed_orders == 3
+
+
+def test_a_backup_taken_with_another_key_than_the_seals_still_restores(
+    tmp_path: Path, sql_settings: Settings, cli: Cli, opened: Opened
+) -> None:
+    """A store sealed with one key and backed up by a host with another: the
+    restore checks what that key can, carries the seals over as they are, and
+    verify with the sealing key finds them intact."""
+    sealed_store(Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", audit_key=OTHER_KEY))
+    host = Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", audit_key=AUDIT_KEY)
+    backup(opened(host), tmp_path / "x.backup")
+    assert restore(opened(sql_settings), tmp_path / "x.backup")["events"] == 15
+    url = sql_settings.database_url
+    assert cli("audit", "verify", database_url=url, audit_key=AUDIT_KEY).status == 3
+    assert cli("audit", "verify", database_url=url, audit_key=OTHER_KEY).status == 0

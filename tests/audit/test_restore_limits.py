@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_helpers import AUDIT_KEY, five_event_order, make_ledger
+from audit_helpers import AUDIT_KEY, Opened, five_event_order, make_ledger
 
 from ledger.audit.backup import backup
 from ledger.audit.backup_format import EVENTS, MANIFEST, SIDE, BackupRefused, canonical
@@ -116,11 +116,11 @@ def refused(ledger: Any, path: Path, match: str) -> Callable[[], None]:
 
 @pytest.mark.parametrize("name", [EVENTS, SIDE])
 def test_a_bomb_beyond_the_stated_size_is_refused_with_bounded_memory(
-    good_backup: Path, sql_settings: Settings, name: str
+    good_backup: Path, sql_settings: Settings, name: str, opened: Opened
 ) -> None:
     bomb = forged(good_backup, name, gzip_of(b"", BOMB), stated_size=4096)
     assert bomb.stat().st_size < 1 << 20
-    target = make_ledger(sql_settings)
+    target = opened(sql_settings)
     peak = peak_of(refused(target, bomb, "holds more than the 4096 bytes its manifest states"))
     assert peak < MEMORY, f"{peak:,} bytes"
     assert target.recorder.max_notification_id() in (None, 0)
@@ -140,13 +140,11 @@ def event_claiming(size: int) -> bytes:
 
 
 def test_an_older_backup_with_one_huge_event_is_refused_with_bounded_memory(
-    good_backup: Path, tmp_path: Path
+    good_backup: Path, tmp_path: Path, opened: Opened
 ) -> None:
     """``ledger-backup/2`` states no sizes: one event may still not exceed the limit."""
     bomb = forged(good_backup, EVENTS, gzip_of(event_claiming(2**31 - 1), BOMB), None)
-    target = make_ledger(
-        Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", audit_key=AUDIT_KEY)
-    )
+    target = opened(Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", audit_key=AUDIT_KEY))
     peak = peak_of(refused(target, bomb, f"an event of more than {EVENT_LIMIT} bytes"))
     assert peak < 2 * EVENT_LIMIT + MEMORY, f"{peak:,} bytes"
 
@@ -161,7 +159,7 @@ def tar_with(out: Path, members: Iterator[tuple[str, int, Any]], mode: str = "w"
 
 
 def test_a_compressed_tar_is_refused_before_anything_is_read(
-    good_backup: Path, tmp_path: Path
+    good_backup: Path, tmp_path: Path, opened: Opened
 ) -> None:
     """A .tar.gz whose manifest is a bomb of blanks (valid JSON space)."""
     members = members_of(good_backup)
@@ -177,15 +175,13 @@ def test_a_compressed_tar_is_refused_before_anything_is_read(
         mode="w:gz",
     )
     assert bomb.stat().st_size < 1 << 20
-    target = make_ledger(
-        Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", audit_key=AUDIT_KEY)
-    )
+    target = opened(Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", audit_key=AUDIT_KEY))
     peak = peak_of(refused(target, bomb, "it is compressed"))
     assert peak < MEMORY, f"{peak:,} bytes"
 
 
 def test_a_member_a_backup_does_not_hold_is_refused(
-    good_backup: Path, tmp_path: Path, sql_settings: Settings
+    good_backup: Path, tmp_path: Path, sql_settings: Settings, opened: Opened
 ) -> None:
     members = members_of(good_backup)
     extra = tar_with(
@@ -197,31 +193,29 @@ def test_a_member_a_backup_does_not_hold_is_refused(
             ]
         ),
     )
-    target = make_ledger(sql_settings)
+    target = opened(sql_settings)
     with pytest.raises(BackupRefused, match=r"unexpected member 'notes\.txt'"):
         restore(target, extra)
     assert target.recorder.max_notification_id() in (None, 0)
 
 
-def test_a_missing_member_is_named(good_backup: Path, tmp_path: Path) -> None:
+def test_a_missing_member_is_named(good_backup: Path, tmp_path: Path, opened: Opened) -> None:
     members = members_of(good_backup)
     short = tar_with(
         tmp_path / "short.backup",
         iter([(n, len(b), io.BytesIO(b)) for n, b in members.items() if n != SIDE]),
     )
-    target = make_ledger(
-        Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", audit_key=AUDIT_KEY)
-    )
+    target = opened(Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", audit_key=AUDIT_KEY))
     with pytest.raises(BackupRefused, match=f"{SIDE} missing"):
         restore(target, short)
 
 
-def test_a_member_smaller_than_stated_is_refused(good_backup: Path, tmp_path: Path) -> None:
+def test_a_member_smaller_than_stated_is_refused(
+    good_backup: Path, tmp_path: Path, opened: Opened
+) -> None:
     side = json.loads(zlib.decompress(members_of(good_backup)[SIDE], 31))
     data = canonical(side)
     small = forged(good_backup, SIDE, gzip_of(data, 0), stated_size=len(data) + 1)
-    target = make_ledger(
-        Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", audit_key=AUDIT_KEY)
-    )
+    target = opened(Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", audit_key=AUDIT_KEY))
     with pytest.raises(BackupRefused, match=f"{SIDE} holds {len(data)} bytes"):
         restore(target, small)

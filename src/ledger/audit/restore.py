@@ -162,11 +162,25 @@ def _check_manifest(manifest: dict[str, Any], key: bytes | None) -> None:
             "was changed"
             + ("" if sealed_with else ", or made with another key (set LEDGER_AUDIT_KEY)")
         )
+    checkpoints(manifest, key)
+
+
+def checkpoints(manifest: dict[str, Any], key: bytes) -> dict[tuple[str, int], bytes]:
+    """The sealed hashes every event is checked against, each seal's MAC checked.
+
+    A seal naming another key (a store sealed with one key and backed up with
+    another) cannot be checked here: it travels as it is, is no checkpoint,
+    and ``audit verify`` with its key checks it after the restore."""
+    this_key = key_id(key)
+    sealed: dict[tuple[str, int], bytes] = {}
     for row in manifest["seals"]:
         order, version, digest, at, seal_mac = row[:5]
         parts = (order, version, base64.b64decode(digest["b64"]), at)
-        if not mac_ok(key, base64.b64decode(seal_mac["b64"]), *parts):
+        if mac_ok(key, base64.b64decode(seal_mac["b64"]), *parts):
+            sealed[(order, version)] = parts[2]
+        elif len(row) < 6 or row[5] in (None, this_key):
             raise BackupRefused(f"the seal of order {order} version {version} does not verify")
+    return sealed
 
 
 def _check_member(backup: CheckedBackup, name: str) -> None:
@@ -204,8 +218,7 @@ def restore(
         raise BackupRefused("the store is not empty: restore needs an empty store")
     manifest = source.manifest
     side = json.loads(b"".join(_inflate(source, SIDE)))
-    sealed = {(r[0], r[1]): base64.b64decode(r[2]["b64"]) for r in manifest["seals"]}
-    chain = TupleChain(sealed, links=True)
+    chain = TupleChain(checkpoints(manifest, source.key), links=True)
     chunks = _checked_chunks(manifest, _inflate(source, EVENTS), chain, progress)
     loaded = loader.load(chunks, chain, side)
     keep_key(ledger.settings, source.key)
