@@ -93,3 +93,26 @@ def test_without_a_key_the_verdict_says_the_mac_was_not_checked(export: Path, cl
         0,
         "clean: 6 lines, 1 orders; no key: manifest MAC not checked\n",
     )
+
+
+def test_seals_made_with_another_key_than_the_exports_are_not_called_forged(
+    tmp_path: Path, cli: Cli
+) -> None:
+    """A store sealed with one key, exported by a host with another: the seals
+    are named as another key's, once, not as forgeries."""
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    sealer = make_ledger(Settings(database_url=url, audit_key=WRONG_KEY))
+    order = five_event_order(sealer)
+    seal(sealer)
+    sealer.close()
+    exporter = make_ledger(Settings(database_url=url, audit_key=AUDIT_KEY))
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b"".join(export_lines(exporter, [order])))
+    exporter.close()
+    ran = cli("audit", "verify", "--file", str(path), "--key", AUDIT_KEY)
+    assert ran.status == 3
+    assert ran.out.splitlines() == [
+        f"KEY {path}: sealed with key {key_id(WRONG_KEY.encode())}, this key is "
+        f"{key_id(AUDIT_KEY.encode())}: its seals cannot be checked with this key",
+        "wrong key: 6 lines, 1 orders; manifest MAC verified",
+    ]

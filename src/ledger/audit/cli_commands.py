@@ -124,18 +124,15 @@ def _verify_file(args: argparse.Namespace) -> int:
     report = verify_file(args.file, key)
     for problem in report.problems:
         print(f"BREAK {args.file}: {problem}")
-    if report.mac == "wrong_key":
-        print(
-            f"KEY {args.file}: sealed with key {report.sealed_with}, this key is "
-            f"{report.this_key}: its MAC and seals cannot be checked with this key"
-        )
+    if report.other_keys:
+        print(f"KEY {args.file}: {report.key_statement()}")
     verdict = "clean" if report.ok else f"{len(report.problems)} problem(s)"
-    if not report.problems and report.mac == "wrong_key":
+    if not report.problems and report.other_keys:
         verdict = "wrong key"
     print(f"{verdict}: {report.lines} lines, {report.orders} orders; {MAC_VERDICTS[report.mac]}")
     if report.problems:
         return EXIT_FINDINGS
-    return EXIT_WRONG_KEY if report.mac == "wrong_key" else 0
+    return EXIT_WRONG_KEY if report.other_keys else 0
 
 
 def audit_seal(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,20 +29,31 @@ class FileReport:
     """What an offline check found; each problem names its line (1-based).
 
     ``mac``: ``verified``, ``failed`` (a problem), ``unchecked`` (no key) or
-    ``wrong_key``: the manifest names another key than the one given
-    (``sealed_with`` and ``this_key``), which is not a sign of tampering.
+    ``wrong_key``: the manifest names another key than the one given, which
+    is not a sign of tampering; nor are seals that name another key.
+    ``other_keys`` counts, by key id, what another key made.
     """
 
     lines: int = 0
     orders: int = 0
     problems: list[str] = field(default_factory=list)
     mac: str = "unchecked"
-    sealed_with: str = ""
     this_key: str = ""
+    other_keys: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
-        return not self.problems and self.mac != "wrong_key"
+        return not self.problems and not self.other_keys
+
+    def key_statement(self) -> str:
+        """The one sentence a check with the wrong key deserves ("" with the right one)."""
+        if not self.other_keys:
+            return ""
+        what = "its MAC and seals" if self.mac == "wrong_key" else "its seals"
+        return (
+            f"sealed with key {', '.join(sorted(self.other_keys))}, this key is "
+            f"{self.this_key}: {what} cannot be checked with this key"
+        )
 
     @property
     def mac_checked(self) -> bool:
@@ -138,11 +150,12 @@ def _check_heads_and_seals(
 def _check_mac(manifest: dict[str, Any], key: bytes, report: FileReport) -> None:
     """One verdict on the MAC. The seals sit inside the manifest, so they are
     checked one by one only once the manifest's own MAC holds."""
-    where = f"line {report.lines}"
+    where, report.this_key = f"line {report.lines}", key_id(key)
     if not hmac.compare_digest(manifest_mac(key, manifest), str(manifest.get("mac", ""))):
         sealed_with = manifest.get("key_id")
-        if isinstance(sealed_with, str) and sealed_with != key_id(key):
-            report.mac, report.sealed_with, report.this_key = "wrong_key", sealed_with, key_id(key)
+        if isinstance(sealed_with, str) and sealed_with != report.this_key:
+            report.mac = "wrong_key"
+            report.other_keys[sealed_with] += 1
         else:
             report.mac = "failed"
             report.problems.append(f"{where}: the manifest's MAC does not verify with this key")
@@ -151,5 +164,9 @@ def _check_mac(manifest: dict[str, Any], key: bytes, report: FileReport) -> None
     for seal in manifest.get("seals", []):
         digest = bytes.fromhex(seal["hash"])
         parts = (seal["order"], seal["version"], digest, seal["sealed_at"])
-        if not mac_ok(key, bytes.fromhex(seal["mac"]), *parts):
+        if mac_ok(key, bytes.fromhex(seal["mac"]), *parts):
+            continue
+        if seal.get("key_id") not in (None, report.this_key):
+            report.other_keys[seal["key_id"]] += 1
+        else:
             report.problems.append(f"{where}: seal of {seal['order']} v{seal['version']} is forged")
