@@ -217,7 +217,10 @@ def restore(
     if not loader.is_empty():
         raise BackupRefused("the store is not empty: restore needs an empty store")
     manifest = source.manifest
-    side = json.loads(b"".join(_inflate(source, SIDE)))
+    try:
+        side = json.loads(b"".join(_inflate(source, SIDE)))
+    except ValueError as e:
+        raise BackupRefused(f"{SIDE} is not readable ({e})") from None
     chain = TupleChain(checkpoints(manifest, source.key), links=True)
     chunks = _checked_chunks(manifest, _inflate(source, EVENTS), chain, progress)
     loaded = loader.load(chunks, chain, side)
