@@ -48,6 +48,7 @@ REFUSED = [
     (["replay", "00000000-0000-0000-0000-000000000000"], {},
      "ledger: no order 00000000-0000-0000-0000-000000000000"),
     (["audit", "verify", "--order", "SO-9"], {}, "ledger: no order SO-9"),
+    (["replay", " "], {}, "ledger: name the order by its number (SO-2026-000123) or its id"),
 ]  # fmt: skip
 
 

@@ -148,6 +148,8 @@ def find_order(ledger: Any, given: str) -> OrderRef:
     """The order ``given`` names, by id or by number; ``Refused`` naming what was typed."""
     from ledger.application import order_id_for
 
+    if not given.strip():
+        raise Refused("name the order by its number (SO-2026-000123) or its id")
     try:
         order_id = UUID(given)
     except ValueError:
