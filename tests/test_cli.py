@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import Cli, run_ledger
-from ledger.cli_support import moment, month, positive
+from ledger.cli_support import Progress, moment, month, positive
 
 KEY = "a-test-audit-key-0123456789"
 
@@ -127,3 +127,10 @@ def test_serve_on_a_port_in_use_exits_2_without_a_traceback(tmp_path: Path) -> N
         ran = run_ledger("serve", "--port", port, "--no-projections", env=env)
     assert ran.status == 2
     assert "address already in use" in ran.err and "Traceback" not in ran.err, ran.err
+
+
+def test_a_refusal_after_a_half_drawn_bar_starts_a_line_of_its_own(cli: Cli) -> None:
+    """The bar's line is ended once; the next command's refusal starts plainly."""
+    Progress("verify", 10)(3)
+    assert cli("replay", "SO-1").err == "\nledger: no order SO-1\n"
+    assert cli("replay", "SO-2").err == "ledger: no order SO-2\n"

@@ -58,8 +58,9 @@ def run(command: Callable[[T], int], argument: T) -> int:
 
 
 def _say(message: str) -> None:
+    start = "\n" if Progress.line_open else ""  # not after a half-drawn bar
+    Progress.line_open = False
     try:
-        start = "\n" if Progress.line_open else ""  # not after a half-drawn bar
         print(f"{start}ledger: {message}", file=sys.stderr)
     except BrokenPipeError:
         _silence()
