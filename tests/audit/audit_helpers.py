@@ -4,7 +4,7 @@ and direct SQL on the store behind the service's back."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +22,7 @@ from ledger.settings import Settings
 from strategies import ALL_CHECKS_PASS, CUSTOMER, DELIVERY, PROMISED, STANDARD_LINES, lines_of
 
 AUDIT_KEY = "test-audit-key-0123456789abcdef"
+Opened = Callable[[Settings], Ledger]  # the ``opened`` fixture: ledgers closed after the test
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.audit.backup_format import EVENTS, FORMAT, MANIFEST, SIDE, TupleChain, canonical
-from ledger.audit.keys import mac
+from ledger.audit.keys import key_id, mac
 from ledger.audit.service import key_of
 from ledger.audit.store import open_loader
 from ledger.audit.verify import Progress
@@ -34,10 +34,12 @@ def backup(ledger: Any, path: Path, progress: Progress | None = None) -> dict[st
     """Write the whole store to ``path``; returns the manifest."""
     key = key_of(ledger)
     with open_loader(ledger).reading() as (side, pages):
-        events, count, heads = _events_member(pages, progress)
-    side_bytes = gzip.compress(canonical(side), compresslevel=1, mtime=0)
+        events, count, heads, size = _events_member(pages, progress)
+    side_json = canonical(side)
+    side_bytes = gzip.compress(side_json, compresslevel=1, mtime=0)
     manifest: dict[str, Any] = {
         "format": FORMAT,
+        "key_id": key_id(key),
         "created_at": datetime.now(UTC).isoformat(),
         "source": ledger.settings.database.backend,
         "counts": {"events": count, "orders": len(heads)}
@@ -46,6 +48,7 @@ def backup(ledger: Any, path: Path, progress: Progress | None = None) -> dict[st
             EVENTS: hashlib.sha256(events).hexdigest(),
             SIDE: hashlib.sha256(side_bytes).hexdigest(),
         },
+        "sizes": {EVENTS: size, SIDE: len(side_json)},
         "heads": {o: [v, h.hex()] for o, (v, h) in heads.items()},
         "seals": side[SEALS_TABLE],
     }
@@ -65,8 +68,9 @@ def backup(ledger: Any, path: Path, progress: Progress | None = None) -> dict[st
 
 def _events_member(
     pages: Iterator[bytes], progress: Progress | None
-) -> tuple[bytes, int, dict[str, tuple[int, bytes]]]:
-    """The gzip'd event tuples, their count, and each order's recomputed chain head.
+) -> tuple[bytes, int, dict[str, tuple[int, bytes]], int]:
+    """The gzip'd event tuples, their count, each order's recomputed chain head,
+    and their uncompressed size.
 
     Three stages overlap: one thread fetches the next page while this one
     hashes the current page and another compresses the previous one (the
@@ -75,6 +79,7 @@ def _events_member(
     chain = TupleChain()
     packer = zlib.compressobj(1, zlib.DEFLATED, 31)  # gzip framing, the fastest level
     parts: list[Future[bytes]] = []
+    size = 0
     with ThreadPoolExecutor(1) as fetcher, ThreadPoolExecutor(1) as compressor:
         upcoming = fetcher.submit(next, pages, b"")
         while page := upcoming.result():
@@ -83,10 +88,12 @@ def _events_member(
             if chain.feed(page) != len(page):
                 raise ValueError("a page of event tuples ends in the middle of an event")
             parts.append(compressor.submit(packer.compress, page))
+            size += len(page)
             if progress is not None:
                 progress(chain.count - before)
         parts.append(compressor.submit(packer.flush))
-        return b"".join(part.result() for part in parts), chain.count, chain.order_heads()
+        events = b"".join(part.result() for part in parts)
+        return events, chain.count, chain.order_heads(), size
 
 
 def run_scheduled_backup(settings: Settings) -> Path:

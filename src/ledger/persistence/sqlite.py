@@ -67,6 +67,10 @@ class LedgerSQLiteRecorder(es_sqlite.SQLiteApplicationRecorder):
         statements.extend([_CREATE_IDEMPOTENCY, _CREATE_ORDER_NUMBERS, *_CREATE_AUDIT])
         return statements
 
+    def _create_table(self, c: es_sqlite.SQLiteCursor) -> None:
+        super()._create_table(c)
+        _add_seal_key_id(c.sqlite_cursor)
+
     def _insert_events(
         self,
         c: es_sqlite.SQLiteCursor,
@@ -129,10 +133,23 @@ _CREATE_AUDIT = [
     "PRIMARY KEY (originator_id, version)) WITHOUT ROWID",
     f"CREATE TABLE IF NOT EXISTS {chain.SEALS_TABLE} ("
     "originator_id TEXT NOT NULL, version INTEGER NOT NULL, hash BLOB NOT NULL, "
-    "sealed_at TEXT NOT NULL, mac BLOB NOT NULL, PRIMARY KEY (originator_id, version))",
+    "sealed_at TEXT NOT NULL, mac BLOB NOT NULL, key_id TEXT, "
+    "PRIMARY KEY (originator_id, version))",
     f"CREATE TABLE IF NOT EXISTS {chain.CUSTOMER_KEYS_TABLE} ("
     "customer TEXT PRIMARY KEY, key BLOB, created_at TEXT NOT NULL, erased_at TEXT)",
 ]
+
+
+def _add_seal_key_id(c: sqlite3.Cursor) -> None:
+    """Stores created before seals recorded their key's id get the column (empty)."""
+    c.execute(f"PRAGMA table_info({chain.SEALS_TABLE})")
+    if any(row[1] == "key_id" for row in c.fetchall()):
+        return
+    try:
+        c.execute(f"ALTER TABLE {chain.SEALS_TABLE} ADD COLUMN key_id TEXT")
+    except sqlite3.OperationalError as e:  # another process added it first
+        if "duplicate column" not in str(e):
+            raise
 
 
 def _insert_chain_rows(c: es_sqlite.SQLiteCursor, stored_events: Sequence[StoredEvent]) -> None:
