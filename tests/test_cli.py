@@ -30,7 +30,7 @@ REFUSED = [
     (["audit", "seal"], {"audit_key": "short"},
      "ledger: LEDGER_AUDIT_KEY: the audit key must be at least 16 bytes, it is 5"),
     (["audit", "verify"], {"database_url": "sqlite:////nonexistent/folder/l.db"},
-     "ledger: cannot use the store: unable to open database file"),
+     "ledger: no store at /nonexistent/folder/l.db: no folder /nonexistent/folder"),
     (["audit", "verify", "--file", "{tmp}/missing.jsonl"], {},
      "ledger: {tmp}/missing.jsonl: No such file or directory"),
     (["audit", "verify", "--file", "{tmp}"], {}, "ledger: {tmp}: Is a directory"),

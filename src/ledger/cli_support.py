@@ -17,8 +17,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,12 +165,20 @@ def find_order(ledger: Any, given: str) -> OrderRef:
 # -- output files --------------------------------------------------------------------
 
 
-def written_whole(path: Path) -> AbstractContextManager[BinaryIO]:
+@contextlib.contextmanager
+def written_whole(path: Path) -> Iterator[BinaryIO]:
     """A file only its owner reads, in place once complete: a failed command
     leaves neither a partial file nor a temporary one."""
     if path.is_dir():
         raise Refused(f"{path} is a directory")
-    return private_output(path)
+    opened = private_output(path)
+    try:
+        out = opened.__enter__()
+    except OSError as e:
+        raise Refused(f"cannot write {path}: {e.strerror}") from None
+    with contextlib.ExitStack() as stack:
+        stack.push(opened)
+        yield out
 
 
 # -- progress ------------------------------------------------------------------------

@@ -163,7 +163,7 @@ def tampered(good: Path) -> Path:
     made to match: the restore finds it only while loading."""
     with tarfile.open(good) as tar:
         data = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}  # type: ignore[union-attr]
-    raw = gzip.decompress(data[EVENTS]).replace(b"credit check", b"credit chick")
+    raw = gzip.decompress(data[EVENTS]).replace(b'"sales"', b'"salez"', 1)  # the actor: public
     data[EVENTS] = gzip.compress(raw)
     manifest = json.loads(data[MANIFEST])
     manifest["sha256"][EVENTS] = hashlib.sha256(data[EVENTS]).hexdigest()

@@ -33,11 +33,19 @@ Subparsers = Any
 
 
 @contextmanager
-def opened_ledger() -> Iterator[Any]:
+def opened_ledger(*, create: bool = False) -> Iterator[Any]:
+    """The store of the settings. Unless ``create``, an embedded store's folder
+    must exist: checking, exporting or backing up a mistyped path would
+    otherwise make folders and an empty store there, and report on it."""
     from ledger.application import Ledger
-    from ledger.settings import get_settings
+    from ledger.settings import get_settings, parse_database_url
 
-    ledger = Ledger(get_settings())
+    settings = get_settings()
+    target = parse_database_url(settings.database_url)
+    folder = Path(target.path).parent
+    if not create and target.backend == "sqlite" and not folder.is_dir():
+        raise Refused(f"no store at {target.path}: no folder {folder} (LEDGER_DATABASE_URL)")
+    ledger = Ledger(settings)
     try:
         yield ledger
     finally:
@@ -248,7 +256,7 @@ def run_restore(args: argparse.Namespace) -> int:
     with (
         leaving_nothing(settings),
         open_backup(args.file, existing_key(settings)) as checked,
-        opened_ledger() as ledger,
+        opened_ledger(create=True) as ledger,
     ):
         progress = Progress("restore", checked.events)
         counts = restore(ledger, checked, progress)
