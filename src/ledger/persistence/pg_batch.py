@@ -37,6 +37,7 @@ from ledger.persistence.pg_chain import (
     PostgresChain,
     Wanted,
     hashes_in_order,
+    previous_at,
     previous_params,
 )
 from ledger.persistence.pg_idempotency import PostgresIdempotency, columns, records_of
@@ -93,14 +94,17 @@ class BatchWriter:
 
     def write(self, batch: list[PendingSave], hand_over: HandOver | None, chained: bool) -> None:
         events = [e for pending in batch for e in pending.stored_events]
-        wanted, known = self.hash_chain.wanted(events) if chained else ([], {})
+        wanted, known = (
+            self.hash_chain.wanted_by_save(p.stored_events for p in batch) if chained else ([], {})
+        )
         conn = self.writers.take()
         try:
             with _pipe(conn) as pipe:
                 taken_versions, taken_keys, rows = self._read(pipe, batch, events, wanted)
                 accepted = _refuse_conflicts(batch, taken_versions, taken_keys)
                 events = [e for pending in accepted for e in pending.stored_events]
-                links = self.hash_chain.links(events, known, rows) if chained else []
+                previous = {**known, **previous_at(rows)}
+                links = self.hash_chain.links_after(events, previous) if chained else []
                 ids = self._insert(pipe, accepted, events, links, hand_over)
         except BaseException:
             self.writers.discard(conn)

@@ -29,7 +29,7 @@ _CREATE = SQL(
     "PRIMARY KEY (originator_id, version))"
 )
 _SELECT_PREVIOUS = SQL(
-    "SELECT c.originator_id, c.hash FROM {table} c "
+    "SELECT c.originator_id, c.version, c.hash FROM {table} c "
     "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(o, v) "
     "ON c.originator_id = w.o AND c.version = w.v"
 )
@@ -78,6 +78,27 @@ class PostgresChain:
         known = self.recent.known(wanted)
         return [w for w in wanted if w[0] not in known], known
 
+    def wanted_by_save(
+        self, saves: Iterable[Sequence[StoredEvent]]
+    ) -> tuple[Wanted, dict[tuple[str, int], bytes]]:
+        """As ``wanted``, for several saves written together of which some may
+        be refused: the link before each save's first event of an order (not
+        only before the order's first event in the batch, which may be a
+        refused save's)."""
+        wanted = sorted({w for events in saves for w in chain.previous_wanted(events)})
+        known = self.recent.known_at(wanted)
+        return [w for w in wanted if w not in known], known
+
+    def links_after(
+        self, events: Sequence[StoredEvent], previous: dict[tuple[str, int], bytes]
+    ) -> list[chain.Link]:
+        """The links of ``events``, given links by (originator, version) that
+        include the one before each order's first event here."""
+        heads = {
+            o: previous[(o, v)] for o, v in chain.previous_wanted(events) if (o, v) in previous
+        }
+        return chain.chain_links(events, heads)
+
     def links(
         self, events: Sequence[StoredEvent], known: dict[str, bytes], rows: Iterable[Any] = ()
     ) -> list[chain.Link]:
@@ -97,6 +118,14 @@ class PostgresChain:
 
 def previous_params(wanted: Wanted) -> tuple[list[str], list[int]]:
     return [o for o, _ in wanted], [v for _, v in wanted]
+
+
+def previous_at(rows: Iterable[Any]) -> dict[tuple[str, int], bytes]:
+    """``{(originator, version): hash}`` from the previous links read."""
+    return {
+        (chain.originator_text(row["originator_id"]), row["version"]): bytes(row["hash"])
+        for row in rows
+    }
 
 
 def hashes_in_order(events: Sequence[StoredEvent], links: Sequence[chain.Link]) -> list[bytes]:
