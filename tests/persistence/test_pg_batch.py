@@ -22,7 +22,8 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.persistence import chain
 from ledger.persistence.group_commit import PendingSave
-from ledger.persistence.pg_batch import BatchWriter, batch_statements
+from ledger.persistence.pg_batch import BatchWriter
+from ledger.persistence.pg_batch_sql import batch_statements
 from ledger.persistence.pg_chain import PostgresChain
 from ledger.persistence.pg_idempotency import PostgresIdempotency
 from ledger.persistence.pg_writers import WriterConnections

@@ -4,8 +4,8 @@ Two round trips on a writer connection the recorder keeps (no pool
 check-out or ping per batch, and its statements stay prepared):
 
 1. outside any transaction, read the versions and idempotency keys of the
-   batch already stored, and the previous chain link of each order
-   (committed links never change). Saves that would conflict are refused
+   batch already stored, and the chain link before each save's events of
+   an order (committed links never change). Saves that would conflict are refused
    here with the error their own transaction would have raised: they burn
    no notification ids and fail no one else (a lone save skips this check
    and reads only its previous link);
@@ -21,18 +21,16 @@ check-out or ping per batch, and its statements stay prepared):
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
-from eventsourcing.postgres import PostgresDatastore
 from psycopg import Connection, Cursor, Pipeline
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
 
 from ledger.persistence import chain
 from ledger.persistence.group_commit import HandOver, PendingSave
+from ledger.persistence.pg_batch_sql import BatchStatements
 from ledger.persistence.pg_chain import (
     PostgresChain,
     Wanted,
@@ -40,7 +38,7 @@ from ledger.persistence.pg_chain import (
     previous_at,
     previous_params,
 )
-from ledger.persistence.pg_idempotency import PostgresIdempotency, columns, records_of
+from ledger.persistence.pg_idempotency import columns, records_of
 from ledger.persistence.pg_writers import WriterConnections
 from ledger.persistence.records import (
     IDEMPOTENCY_TABLE,
@@ -49,21 +47,6 @@ from ledger.persistence.records import (
     idempotency_of,
 )
 from ledger.persistence.side_rows import SideRows
-
-
-@dataclass(frozen=True)
-class BatchStatements:
-    """The statements of a batch, rendered once: psycopg would otherwise
-    compose each one again on every execute."""
-
-    lock: list[bytes]
-    notify: bytes
-    select_versions: bytes
-    select_keys: bytes
-    select_links: bytes
-    insert_keys: bytes
-    insert_events: bytes
-    insert_events_and_links: bytes
 
 
 class _Pipe(NamedTuple):
@@ -206,41 +189,6 @@ class BatchWriter:
             start = end
 
 
-def batch_statements(
-    datastore: PostgresDatastore,
-    events_table_name: str,
-    lock: Sequence[Any],
-    channel_name: str,
-    idempotency: PostgresIdempotency,
-    hash_chain: PostgresChain,
-) -> BatchStatements:
-    """Render the statements of a batch (``lock``: the library's table lock)."""
-    events = Identifier(datastore.schema, events_table_name)
-    id_type = Identifier(datastore.originator_id_type)
-    return BatchStatements(
-        lock=[_as_bytes(q) for q in lock],
-        notify=SQL("NOTIFY {0}").format(Identifier(channel_name)).as_bytes(None),
-        select_versions=_SELECT_VERSIONS.format(table=events).as_bytes(None),
-        select_keys=idempotency.select_keys_statement.as_bytes(None),
-        select_links=hash_chain.select_previous_statement.as_bytes(None),
-        insert_keys=idempotency.insert_statement.as_bytes(None),
-        insert_events=_INSERT_EVENTS.format(table=events, id_type=id_type).as_bytes(None),
-        insert_events_and_links=hash_chain.insert_events_and_links_statement.as_bytes(None),
-    )
-
-
-_SELECT_VERSIONS = SQL(
-    "SELECT e.originator_id, e.originator_version FROM {table} e "
-    "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(o, v) "
-    "ON e.originator_id = w.o AND e.originator_version = w.v"
-)
-_INSERT_EVENTS = SQL(
-    "INSERT INTO {table} (originator_id, originator_version, topic, state) "
-    "SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) "
-    "RETURNING notification_id"
-)
-
-
 @contextlib.contextmanager
 def _pipe(conn: Connection[DictRow]) -> Iterator[_Pipe]:
     with (
@@ -251,15 +199,6 @@ def _pipe(conn: Connection[DictRow]) -> Iterator[_Pipe]:
         conn.cursor() as curs,
     ):
         yield _Pipe(conn, pipeline, stored, keys, previous, curs)
-
-
-def _as_bytes(query: Any) -> bytes:
-    if isinstance(query, bytes):
-        return query
-    if isinstance(query, str):
-        return query.encode()
-    rendered: bytes = query.as_bytes(None)
-    return rendered
 
 
 def _refuse_conflicts(

@@ -21,7 +21,8 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.persistence import chain, pg_stream
 from ledger.persistence.group_commit import GroupCommit, HandOver, Outcome, PendingSave
-from ledger.persistence.pg_batch import BatchWriter, batch_statements
+from ledger.persistence.pg_batch import BatchWriter
+from ledger.persistence.pg_batch_sql import batch_statements
 from ledger.persistence.pg_chain import PostgresChain
 from ledger.persistence.pg_idempotency import PostgresIdempotency
 from ledger.persistence.pg_numbering import PostgresOrderNumbers
