@@ -20,8 +20,6 @@ check-out or ping per batch, and its statements stay prepared):
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
@@ -82,7 +80,14 @@ class BatchWriter:
         )
         conn = self.writers.take()
         try:
-            with _pipe(conn) as pipe:
+            with (
+                conn.pipeline() as pipeline,
+                conn.cursor() as stored,
+                conn.cursor() as keys,
+                conn.cursor() as previous_links,
+                conn.cursor() as curs,
+            ):
+                pipe = _Pipe(conn, pipeline, stored, keys, previous_links, curs)
                 taken_versions, taken_keys, rows = self._read(pipe, batch, events, wanted)
                 accepted = _refuse_conflicts(batch, taken_versions, taken_keys)
                 events = [e for pending in accepted for e in pending.stored_events]
@@ -187,18 +192,6 @@ class BatchWriter:
             end = start + len(pending.stored_events)
             pending.succeed(ids[start:end])
             start = end
-
-
-@contextlib.contextmanager
-def _pipe(conn: Connection[DictRow]) -> Iterator[_Pipe]:
-    with (
-        conn.pipeline() as pipeline,
-        conn.cursor() as stored,
-        conn.cursor() as keys,
-        conn.cursor() as previous,
-        conn.cursor() as curs,
-    ):
-        yield _Pipe(conn, pipeline, stored, keys, previous, curs)
 
 
 def _refuse_conflicts(
