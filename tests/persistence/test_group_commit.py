@@ -15,7 +15,7 @@ from eventsourcing.utils import Environment
 from psycopg.sql import SQL, Identifier
 
 from ledger.persistence import IdempotencyKeyConflict, IdempotencyRecord, chain
-from ledger.persistence import postgres as postgres_module
+from ledger.persistence import pg_batch as postgres_module
 from ledger.persistence.postgres import LedgerPostgresRecorder
 from ledger.settings import Settings, eventsourcing_env
 

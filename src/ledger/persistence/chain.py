@@ -99,9 +99,13 @@ class RecentLinks:
         self._lock = threading.Lock()
 
     def known(self, wanted: Sequence[tuple[str, int]]) -> dict[str, bytes]:
+        return {o: h for (o, _), h in self.known_at(wanted).items()}
+
+    def known_at(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
+        """The wanted (originator, version) links that are known, by both."""
         with self._lock:
             heads = {o: self._heads.get(o) for o, _ in wanted}
-        return {o: h[1] for (o, v) in wanted if (h := heads[o]) is not None and h[0] == v}
+        return {(o, v): h[1] for (o, v) in wanted if (h := heads[o]) is not None and h[0] == v}
 
     def stage(self, links: Sequence[Link]) -> None:
         self._staged.links = list(links)

@@ -8,16 +8,15 @@ from typing import Any
 from eventsourcing import popo as es_popo
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 
-from ledger.persistence import chain
-from ledger.persistence.records import (
-    IdempotencyKeyConflict,
-    IdempotencyRecord,
-    idempotency_of,
-)
+from ledger.persistence.chain_rows import MemoryChain
+from ledger.persistence.idempotency import MemoryIdempotency
+from ledger.persistence.numbering import MemoryOrderNumbers
+from ledger.persistence.records import IdempotencyRecord
 
 
 class LedgerPOPORecorder(es_popo.POPOApplicationRecorder):
-    """The library's in-memory recorder plus idempotency keys and order numbers.
+    """The library's in-memory recorder plus idempotency keys, order numbers
+    and the hash chain, composed of one part each.
 
     Everything happens under the recorder's database lock: side rows are
     checked before the events, and written only after the events passed
@@ -29,10 +28,14 @@ class LedgerPOPORecorder(es_popo.POPOApplicationRecorder):
 
     def __init__(self) -> None:
         super().__init__()
-        self._idempotency: dict[str, IdempotencyRecord] = {}
-        self._order_numbers: dict[int, int] = {}
-        # The audit tables: chain links, seals and customer keys by their keys.
-        self.chain: dict[tuple[str, int], bytes] = {}
+        self.idempotency = MemoryIdempotency(self._database_lock)
+        self.order_numbers = MemoryOrderNumbers(self._database_lock)
+        self.hash_chain = MemoryChain(self._database_lock)
+        # The parts' dictionaries under the names the audit tools read and
+        # restore (the audit tables of a store).
+        self._idempotency = self.idempotency.records
+        self._order_numbers = self.order_numbers.last
+        self.chain = self.hash_chain.links
         # seals: (order, version) -> (hash, sealed_at, mac, key id)
         self.seals: dict[tuple[str, int], tuple[bytes, str, bytes, str | None]] = {}
         self.customer_keys: dict[str, tuple[bytes | None, str, str | None]] = {}
@@ -45,36 +48,22 @@ class LedgerPOPORecorder(es_popo.POPOApplicationRecorder):
             notification_ids = super()._insert_events(stored_events, **kwargs)
             self._write_side_rows(**kwargs)
             if self.chain_enabled:
-                previous = {
-                    o: self.chain[(o, v)]
-                    for o, v in chain.previous_wanted(stored_events)
-                    if (o, v) in self.chain
-                }
-                for o, v, h in chain.chain_links(stored_events, previous):
-                    self.chain[(o, v)] = h
+                self.hash_chain.write(stored_events)
             return notification_ids
 
     def _check_side_rows(self, **kwargs: Any) -> None:
         """Raise before anything is written; extend for more side tables."""
-        record = idempotency_of(kwargs)
-        if record is not None and record.key in self._idempotency:
-            raise IdempotencyKeyConflict(record.key)
+        self.idempotency.check(kwargs)
 
     def _write_side_rows(self, **kwargs: Any) -> None:
         """Write what ``_check_side_rows`` accepted; must not fail."""
-        record = idempotency_of(kwargs)
-        if record is not None:
-            self._idempotency[record.key] = record
+        self.idempotency.write(kwargs)
 
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
-        with self._database_lock:
-            return self._idempotency.get(key)
+        return self.idempotency.find(key)
 
     def allocate_order_number(self, year: int, count: int = 1) -> int:
-        with self._database_lock:
-            number = self._order_numbers.get(year, 0) + count
-            self._order_numbers[year] = number
-            return number
+        return self.order_numbers.allocate(year, count)
 
 
 class LedgerPOPOFactory(es_popo.POPOFactory):

@@ -12,15 +12,29 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
+from eventsourcing.utils import retry
 
 IDEMPOTENCY_TABLE = "ledger_idempotency"
 # The fingerprint of a command on an order whose customer's personal data
 # was erased: its digest covered that data, so it is gone too.
 ERASED_FINGERPRINT = "erased"
 ORDER_NUMBERS_TABLE = "ledger_order_numbers"
+
+# The store is away (the library's retries are for these; the API answers 503).
+TRANSIENT: tuple[type[Exception], ...] = (InterfaceError, OperationalError)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def retried(func: Callable[P, R]) -> Callable[P, R]:
+    """``func`` tried again while the store is away, as the library's own
+    statements are (its ``retry``, typed)."""
+    wrapped: Callable[P, R] = retry(TRANSIENT, max_attempts=10, wait=0.2)(func)
+    return wrapped
 
 
 @dataclass(frozen=True)
@@ -66,19 +80,6 @@ def idempotency_of(kwargs: dict[str, Any]) -> IdempotencyRecord | None:
         msg = f"idempotency must be an IdempotencyRecord, not {type(record).__name__}"
         raise TypeError(msg)
     return record
-
-
-def _idempotency_conflict(kwargs: dict[str, Any]) -> IntegrityError:
-    record = idempotency_of(kwargs)
-    return IdempotencyKeyConflict(record.key if record else "?")
-
-
-# Which side table's uniqueness violation means which conflict, built from
-# the save's keyword arguments. A later side table (e.g. a hash chain) adds
-# its own entry here.
-CONFLICTS_BY_TABLE: dict[str, Callable[[dict[str, Any]], IntegrityError]] = {
-    IDEMPOTENCY_TABLE: _idempotency_conflict,
-}
 
 
 @runtime_checkable

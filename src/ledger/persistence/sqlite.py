@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from eventsourcing import sqlite as es_sqlite
 from eventsourcing.persistence import StoredEvent
@@ -15,57 +13,45 @@ from eventsourcing.utils import Environment, EnvType
 
 from ledger.files import create_private
 from ledger.persistence import chain
-from ledger.persistence.records import (
-    IDEMPOTENCY_TABLE,
-    ORDER_NUMBERS_TABLE,
-    IdempotencyKeyConflict,
-    IdempotencyRecord,
-    idempotency_of,
-)
-
-_CREATE_IDEMPOTENCY = (
-    f"CREATE TABLE IF NOT EXISTS {IDEMPOTENCY_TABLE} ("
-    "key TEXT PRIMARY KEY, "
-    "fingerprint TEXT NOT NULL, "
-    "order_id TEXT NOT NULL, "
-    "version INTEGER NOT NULL, "
-    "recorded_at TEXT NOT NULL)"
-)
-_CREATE_ORDER_NUMBERS = (
-    f"CREATE TABLE IF NOT EXISTS {ORDER_NUMBERS_TABLE} ("
-    "year INTEGER PRIMARY KEY, "
-    "last INTEGER NOT NULL)"
-)
-_INSERT_IDEMPOTENCY = (
-    f"INSERT INTO {IDEMPOTENCY_TABLE} "
-    "(key, fingerprint, order_id, version, recorded_at) VALUES (?, ?, ?, ?, ?)"
-)
-_SELECT_IDEMPOTENCY = (
-    f"SELECT key, fingerprint, order_id, version, recorded_at "
-    f"FROM {IDEMPOTENCY_TABLE} WHERE key = ?"
-)
-_NEXT_ORDER_NUMBER = (
-    f"INSERT INTO {ORDER_NUMBERS_TABLE} (year, last) VALUES (?, ?) "
-    "ON CONFLICT (year) DO UPDATE SET last = last + excluded.last "
-    "RETURNING last"
-)
+from ledger.persistence.chain_rows import SQLiteChain
+from ledger.persistence.idempotency import SQLiteIdempotency
+from ledger.persistence.numbering import SQLiteOrderNumbers
+from ledger.persistence.records import IdempotencyRecord
+from ledger.persistence.side_rows import SideRows
 
 
 class LedgerSQLiteRecorder(es_sqlite.SQLiteApplicationRecorder):
-    """The library's SQLite recorder plus idempotency keys and order numbers.
+    """The library's SQLite recorder plus idempotency keys, order numbers and
+    the hash chain, composed of one part each.
 
     Side rows are inserted first, inside the library's insert transaction,
     so a reused key is reported as ``IdempotencyKeyConflict`` even when the
-    events would also conflict, and any failure rolls everything back.
+    events would also conflict, and any failure rolls everything back; the
+    chain's links follow the events.
     """
 
     # The bench turns this off on one instance to measure what the chain costs.
     chain_enabled = True
 
+    def __init__(
+        self, datastore: es_sqlite.SQLiteDatastore, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name)
+        self.idempotency = SQLiteIdempotency(datastore)
+        self.order_numbers = SQLiteOrderNumbers(datastore)
+        self.hash_chain = SQLiteChain()
+        self.side_rows = SideRows[es_sqlite.SQLiteCursor](self.idempotency)
+
     def construct_create_table_statements(self) -> list[str]:
-        statements = super().construct_create_table_statements()
-        statements.extend([_CREATE_IDEMPOTENCY, _CREATE_ORDER_NUMBERS, *_CREATE_AUDIT])
-        return statements
+        # Called by the library's constructor: the parts' tables as declared
+        # on their classes.
+        return [
+            *super().construct_create_table_statements(),
+            *SQLiteIdempotency.create_statements,
+            *SQLiteOrderNumbers.create_statements,
+            *SQLiteChain.create_statements,
+            *_CREATE_AUDIT,
+        ]
 
     def _create_table(self, c: es_sqlite.SQLiteCursor) -> None:
         super()._create_table(c)
@@ -80,57 +66,22 @@ class LedgerSQLiteRecorder(es_sqlite.SQLiteApplicationRecorder):
         self._insert_side_rows(c, **kwargs)
         ids = super()._insert_events(c, stored_events, **kwargs)
         if self.chain_enabled:
-            _insert_chain_rows(c, stored_events)
+            self.hash_chain.write(c, stored_events)
         return ids
 
     def _insert_side_rows(self, c: es_sqlite.SQLiteCursor, **kwargs: Any) -> None:
-        """Rows written with the events; extend for more side tables."""
-        record = idempotency_of(kwargs)
-        if record is None:
-            return
-        try:
-            c.execute(
-                _INSERT_IDEMPOTENCY,
-                (
-                    record.key,
-                    record.fingerprint,
-                    record.order_id,
-                    record.version,
-                    record.recorded_at.isoformat(),
-                ),
-            )
-        except sqlite3.IntegrityError as e:
-            # Raised inside the transaction, so the library rolls it back.
-            raise IdempotencyKeyConflict(record.key) from e
+        """Rows written with the events (see ``side_rows``)."""
+        self.side_rows.insert(c, kwargs)
 
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(_SELECT_IDEMPOTENCY, (key,))
-            row = c.fetchone()
-        if row is None:
-            return None
-        return IdempotencyRecord(
-            key=row["key"],
-            fingerprint=row["fingerprint"],
-            order_id=row["order_id"],
-            version=row["version"],
-            recorded_at=datetime.fromisoformat(row["recorded_at"]),
-        )
+        return self.idempotency.find(key)
 
     def allocate_order_number(self, year: int, count: int = 1) -> int:
-        # A write transaction: SQLite's single writer lock serialises
-        # allocations across threads and processes.
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(_NEXT_ORDER_NUMBER, (year, count))
-            # Fetch every row so the statement is finished before COMMIT.
-            (row,) = c.fetchall()
-        return int(row["last"])
+        return self.order_numbers.allocate(year, count)
 
 
+# Tables of the audit tools, created with the store (the recorder writes none).
 _CREATE_AUDIT = [
-    f"CREATE TABLE IF NOT EXISTS {chain.CHAIN_TABLE} ("
-    "originator_id TEXT NOT NULL, version INTEGER NOT NULL, hash BLOB NOT NULL, "
-    "PRIMARY KEY (originator_id, version)) WITHOUT ROWID",
     f"CREATE TABLE IF NOT EXISTS {chain.SEALS_TABLE} ("
     "originator_id TEXT NOT NULL, version INTEGER NOT NULL, hash BLOB NOT NULL, "
     "sealed_at TEXT NOT NULL, mac BLOB NOT NULL, key_id TEXT, "
@@ -150,28 +101,6 @@ def _add_seal_key_id(c: sqlite3.Cursor) -> None:
     except sqlite3.OperationalError as e:  # another process added it first
         if "duplicate column" not in str(e):
             raise
-
-
-def _insert_chain_rows(c: es_sqlite.SQLiteCursor, stored_events: Sequence[StoredEvent]) -> None:
-    """The batch's chain links, prev hashes read in one query in this transaction.
-
-    Ids are stored as the events table stores them (hex), so the two join.
-    """
-    wanted = [(UUID(o).hex, v) for o, v in chain.previous_wanted(stored_events)]
-    previous: dict[str, bytes] = {}
-    if wanted:
-        marks = ", ".join("(?, ?)" for _ in wanted)
-        c.execute(
-            f"SELECT originator_id, hash FROM {chain.CHAIN_TABLE} "
-            f"WHERE (originator_id, version) IN (VALUES {marks})",
-            [value for pair in wanted for value in pair],
-        )
-        previous = chain.previous_map(c.fetchall())
-    links = chain.chain_links(stored_events, previous)
-    c.executemany(
-        f"INSERT INTO {chain.CHAIN_TABLE} (originator_id, version, hash) VALUES (?, ?, ?)",
-        [(UUID(o).hex, v, h) for o, v, h in links],
-    )
 
 
 class LedgerSQLiteFactory(es_sqlite.SQLiteFactory):
