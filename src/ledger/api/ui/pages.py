@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from ledger.api.params import CleanText
-from ledger.api.ui import data, order_view, reports_view
+from ledger.api.ui import data, downloads, order_view, reports_view
 from ledger.api.ui.i18n import LANG_COOKIE, LANGS, translator
 from ledger.api.ui.render import HERE, PageRoute, lang_of, page, refused, to_login
 from ledger.api.ui.session import (
@@ -208,6 +208,9 @@ def reports_page(
         products=reports_view.top_groups(view, "product", year, chosen),
         lead=reports_view.lead_time_rows(view, year),
     )  # fmt: skip
+
+
+router.include_router(downloads.router)  # before the catch-all below
 
 
 @router.get("/{unknown:path}", response_class=HTMLResponse)
