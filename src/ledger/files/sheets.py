@@ -216,8 +216,8 @@ class _Formats:
 def _write_cell(ws: Any, row: int, col: int, column: Column, item: Item, f: _Formats) -> None:
     value = column.value(item)
     kind = column.kind
-    if value is None:
-        return
+    if value is None or value == "":
+        return  # an empty cell
     if kind == "text":
         ws.write_string(row, col, str(value)[:32767])  # never a formula, number or link
     elif kind == "money":
