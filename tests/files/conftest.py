@@ -24,7 +24,7 @@ from ledger.demo.runner import run_demo
 from ledger.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "api"))
-from api_client import TOKENS, Api  # noqa: E402
+from api_client import TOKENS, Api
 
 UNTIL = date(2026, 6, 30)
 

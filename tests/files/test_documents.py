@@ -183,5 +183,7 @@ def test_every_role_may_print_and_unknown_shipments_are_404(
     assert api.get(path, as_=None).status_code == 401
     missing = api.get(f"/orders/{orders['a']['id']}/shipments/SH-9/packing-list.pdf")
     assert missing.status_code == 404 and missing.json()["code"] == "unknown_shipment"
-    unknown = api.get("/orders/00000000-0000-0000-0000-000000000000/shipments/SH-1/dispatch-note.pdf")
+    unknown = api.get(
+        "/orders/00000000-0000-0000-0000-000000000000/shipments/SH-1/dispatch-note.pdf"
+    )
     assert unknown.status_code == 404
