@@ -60,14 +60,14 @@ def books(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, dict[
     with TestClient(app, raise_server_exceptions=True) as client:
         api = Api(client)
         a = api.order_at("invoiced")
-        api.ok(f"/orders/{a['id']}/credit-notes", {
-            "credit_note_number": "CN-1", "amount": "50.00", "reason": "外箱破損補償",
-            "invoice_number": "INV-1", "occurred_at": "2026-11-02T09:00:00Z"}, as_="finance")  # fmt: skip
-        api.ok(f"/orders/{a['id']}/payments",
-               {"reference": "PAY-A", "amount": "200.00", "received_on": "2026-11-05"}, as_="finance")  # fmt: skip
+        credit = {"credit_note_number": "CN-1", "amount": "50.00", "reason": "外箱破損補償",
+                  "invoice_number": "INV-1", "occurred_at": "2026-11-02T09:00:00Z"}  # fmt: skip
+        api.ok(f"/orders/{a['id']}/credit-notes", credit, as_="finance")
+        payment = {"reference": "PAY-A", "amount": "200.00", "received_on": "2026-11-05"}
+        api.ok(f"/orders/{a['id']}/payments", payment, as_="finance")
         b = api.order_at("delivered")
-        api.ok(f"/orders/{b['id']}/invoices",
-               {"invoice_number": "INV-B", "amount": "401.00", "issued_on": "2026-11-10"}, as_="finance")  # fmt: skip
+        invoice = {"invoice_number": "INV-B", "amount": "401.00", "issued_on": "2026-11-10"}
+        api.ok(f"/orders/{b['id']}/invoices", invoice, as_="finance")
         yield api, {"a": a, "b": b}
 
 
