@@ -67,8 +67,8 @@ def books(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, dict[
         api.ok(f"/orders/{a['id']}/payments", payment, as_="finance")
         b = api.order_at("delivered")
         invoice = {"invoice_number": "INV-B", "amount": "401.00", "issued_on": "2026-11-10"}
-        api.ok(f"/orders/{b['id']}/invoices", invoice, as_="finance")
-        yield api, {"a": a, "b": b}
+        last = api.ok(f"/orders/{b['id']}/invoices", invoice, as_="finance")
+        yield api, {"a": a, "b": b, "after": str(last["position"])}
 
 
 def statement_pdf(api: Api, language: str | None = None, **params: str) -> bytes:
@@ -82,9 +82,9 @@ def statement_pdf(api: Api, language: str | None = None, **params: str) -> bytes
 def test_the_statement_closes_on_the_read_models_outstanding_amount(
     books: tuple[Api, dict[str, Any]], pdftotext: str, tmp_path: Path
 ) -> None:
-    api, _ = books
-    totals = api.get(STATEMENT, params={"after": 0}).json()["totals"]["CNY"]
-    text = text_of(statement_pdf(api), pdftotext, tmp_path)
+    api, orders = books
+    totals = api.get(STATEMENT, params={"after": orders["after"]}).json()["totals"]["CNY"]
+    text = text_of(statement_pdf(api, after=orders["after"]), pdftotext, tmp_path)
     assert "对账单" in text and CUSTOMER in text and "華東跟單有限公司" in text
     assert figure(text, "期初余额") == 0
     assert figure(text, "本期开票") == Decimal(totals["invoiced"]) == Decimal("802.00")
@@ -99,14 +99,17 @@ def test_a_period_opens_on_what_came_before_it(
     books: tuple[Api, dict[str, Any]], pdftotext: str, tmp_path: Path
 ) -> None:
     api, orders = books
-    november = text_of(statement_pdf(api, **{"from": "2026-11-01", "to": "2026-11-30"}),
+    period = {"from": "2026-11-01", "to": "2026-11-30", "after": orders["after"]}
+    november = text_of(statement_pdf(api, **period),
                        pdftotext, tmp_path)  # fmt: skip
     assert "2026-11-01 – 2026-11-30" in november
     assert figure(november, "期初余额") == Decimal("401.00")  # INV-1 of 21 October
     assert figure(november, "本期开票") == Decimal("401.00")
     assert figure(november, "期末余额") == Decimal("552.00")
     assert "INV-1" not in november and "上期结转" in november
-    october = text_of(statement_pdf(api, to="2026-10-31"), pdftotext, tmp_path)
+    october = text_of(
+        statement_pdf(api, to="2026-10-31", after=orders["after"]), pdftotext, tmp_path
+    )
     assert figure(october, "期末余额") == Decimal("401.00")
     assert orders["b"]["number"] not in october  # nothing of B before November
     assert "PAY-A" not in october
@@ -115,8 +118,8 @@ def test_a_period_opens_on_what_came_before_it(
 def test_the_statement_speaks_english_when_asked(
     books: tuple[Api, dict[str, Any]], pdftotext: str, tmp_path: Path
 ) -> None:
-    api, _ = books
-    text = text_of(statement_pdf(api, "en-GB,en;q=0.9"), pdftotext, tmp_path)
+    api, orders = books
+    text = text_of(statement_pdf(api, "en-GB,en;q=0.9", after=orders["after"]), pdftotext, tmp_path)
     assert "Statement of account" in text and "对账单" not in text
     assert figure(text, "Closing balance") == Decimal("552.00")
     assert CUSTOMER in text  # names stay as they are
