@@ -29,13 +29,11 @@ AMOUNTS = st.decimals(min_value=-(10**12), max_value=10**12, places=4, allow_nan
 
 
 def items_of(text: st.SearchStrategy[str]) -> st.SearchStrategy[list[dict[str, Any]]]:
-    return st.lists(
-    st.fixed_dictionaries({
+    item = st.fixed_dictionaries({
         "name": text, "amount": AMOUNTS.map(str), "count": st.integers(-(10**9), 10**9),
         "on": st.booleans(), "currency": st.sampled_from(["CNY", "JPY", "KWD"]),
-    }),
-    max_size=30,
-)  # fmt: skip
+    })  # fmt: skip
+    return st.lists(item, max_size=30)
 
 
 ITEMS = items_of(TEXT)
