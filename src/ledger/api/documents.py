@@ -16,8 +16,9 @@ from fastapi.responses import Response
 
 from ledger.api.exports import PdfAnswer, disposition, file_name, language
 from ledger.api.read_models import caught_up, invalid
+from ledger.exports.accounts import accounts
 from ledger.files.pdf import Company
-from ledger.files.statement_pdf import accounts, sections, statement_pdf
+from ledger.files.statement_pdf import sections, statement_pdf
 from ledger.settings import Settings
 from ledger.worker import Worker
 

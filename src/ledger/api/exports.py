@@ -28,7 +28,7 @@ from fastapi.responses import Response, StreamingResponse
 from ledger.api.export_labels import YES_NO, header
 from ledger.api.read_models import caught_up, invalid, utc
 from ledger.api.ui.i18n import choose_lang
-from ledger.files.listings import Listing, Params
+from ledger.exports.listings import Listing, Params
 from ledger.files.sheets import Sheet, csv_chunks, write_xlsx
 from ledger.worker import Worker
 
@@ -157,9 +157,9 @@ def _with_format(endpoint: Callable[..., Any], listing: Listing, pdf: PdfAnswer 
         fmt = arguments.pop("format")
         request: Request = arguments.pop("export_request")
         given = {p.name: arguments.pop(p.name) for p in extras}
-        if fmt != "pdf" and any(value is not None for value in given.values()):
-            names = ", ".join(_query_name(p) for p in extras)
-            raise invalid(f"{names} apply to the printable document (format=pdf) only")
+        named = [_query_name(p) for p in extras if given[p.name] is not None]
+        if fmt != "pdf" and named:
+            raise invalid(f"{' and '.join(named)}: only with format=pdf (the printable document)")
         if fmt is None:
             return endpoint(**arguments)
         if fmt == "pdf" and pdf is not None:

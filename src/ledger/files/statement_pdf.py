@@ -1,9 +1,9 @@
 """The printable customer statement (对账单) for a period.
 
-Its orders are the customer's orders on the statements read model; each
-order's invoices (on their issue date), credit notes (on the date the
-command gave, else the day it was recorded) and payments (on their date)
-are read from the order's own events. Per currency: the balance before the
+Its orders are the customer's orders on the statements read model
+(``ledger.exports.accounts``); each order's invoices (on their issue date),
+credit notes (on the date the command gave, else the day it was recorded)
+and payments (on their date) come from the order's own events. Per currency: the balance before the
 period, what the period invoiced, credited and received, order by order
 with a running balance, and the balance at its end. Over all time up to
 today the figures equal the read model's totals: invoiced, credited, paid,
@@ -12,16 +12,14 @@ and outstanding as the closing balance.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
-from ledger.application import Ledger
 from ledger.files.pdf import (
     CONTENT_WIDTH,
     Company,
@@ -32,10 +30,6 @@ from ledger.files.pdf import (
     label,
     text,
 )
-from ledger.files.streams import every_item, in_order
-from ledger.projections.framework import View
-from ledger.projections.order_rows import MAX_LIMIT
-from ledger.projections.statements import statement
 
 KINDS = ("invoice", "credit_note", "payment")
 
@@ -79,14 +73,6 @@ def entries_of(events: Iterable[Any]) -> tuple[Entry, ...]:
         elif name == "PaymentReceived":
             found.append(Entry(event.received_on, "payment", event.reference, event.amount))
     return tuple(sorted(found, key=lambda e: (e.day, KINDS.index(e.kind), e.reference)))
-
-
-def accounts(ledger: Ledger, view: View[Any], customer: str, today: date) -> Iterator[Account]:
-    """The customer's orders on the statement, by number, with their entries."""
-    items = every_item(view, lambda v: statement(v, customer, now=today, limit=MAX_LIMIT)["items"])
-    for item in in_order(items, lambda i: (i["number"],)):
-        events = ledger.events.get(UUID(item["order_id"]))
-        yield Account(item["number"], item["currency"], Decimal(item["total"]), entries_of(events))
 
 
 @dataclass

@@ -28,7 +28,7 @@ from ledger.api.read_models import (
     utc,
 )
 from ledger.api.responses import FastJSON
-from ledger.files.listings import ALERTS, BACKLOG, BOARD
+from ledger.exports.listings import ALERTS, BACKLOG, BOARD
 from ledger.projections.alerts import list_alerts
 from ledger.projections.backlog import backlog_report
 from ledger.projections.board import board_cards

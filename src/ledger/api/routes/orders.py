@@ -49,7 +49,7 @@ from ledger.api.schemas import (
     sku_quantities,
 )
 from ledger.application import OrderNotFound
-from ledger.files.listings import SEARCH
+from ledger.exports.listings import SEARCH
 from ledger.projections.search import search_orders as find_orders
 
 router = APIRouter()

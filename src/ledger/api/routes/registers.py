@@ -27,7 +27,7 @@ from ledger.api.read_models import (
     invalid,
 )
 from ledger.api.responses import FastJSON
-from ledger.files.registers import (
+from ledger.exports.registers import (
     ARCHIVE,
     COMPLAINTS,
     LEAD_TIMES,

@@ -21,8 +21,8 @@ from ledger.api.ui.order_view import resolve_order_id
 from ledger.api.ui.render import PageRoute, lang_of, page, refused, to_login
 from ledger.api.ui.session import principal_of
 from ledger.application import OrderNotFound
-from ledger.files.listings import BACKLOG, BOARD, Listing
-from ledger.files.registers import LEAD_TIMES, SALES
+from ledger.exports.listings import BACKLOG, BOARD, Listing
+from ledger.exports.registers import LEAD_TIMES, SALES
 from ledger.files.shipping_pdf import Kind as DocumentKind
 from ledger.files.shipping_pdf import shipping_pdf
 from ledger.projections.board import FLAGS

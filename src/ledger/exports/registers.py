@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ledger.files.listings import Listing, Params, fixed, joined
+from ledger.exports.listings import Listing, Params, fixed, joined
+from ledger.exports.streams import Item, all_of, every_item, in_order
 from ledger.files.sheets import Column
-from ledger.files.streams import Item, all_of, every_item, in_order
 from ledger.projections.archive import archive_index
 from ledger.projections.complaints import complaint_register
 from ledger.projections.framework import View

@@ -14,11 +14,11 @@ from urllib.parse import unquote
 import openpyxl
 import pytest
 from api_client import ROLES, Api
+from export_support import get
 
-from conftest import get
 from ledger.api.export_labels import header
-from ledger.files.listings import ALERTS, BACKLOG, BOARD, SEARCH, Listing
-from ledger.files.registers import ARCHIVE, COMPLAINTS, LEAD_TIMES, SALES, SHIPMENTS, STATEMENT
+from ledger.exports.listings import ALERTS, BACKLOG, BOARD, SEARCH, Listing
+from ledger.exports.registers import ARCHIVE, COMPLAINTS, LEAD_TIMES, SALES, SHIPMENTS, STATEMENT
 
 pytestmark = pytest.mark.slow
 

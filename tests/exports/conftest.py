@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -54,9 +53,3 @@ def demo_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         app.state.worker.scan_alerts()
         yield Api(client)
     ledger.close()
-
-
-def get(api: Api, path: str, as_: str = "auditor", **params: Any) -> Any:
-    response = api.get(path, params=params, as_=as_)
-    assert response.status_code == 200, response.text
-    return response
