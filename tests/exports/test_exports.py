@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 import openpyxl
 import pytest
-from api_client import ROLES, Api
+from api_client import ROLES, TOKENS, Api
 from export_support import get
 
 from ledger.api.export_labels import header
@@ -241,3 +241,34 @@ def test_the_openapi_document_lists_the_file_formats(demo_api: Api) -> None:
     statement = paths["/customers/{name}/statement"]["get"]
     assert "application/pdf" in statement["responses"]["200"]["content"]
     assert {"from", "to"} <= {p["name"] for p in statement["parameters"]}
+
+
+def test_personal_texts_show_as_in_the_json_and_erased_after_an_erasure(tmp_path: Any) -> None:
+    """The complaint register keeps its free texts sealed; a file opens them as
+    the JSON does, and after the customer's erasure both read "[erased]"."""
+    from fastapi.testclient import TestClient
+
+    from ledger.api.app import create_app
+    from ledger.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'privacy.db'}"
+    with TestClient(create_app(Settings(database_url=url, tokens=TOKENS))) as client:
+        api = Api(client)
+        order = api.order_at("invoiced")
+        complaint = {"complaint_id": "C-9", "channel": "phone", "category": "包裝",
+                     "description": "外箱破損，請致電 13600000000"}  # fmt: skip
+        filed = api.ok(f"/orders/{order['id']}/complaints", complaint, as_="sales")
+        after = {"after": str(filed["position"]), "kind": "complaint"}
+
+        def both() -> tuple[list[str], list[dict[str, Any]]]:
+            rows = parse_csv(get(api, "/complaints", format="csv", **after).content)
+            items = get(api, "/complaints", **after).json()["items"]
+            column = rows[0].index("Description")
+            return [row[column] for row in rows[1:]], items
+
+        texts, items = both()
+        assert texts == [item["description"] for item in items] == [complaint["description"]]
+        erased = api.post(f"/customers/{order['customer']['name']}/erase", as_="admin")
+        assert erased.status_code == 200, erased.text
+        texts, items = both()
+        assert texts == [item["description"] for item in items] == ["[erased]"]

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.exports.streams import PAGE, every_item, in_order
-from ledger.files.sheets import Column, Sheet, csv_chunks, money_text, safe_text, write_xlsx
+from ledger.formats.sheets import Column, Sheet, csv_chunks, money_text, safe_text, write_xlsx
 from ledger.projections.board import BOARD
 from ledger.projections.facts import OrderFacts
 from ledger.projections.view_memory import MemoryView

@@ -14,15 +14,15 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from fastapi.responses import Response
 
+from ledger.aggregates.values import FIRST_DAY, LAST_DAY
 from ledger.api.exports import PdfAnswer, disposition, file_name, language
 from ledger.api.read_models import caught_up, invalid
 from ledger.exports.accounts import accounts
-from ledger.files.pdf import Company
-from ledger.files.statement_pdf import sections, statement_pdf
+from ledger.formats.pdf import Company
+from ledger.formats.statement_pdf import sections, statement_pdf
 from ledger.settings import Settings
 from ledger.worker import Worker
 
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # the business date range
 PDF_HEADERS = {"Cache-Control": "no-store"}
 
 

@@ -28,8 +28,9 @@ from fastapi.responses import Response, StreamingResponse
 from ledger.api.export_labels import YES_NO, header
 from ledger.api.read_models import caught_up, invalid, utc
 from ledger.api.ui.i18n import choose_lang
+from ledger.audit.personal import open_sealed
 from ledger.exports.listings import Listing, Params
-from ledger.files.sheets import Sheet, csv_chunks, write_xlsx
+from ledger.formats.sheets import Sheet, csv_chunks, write_xlsx
 from ledger.worker import Worker
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,7 +94,10 @@ def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
 def sheet_file(listing: Listing, fmt: str, lang: str, worker: Worker, params: Params) -> Response:
     """Every item of ``listing`` under ``params`` as a CSV or XLSX download.
     Filters are checked (422) before anything is sent."""
-    items = listing.rows(worker, params)
+    keys = worker.ledger.personal_keys
+    # Read models keep personal texts sealed (even in the sort spool); a file
+    # shows them as the JSON does: opened, or "[erased]" once erased.
+    items = (open_sealed(item, keys) for item in listing.rows(worker, params))
     try:
         first = next(items, None)
     except ValueError as error:

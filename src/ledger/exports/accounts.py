@@ -11,7 +11,7 @@ from uuid import UUID
 
 from ledger.application import Ledger
 from ledger.exports.streams import every_item, in_order
-from ledger.files.statement_pdf import Account, entries_of
+from ledger.formats.statement_pdf import Account, entries_of
 from ledger.projections.framework import View
 from ledger.projections.order_rows import MAX_LIMIT
 from ledger.projections.statements import statement

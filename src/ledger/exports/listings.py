@@ -18,7 +18,7 @@ from itertools import islice
 from typing import Any
 
 from ledger.exports.streams import PAGE, Item, all_of, every_item, in_order
-from ledger.files.sheets import Column
+from ledger.formats.sheets import Column
 from ledger.projections.backlog import backlog_report
 from ledger.projections.board import COLUMNS, board_cards
 from ledger.projections.framework import Source, View

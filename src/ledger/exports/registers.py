@@ -8,7 +8,7 @@ from typing import Any
 
 from ledger.exports.listings import Listing, Params, fixed, joined
 from ledger.exports.streams import Item, all_of, every_item, in_order
-from ledger.files.sheets import Column
+from ledger.formats.sheets import Column
 from ledger.projections.archive import archive_index
 from ledger.projections.complaints import complaint_register
 from ledger.projections.framework import View

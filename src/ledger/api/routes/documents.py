@@ -11,7 +11,7 @@ from ledger.api.deps import LedgerDep, OrderId, PrincipalDep, SubId
 from ledger.api.documents import company_of, pdf_response
 from ledger.api.errors import READ_ERRORS, ApiError
 from ledger.api.exports import file_responses, language
-from ledger.files.shipping_pdf import Kind, shipping_pdf
+from ledger.formats.shipping_pdf import Kind, shipping_pdf
 
 router = APIRouter(
     prefix="/orders/{order_id}/shipments/{shipment_id}",

@@ -23,8 +23,8 @@ from ledger.api.ui.session import principal_of
 from ledger.application import OrderNotFound
 from ledger.exports.listings import BACKLOG, BOARD, Listing
 from ledger.exports.registers import LEAD_TIMES, SALES
-from ledger.files.shipping_pdf import Kind as DocumentKind
-from ledger.files.shipping_pdf import shipping_pdf
+from ledger.formats.shipping_pdf import Kind as DocumentKind
+from ledger.formats.shipping_pdf import shipping_pdf
 from ledger.projections.board import FLAGS
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)

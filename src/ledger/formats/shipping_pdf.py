@@ -16,7 +16,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
 from ledger.aggregates.order import Order
-from ledger.files.pdf import CONTENT_WIDTH, Company, build, company_header, grid, label, text
+from ledger.formats.pdf import CONTENT_WIDTH, Company, build, company_header, grid, label, text
 
 Kind = Literal["dispatch_note", "packing_list"]
 

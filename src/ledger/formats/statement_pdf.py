@@ -20,7 +20,7 @@ from typing import Any
 
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
-from ledger.files.pdf import (
+from ledger.formats.pdf import (
     CONTENT_WIDTH,
     Company,
     amount,

@@ -21,45 +21,21 @@ from typing import IO, Any, Literal
 
 from xlsxwriter.workbook import Workbook
 
+from ledger.aggregates.values import minor_unit
+
 Kind = Literal["text", "int", "number", "money", "date", "datetime", "bool"]
 Item = Mapping[str, Any]
 
 BOM = "\ufeff"  # Excel reads a CSV as UTF-8 only when it starts with one
 CSV_BATCH = 200  # rows per yielded chunk
 XLSX_MAX_ROWS = 1_048_576  # a worksheet's limit, header included
-# ISO 4217 currencies whose minor unit is not a hundredth; every other has 2 places.
-_PLACES = {
-    **dict.fromkeys(
-        [
-            "BIF",
-            "CLP",
-            "DJF",
-            "GNF",
-            "ISK",
-            "JPY",
-            "KMF",
-            "KRW",
-            "PYG",
-            "RWF",
-            "UGX",
-            "UYI",
-            "VND",
-            "VUV",
-            "XAF",
-            "XOF",
-            "XPF",
-        ],
-        0,
-    ),
-    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
-}
 # A text cell starting with one of these is a formula to a spreadsheet program.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def minor_places(currency: str) -> int:
-    """Decimal places of the currency's minor unit (2 unless ISO 4217 says otherwise)."""
-    return _PLACES.get(currency, 2)
+    """Decimal places of the currency's minor unit (ISO 4217; 2 unless it says otherwise)."""
+    return minor_unit(currency)
 
 
 @dataclass(frozen=True)
