@@ -137,6 +137,13 @@ class Settings(BaseSettings):
     stale_days: int = 14
     snapshot_interval: int = 50
     pool_size: int = 10
+    # The issuing company on printed statements and dispatch notes (docs/exports.md).
+    company_name: str = "ledger"
+    company_address: str = ""
+    company_phone: str = ""
+    company_email: str = ""
+    company_tax_id: str = ""
+    company_bank: str = ""
 
     @field_validator("database_url")
     @classmethod

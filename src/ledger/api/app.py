@@ -21,7 +21,7 @@ from ledger.api.limits import BodyLimit
 from ledger.api.metrics import CountCommands, Metrics
 from ledger.api.responses import FastJSON
 from ledger.api.routes import ROUTERS
-from ledger.api.ui import router as ui_router
+from ledger.api.ui.pages import router as ui_router
 from ledger.application import Ledger
 from ledger.settings import Settings, backend_of, get_settings
 from ledger.worker import Worker

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from ledger.api.deps import PrincipalDep
+from ledger.api.exports import listing_get
 from ledger.api.params import CleanText
 from ledger.api.read_models import (
     VIEW_ERRORS,
@@ -27,6 +28,7 @@ from ledger.api.read_models import (
     utc,
 )
 from ledger.api.responses import FastJSON
+from ledger.exports.listings import ALERTS, BACKLOG, BOARD
 from ledger.projections.alerts import list_alerts
 from ledger.projections.backlog import backlog_report
 from ledger.projections.board import board_cards
@@ -48,7 +50,7 @@ Severity = Literal["low", "medium", "high"]
 PerColumn = Annotated[int, Query(ge=1, le=500, description="cards per column")]
 
 
-@router.get("/board", response_model=BoardOut)
+@listing_get(router, "/board", BOARD, response_model=BoardOut)
 def board(
     worker: WorkerDep,
     principal: PrincipalDep,
@@ -103,7 +105,7 @@ def _attach_alerts(worker: Worker, board: dict[str, Any]) -> None:
     board["alerts"] = {"total": sum(kinds.values()), "by_kind": dict(sorted(kinds.items()))}
 
 
-@router.get("/backlog", response_model=BacklogOut)
+@listing_get(router, "/backlog", BACKLOG, response_model=BacklogOut)
 def backlog(
     worker: WorkerDep,
     principal: PrincipalDep,
@@ -130,7 +132,7 @@ def backlog(
     return FastJSON(backlog_report(worker.views["backlog"], now=worker.now(), **query))
 
 
-@router.get("/alerts", response_model=PageOut)
+@listing_get(router, "/alerts", ALERTS, response_model=PageOut)
 def alerts(
     worker: WorkerDep,
     principal: PrincipalDep,

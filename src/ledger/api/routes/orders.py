@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from ledger.aggregates.base import SIDE_STAGES, STAGES
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, PrincipalDep, allow, ctx_for, in_thread
 from ledger.api.errors import COMMAND_ERRORS, READ_ERRORS, ApiError
+from ledger.api.exports import listing_get
 from ledger.api.fastpath import CommandRoute
 from ledger.api.fields import BusinessDate, BusinessMoment
 from ledger.api.history import DEFAULT_LIMIT, MAX_PAGE_BYTES, history_page
@@ -49,6 +50,7 @@ from ledger.api.schemas import (
     sku_quantities,
 )
 from ledger.application import OrderNotFound
+from ledger.exports.listings import SEARCH
 from ledger.projections.search import search_orders as find_orders
 
 router = APIRouter()
@@ -79,7 +81,7 @@ async def receive_order(body: ReceiveIn, ledger: LedgerDep, ctx: CtxDep) -> Resp
     return await in_thread(run)
 
 
-@reads.get("", response_model=SearchOut, responses=VIEW_ERRORS)
+@listing_get(reads, "", SEARCH, response_model=SearchOut, responses=VIEW_ERRORS)
 def search_orders(
     ledger: LedgerDep,
     worker: WorkerDep,

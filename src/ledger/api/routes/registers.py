@@ -11,6 +11,8 @@ from fastapi.responses import Response
 
 from ledger.aggregates.values import FIRST_DAY, LAST_DAY
 from ledger.api.deps import PrincipalDep
+from ledger.api.documents import STATEMENT_PDF
+from ledger.api.exports import listing_get
 from ledger.api.params import CleanText
 from ledger.api.read_models import (
     VIEW_ERRORS,
@@ -27,6 +29,14 @@ from ledger.api.read_models import (
 )
 from ledger.api.responses import FastJSON
 from ledger.audit.personal import open_sealed
+from ledger.exports.registers import (
+    ARCHIVE,
+    COMPLAINTS,
+    LEAD_TIMES,
+    SALES,
+    SHIPMENTS,
+    STATEMENT,
+)
 from ledger.projections.archive import archive_index
 from ledger.projections.complaints import complaint_register
 from ledger.projections.lead_times import lead_times
@@ -54,7 +64,7 @@ def answer(
     return FastJSON(open_sealed(found, worker.ledger.personal_keys))
 
 
-@router.get("/reports/sales", response_model=PageOut)
+@listing_get(router, "/reports/sales", SALES, response_model=PageOut)
 def sales(
     worker: WorkerDep, principal: PrincipalDep, group_by: GroupBy = "month",
     year: Year = None, customer: Customer = None, channel: Text = None, product: Text = None,
@@ -69,7 +79,7 @@ def sales(
         product=product, currency=currency, today=today, limit=limit, offset=offset))  # fmt: skip
 
 
-@router.get("/reports/lead-times", response_model=Open)
+@listing_get(router, "/reports/lead-times", LEAD_TIMES, response_model=Open)
 def stage_lead_times(
     worker: WorkerDep, principal: PrincipalDep, year: Year = None, customer: Customer = None,
     channel: Text = None, after: After = None, wait: Wait = 5.0,
@@ -79,7 +89,7 @@ def stage_lead_times(
         view, year=year, customer=customer, channel=channel))  # fmt: skip
 
 
-@router.get("/complaints", response_model=PageOut)
+@listing_get(router, "/complaints", COMPLAINTS, response_model=PageOut)
 def complaints(
     worker: WorkerDep, principal: PrincipalDep, status: Text = None, kind: Text = None,
     severity: Text = None, customer: Customer = None, number: Text = None,
@@ -92,7 +102,9 @@ def complaints(
         number=number, limit=limit, offset=offset))  # fmt: skip
 
 
-@router.get("/customers/{name}/statement", response_model=PageOut)
+@listing_get(
+    router, "/customers/{name}/statement", STATEMENT, pdf=STATEMENT_PDF, response_model=PageOut
+)
 def customer_statement(
     worker: WorkerDep, principal: PrincipalDep,
     name: Annotated[CleanText, Path(min_length=1, max_length=200)],
@@ -106,7 +118,7 @@ def customer_statement(
         limit=limit, offset=offset))  # fmt: skip
 
 
-@router.get("/shipments", response_model=PageOut)
+@listing_get(router, "/shipments", SHIPMENTS, response_model=PageOut)
 def shipments(
     worker: WorkerDep, principal: PrincipalDep, status: Text = None,
     exception_only: bool = False, carrier: Text = None, customer: Customer = None,
@@ -119,7 +131,7 @@ def shipments(
         customer=customer, number=number, limit=limit, offset=offset))  # fmt: skip
 
 
-@router.get("/audit/archive", response_model=PageOut)
+@listing_get(router, "/audit/archive", ARCHIVE, response_model=PageOut)
 def audit_archive(
     worker: WorkerDep, principal: PrincipalDep,
     period: Annotated[CleanText | None, Query(description="YYYY or YYYY-MM", max_length=7)] = None,

@@ -253,6 +253,20 @@ _LABELS: dict[str, tuple[str, str]] = {
         "该表单来自其他网站，未执行任何操作。",
     ),
     "back_to_board": ("Back to the board", "返回看板"),
+    # downloads (exports and printable documents)
+    "download": ("Download", "下载"),
+    "download.csv": ("CSV", "CSV"),
+    "download.xlsx": ("Excel", "Excel"),
+    "download.cards": ("Every card", "全部卡片"),
+    "download.orders": ("Every order listed", "全部订单"),
+    "download.sales_month": ("Sales by month", "按月销售"),
+    "download.sales_customer": ("Sales by customer", "按客户销售"),
+    "download.sales_product": ("Sales by product", "按产品销售"),
+    "download.lead_times": ("Lead times", "阶段周期"),
+    "print.title": ("Printable documents", "打印单据"),
+    "print.dispatch_note": ("Dispatch note", "发货单"),
+    "print.packing_list": ("Packing list", "装箱单"),
+    "print.statement": ("Customer statement (PDF)", "客户对账单（PDF）"),
 }  # fmt: skip
 
 _EVENTS: dict[str, tuple[str, str]] = {

@@ -18,7 +18,7 @@ from ledger.aggregates.values import FIRST_DAY, LAST_DAY, within_business_range
 from ledger.api.errors import ApiError
 from ledger.api.fields import DATE_RANGE
 from ledger.api.params import CleanText
-from ledger.api.ui import data, order_view, reports_view
+from ledger.api.ui import data, downloads, order_view, reports_view
 from ledger.api.ui.i18n import LANG_COOKIE, LANGS, translator
 from ledger.api.ui.render import HERE, PageRoute, lang_of, page, refused, to_login
 from ledger.api.ui.session import (
@@ -216,6 +216,9 @@ def reports_page(
         products=reports_view.top_groups(view, "product", year, chosen),
         lead=reports_view.lead_time_rows(view, year),
     )  # fmt: skip
+
+
+router.include_router(downloads.router)  # before the catch-all below
 
 
 @router.get("/{unknown:path}", response_class=HTMLResponse)
