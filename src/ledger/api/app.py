@@ -21,6 +21,7 @@ from ledger.api.limits import BodyLimit
 from ledger.api.metrics import CountCommands, Metrics
 from ledger.api.responses import FastJSON
 from ledger.api.routes import ROUTERS
+from ledger.api.routes.imports import UPLOAD_BODY_BYTES, UPLOAD_PATHS
 from ledger.api.ui import router as ui_router
 from ledger.application import Ledger
 from ledger.settings import Settings, backend_of, get_settings
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     install_docs(app)
     if watch is not None:
         app.add_middleware(StoreGate, watch=watch, store=store)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, uploads=dict.fromkeys(UPLOAD_PATHS, UPLOAD_BODY_BYTES))
     app.add_middleware(CountCommands, metrics=metrics)
     for router in ROUTERS:
         app.include_router(router)

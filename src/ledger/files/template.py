@@ -82,6 +82,8 @@ COLUMNS: tuple[Column, ...] = (
 
 BY_KEY: dict[str, Column] = {column.key: column for column in COLUMNS}
 GROUP_KEY = "customer_ref"
+# The receive command's limit (ledger.api.fields.MAX_LINES; a test keeps them equal).
+MAX_LINES = 200
 
 # The Chinese words a choice column also accepts, beside its English values.
 CHOICE_WORDS: dict[str, dict[str, str]] = {

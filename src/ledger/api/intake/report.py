@@ -1,0 +1,126 @@
+"""The import report: what the file holds, what is wrong with it, what was
+recorded, with every message in the caller's language (en or zh)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.api.intake.checking import Intake
+from ledger.api.intake.commit import Outcome
+from ledger.files.reading import HEADER_WINDOW, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS
+from ledger.files.template import MAX_LINES
+
+MAX_LISTED = 1000  # problems listed in one report (all are counted)
+LIMITS = {
+    "file_bytes": MAX_FILE_BYTES,
+    "rows": MAX_ROWS,
+    "lines_per_order": MAX_LINES,
+    "columns": MAX_COLUMNS,
+    "header_within_rows": HEADER_WINDOW,
+}
+
+_SUMMARY: dict[str, tuple[str, str]] = {
+    "ready": (
+        "{orders} orders ({lines} lines) can be recorded; nothing is recorded yet: "
+        "send the same file with commit to record them.",
+        "共 {orders} 个订单（{lines} 行）可以录入；尚未录入：请以提交方式再次上传同一文件。",
+    ),
+    "problems": (
+        "{count} problems found: nothing is recorded. Correct them and send the file again.",
+        "发现 {count} 个问题：未录入任何订单。请改正后重新上传。",
+    ),
+    "refused": (
+        "The file cannot be read as an order list: nothing is recorded.",
+        "无法作为订单表读取该文件：未录入任何订单。",
+    ),
+    "recorded": (
+        "{recorded} orders recorded; {repeated} were already recorded by an earlier upload "
+        "of this same file.",
+        "已录入 {recorded} 个订单；另有 {repeated} 个订单已在此前上传同一文件时录入。",
+    ),
+    "nothing_new": (
+        "This file was already imported: its {repeated} orders are recorded; nothing new.",
+        "该文件此前已导入：其 {repeated} 个订单均已录入，本次未新增订单。",
+    ),
+}
+
+
+def summary(key: str, lang: str, **params: Any) -> str:
+    en, zh = _SUMMARY[key]
+    shown = {k: f"{v:,}" if isinstance(v, int) else v for k, v in params.items()}
+    return (zh if lang == "zh" else en).format(**shown)
+
+
+def report(intake: Intake, lang: str, outcomes: list[Outcome] | None = None) -> dict[str, Any]:
+    """The whole report as JSON-ready data."""
+    table = intake.table
+    return {
+        "file": {
+            "name": intake.name,
+            "sha256": intake.sha256,
+            "bytes": intake.size,
+            "format": table.format if table else None,
+            "sheet": table.sheet if table else None,
+            "encoding": table.encoding if table else None,
+            "header_row": table.header_row if table else None,
+        },
+        "valid": intake.valid,
+        "committed": outcomes is not None,
+        "message": _message(intake, lang, outcomes),
+        "summary": _counts(intake, outcomes),
+        "orders": _orders(intake, outcomes),
+        "problems": [p.as_dict(lang) for p in intake.problems[:MAX_LISTED]],
+        "notes": [p.as_dict(lang) for p in (table.notes if table else [])],
+        "limits": LIMITS,
+    }
+
+
+def _message(intake: Intake, lang: str, outcomes: list[Outcome] | None) -> str:
+    if intake.table is None:
+        return summary("refused", lang)
+    if intake.problems or not intake.drafts:
+        return summary("problems", lang, count=len(intake.problems))
+    if outcomes is None:
+        return summary("ready", lang, orders=len(intake.drafts), lines=intake.lines)
+    recorded = sum(1 for o in outcomes if o.recorded)
+    if recorded == 0:
+        return summary("nothing_new", lang, repeated=len(outcomes))
+    return summary("recorded", lang, recorded=recorded, repeated=len(outcomes) - recorded)
+
+
+def _counts(intake: Intake, outcomes: list[Outcome] | None) -> dict[str, int | None]:
+    counts: dict[str, int | None] = {
+        "rows": len(intake.table.rows) if intake.table else 0,
+        "orders": len(intake.drafts),
+        "lines": intake.lines,
+        "problems": len(intake.problems),
+        "recorded": None,
+        "already_recorded": None,
+    }
+    if outcomes is not None:
+        recorded = sum(1 for o in outcomes if o.recorded)
+        counts.update(recorded=recorded, already_recorded=len(outcomes) - recorded)
+    return counts
+
+
+def _orders(intake: Intake, outcomes: list[Outcome] | None) -> list[dict[str, Any]]:
+    done = {o.ref: o for o in outcomes or []}
+    listed = []
+    for draft in intake.drafts:
+        entry: dict[str, Any] = {
+            "customer_ref": draft.ref,
+            "rows": draft.rows,
+            "customer": draft.body.customer.name,
+            "lines": len(draft.body.lines),
+            "currency": draft.body.currency,
+        }
+        outcome = done.get(draft.ref)
+        if outcome is not None:
+            entry.update(
+                status="recorded" if outcome.recorded else "already_recorded",
+                number=outcome.number,
+                order_id=outcome.order_id,
+                total=str(outcome.total),
+            )
+        listed.append(entry)
+    return listed
