@@ -1,9 +1,5 @@
 """Bulk intake of orders from .xlsx and .csv files (``POST /imports``,
-``ledger import``, ``/ui/imports``): check every row by the receive
-command's rules, then record every order of a valid file, exactly once."""
-
-from ledger.api.intake.checking import Intake, check_file
-from ledger.api.intake.commit import FileHasProblems, Outcome, commit_file
-from ledger.api.intake.report import report
-
-__all__ = ["FileHasProblems", "Intake", "Outcome", "check_file", "commit_file", "report"]
+``ledger import``, ``/ui/imports``): ``checking`` reads a file and checks
+every row by the receive command's rules, ``commit`` records every order of
+a valid file exactly once, ``report`` says what happened in English or
+Chinese. Nothing is imported here, so the CLI starts quickly."""

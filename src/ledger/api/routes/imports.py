@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 
 from ledger.api.deps import CtxDep, LedgerDep, PrincipalDep, allow, in_thread
 from ledger.api.errors import COMMAND_ERRORS, READ_ERRORS, ApiError
-from ledger.api.intake import FileHasProblems, check_file, commit_file, report
-from ledger.api.intake.report import MAX_LISTED
+from ledger.api.intake.checking import check_file
+from ledger.api.intake.commit import FileHasProblems, commit_file
+from ledger.api.intake.report import MAX_LISTED, report
 from ledger.api.responses import FastJSON
 from ledger.api.ui.i18n import choose_lang
 from ledger.files.reading import MAX_FILE_BYTES
