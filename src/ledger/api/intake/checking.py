@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from ledger.api.intake.orders import Draft, check_orders
 from ledger.files.problems import FileRefused, Problem
 from ledger.files.table import Table, read_table
+from ledger.files.template import COLUMNS
+
+_POSITION = {column.key: index for index, column in enumerate(COLUMNS)}
 
 
 @dataclass
@@ -39,4 +42,5 @@ def check_file(data: bytes, name: str = "") -> Intake:
     except FileRefused as refused:
         return Intake(name, digest, len(data), None, [], refused.problems)
     drafts, problems = check_orders(table)
+    problems.sort(key=lambda p: (p.row or 0, _POSITION.get(p.column or "", -1)))
     return Intake(name, digest, len(data), table, drafts, problems)

@@ -21,26 +21,26 @@ LIMITS = {
 
 _SUMMARY: dict[str, tuple[str, str]] = {
     "ready": (
-        "{orders} orders ({lines} lines) can be recorded; nothing is recorded yet: "
+        "Ready to record — orders: {orders}, lines: {lines}. Nothing is recorded yet: "
         "send the same file with commit to record them.",
-        "共 {orders} 个订单（{lines} 行）可以录入；尚未录入：请以提交方式再次上传同一文件。",
+        "可以录入——订单：{orders} 个，产品行：{lines} 行。尚未录入：请以提交方式再次上传同一文件。",
     ),
     "problems": (
-        "{count} problems found: nothing is recorded. Correct them and send the file again.",
-        "发现 {count} 个问题：未录入任何订单。请改正后重新上传。",
+        "Problems found: {count}. Nothing is recorded: correct them and send the file again.",
+        "发现问题：{count} 个。未录入任何订单：请改正后重新上传。",
     ),
     "refused": (
         "The file cannot be read as an order list: nothing is recorded.",
         "无法作为订单表读取该文件：未录入任何订单。",
     ),
     "recorded": (
-        "{recorded} orders recorded; {repeated} were already recorded by an earlier upload "
-        "of this same file.",
-        "已录入 {recorded} 个订单；另有 {repeated} 个订单已在此前上传同一文件时录入。",
+        "Recorded — new orders: {recorded}; already recorded by an earlier upload of this "
+        "same file: {repeated}.",
+        "录入完成——新订单：{recorded} 个；此前上传同一文件时已录入：{repeated} 个。",
     ),
     "nothing_new": (
-        "This file was already imported: its {repeated} orders are recorded; nothing new.",
-        "该文件此前已导入：其 {repeated} 个订单均已录入，本次未新增订单。",
+        "This file was already imported: all its orders ({repeated}) are recorded; nothing new.",
+        "该文件此前已导入：其全部订单（{repeated} 个）均已录入，本次未新增。",
     ),
 }
 

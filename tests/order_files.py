@@ -17,7 +17,12 @@ from ledger.files.template import COLUMNS
 
 Row = dict[str, Any]
 HEADERS = [column.bilingual for column in COLUMNS]
-CUSTOMERS = ["上海华东机电有限公司", "北京永信贸易有限公司", "广州南方五金制品厂", "深圳鹏程电子科技"]
+CUSTOMERS = [
+    "上海华东机电有限公司",
+    "北京永信贸易有限公司",
+    "广州南方五金制品厂",
+    "深圳鹏程电子科技",
+]
 PRODUCTS = [("VLV", "不锈钢球阀"), ("GSK", "法兰垫片"), ("PMP", "离心泵"), ("FLT", "过滤器")]
 
 
