@@ -18,6 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ledger.files.reading import MAX_FILE_BYTES, MAX_ROWS
 from ledger.files.template import CHOICE_LABELS, COLUMNS, MAX_LINES, Column
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ORDERS_SHEET = "Orders 订单"
 HELP_SHEET = "Help 说明"
 FORMATS = {"integer": "0", "decimal": "#,##0.00##", "date": "yyyy-mm-dd", "code": "@", "text": "@"}

@@ -18,9 +18,8 @@ from ledger.api.intake.report import MAX_LISTED, report
 from ledger.api.responses import FastJSON
 from ledger.api.ui.i18n import choose_lang
 from ledger.files.reading import MAX_FILE_BYTES
-from ledger.files.workbook import template_workbook
+from ledger.files.workbook import XLSX, template_workbook
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The upload's body: the file and the multipart framing around it.
 UPLOAD_BODY_BYTES = MAX_FILE_BYTES + 64 * 1024
 UPLOAD_PATHS = ("/imports", "/ui/imports")

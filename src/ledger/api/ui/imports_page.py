@@ -18,14 +18,13 @@ from ledger.api.deps import command_ctx, in_thread
 from ledger.api.intake.checking import check_file
 from ledger.api.intake.commit import commit_file
 from ledger.api.intake.report import LIMITS, report
-from ledger.api.routes.imports import XLSX
 from ledger.api.ui import data
 from ledger.api.ui.render import PageRoute, lang_of, page, refused, to_login
 from ledger.api.ui.session import principal_of, same_origin
 from ledger.application import Ctx
 from ledger.files.reading import MAX_FILE_BYTES
 from ledger.files.template import BY_KEY
-from ledger.files.workbook import template_workbook
+from ledger.files.workbook import XLSX, template_workbook
 
 router = APIRouter(prefix="/ui/imports", include_in_schema=False, route_class=PageRoute)
 SHOWN_ORDERS = 200
