@@ -24,7 +24,7 @@ from ledger.api.intake.checking import Intake
 from ledger.api.intake.orders import Draft
 from ledger.application import Ctx, Ledger
 
-WRITERS = 8
+WRITERS = 16
 Progress = Callable[[int, int], None]
 
 
