@@ -16,7 +16,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ledger.api.intake.checking import Intake, check_file
-from ledger.files.reading import MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, MAX_UNPACKED_BYTES
+from ledger.files.limits import MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, MAX_UNPACKED_BYTES
 from ledger.files.template import COLUMNS
 from ledger.files.workbook import template_workbook
 from order_files import HEADERS, csv_bytes, csv_text, order_rows, xlsx_bytes
@@ -225,3 +225,29 @@ def test_a_workbook_with_any_byte_changed_gets_a_report_not_an_error(at: int, by
     data[at] = byte
     intake = check_file(bytes(data))
     assert intake.valid or intake.problems
+
+
+def test_two_far_apart_cells_in_a_tiny_workbook_are_refused_before_reading() -> None:
+    def build(sheet: Worksheet) -> None:
+        _rows_into(sheet, order_rows(1))
+        sheet["CV1048576"] = "x"  # a dense grid to here would be 100 million cells
+
+    data = _workbook(build)
+    assert len(data) < 20_000
+    intake = refused_with(data, "sheet_too_large")
+    assert "1048576" in intake.problems[0].message("en")
+
+
+def test_only_the_first_visible_sheet_is_read() -> None:
+    book = Workbook()
+    hidden = book.active
+    assert isinstance(hidden, Worksheet)
+    hidden.title, hidden.sheet_state = "Old", "hidden"
+    hidden["A1"] = "nothing to see"
+    orders = book.create_sheet("Orders")
+    _rows_into(orders, order_rows(2))
+    book.create_sheet("Prices")["CV30000"] = 1  # a big sheet that is not read
+    out = io.BytesIO()
+    book.save(out)
+    intake = check_file(out.getvalue())
+    assert intake.valid and intake.table is not None and intake.table.sheet == "Orders"

@@ -51,7 +51,14 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "The CSV file cannot be read at line {line}: {detail}.",
         "CSV 文件第 {line} 行无法读取：{detail}。",
     ),
-    "no_sheet": ("The workbook has no worksheet.", "工作簿中没有工作表。"),
+    "no_sheet": ("The workbook has no visible worksheet.", "工作簿中没有可见的工作表。"),
+    "sheet_too_large": (
+        "The sheet has cells as far as row {rows}, column {columns}: at most {limit_rows} rows "
+        "and {limit_columns} columns are read. Delete the rows and columns beyond the orders, "
+        "even empty formatted ones.",
+        "工作表的单元格延伸到第 {rows} 行、第 {columns} 列：最多读取 {limit_rows} 行、"
+        "{limit_columns} 列。请删除订单以外的行和列（包括设置了格式的空单元格）。",
+    ),
     "empty_sheet": ("The sheet “{sheet}” is empty.", "工作表“{sheet}”是空的。"),
     "too_many_columns": (
         "The sheet is {width} columns wide; at most {limit} are read.",

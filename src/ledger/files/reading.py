@@ -3,10 +3,8 @@ first visible worksheet (python-calamine) or a .csv file (UTF-8 with or
 without BOM, UTF-16 with BOM, GB18030).
 
 The kind is told by the content, never by the file's name. Before a
-workbook reaches the reader its zip container is checked: at most
-``MAX_PARTS`` parts unpacking to at most ``MAX_UNPACKED_BYTES`` in all,
-each part's size as declared (every part is inflated once, counted and
-its checksum verified), so a zip bomb is refused before any XML is parsed.
+workbook reaches the reader its zip container is checked
+(``ledger.files.container``), so a zip bomb is refused before any XML is parsed.
 """
 
 from __future__ import annotations
@@ -14,26 +12,15 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from typing import Literal
 
-from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+from python_calamine import CalamineError, CalamineWorkbook
 
+from ledger.files.container import check_container, damaged
+from ledger.files.limits import MAX_COLUMNS, MAX_FILE_BYTES, MAX_GRID_ROWS
 from ledger.files.problems import FileRefused, Problem
 
-MAX_FILE_BYTES = 10 * 2**20
-MAX_UNPACKED_BYTES = 100 * 2**20
-MAX_PARTS = 1000
-MAX_COLUMNS = 100
-MAX_ROWS = 20_000  # order rows (lines), beside the header and the rows above it
-HEADER_WINDOW = 10  # the header is one of the first rows
-MAX_GRID_ROWS = MAX_ROWS + HEADER_WINDOW + 1
-
-# A formula element in a worksheet part: <f>, <f t="shared" .../>, <x:f>.
-_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z0-9]+:)?f[\s>/]")
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "PDF"),
     (b"\x89PNG", "PNG"),
@@ -82,17 +69,10 @@ def read_grid(data: bytes) -> Grid:
 
 
 def _read_xlsx(data: bytes) -> Grid:
-    maybe_formulas = _check_container(data)
+    container = check_container(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        names = [
-            sheet.name
-            for sheet in book.sheets_metadata
-            if sheet.typ == SheetTypeEnum.WorkSheet and sheet.visible == SheetVisibleEnum.Visible
-        ]
-        if not names:
-            raise FileRefused(Problem("no_sheet"))
-        sheet = book.get_sheet_by_name(names[0])
+        sheet = book.get_sheet_by_name(container.sheet)
         end = sheet.end
         if end is not None and end[1] + 1 > MAX_COLUMNS:
             raise FileRefused(
@@ -100,58 +80,16 @@ def _read_xlsx(data: bytes) -> Grid:
             )
         rows = sheet.to_python(skip_empty_area=False, nrows=MAX_GRID_ROWS + 1) if end else []
         merged = [(a[0], a[1], b[0], b[1]) for a, b in sheet.merged_cell_ranges or []]
-    except CalamineError as error:
-        raise FileRefused(_damaged(type(error).__name__)) from None
-    except (ValueError, OverflowError, KeyError) as error:
-        # What the reader raised converting a hostile cell (a date beyond the calendar).
-        raise FileRefused(_damaged(type(error).__name__)) from None
-    return Grid("xlsx", names[0], [list(row) for row in rows], "", merged, maybe_formulas)
-
-
-def _damaged(detail: str) -> Problem:
-    return Problem("damaged_workbook", params={"detail": detail})
-
-
-def _check_container(data: bytes) -> bool:
-    """Refuse a zip that is no workbook, or unpacks to too much; whether any
-    worksheet part holds a formula element."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-        if "xl/workbook.xml" not in {info.filename for info in infos}:
-            raise FileRefused(Problem("zip_not_workbook"))
-        if len(infos) > MAX_PARTS or sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES:
-            raise FileRefused(_too_large())
-        formulas = False
-        for info in infos:
-            formulas |= _inflate(archive, info)
-        return formulas
-    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as e:
-        raise FileRefused(_damaged(type(e).__name__)) from None
-
-
-def _too_large() -> Problem:
-    return Problem(
-        "unpacked_too_large",
-        params={"limit_mb": MAX_UNPACKED_BYTES >> 20, "limit_parts": MAX_PARTS},
-    )
-
-
-def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-    """Inflate one part (zipfile stops at its declared size and checks its CRC,
-    so a part cannot unpack to more than it declares); whether it is a
-    worksheet with a formula element."""
-    sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
-    found, tail, seen = False, b"", 0
-    with archive.open(info) as part:
-        while chunk := part.read(1 << 20):
-            seen += len(chunk)
-            if seen > info.file_size:  # pragma: no cover - zipfile never reads past it
-                raise FileRefused(_too_large())
-            if sheet and not found:
-                found = _FORMULA_TAG.search(tail + chunk) is not None
-                tail = chunk[-16:]
-    return found
+    except (CalamineError, ValueError, OverflowError, KeyError) as error:
+        # Also what the reader raises converting a hostile cell (a date beyond the calendar).
+        raise FileRefused(damaged(type(error).__name__)) from None
+    except BaseException as error:
+        # The reader's Rust code panicking (pyo3's PanicException derives from BaseException).
+        if type(error).__name__ != "PanicException":
+            raise
+        raise FileRefused(damaged("PanicException")) from None
+    cells: list[list[object]] = [list(row) for row in rows]
+    return Grid("xlsx", container.sheet, cells, "", merged, container.formulas)
 
 
 # -- csv -----------------------------------------------------------------------

@@ -18,8 +18,9 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from ledger.files.cells import is_blank, shown
+from ledger.files.limits import HEADER_WINDOW, MAX_ROWS
 from ledger.files.problems import FileRefused, Problem
-from ledger.files.reading import HEADER_WINDOW, MAX_ROWS, Grid, read_grid
+from ledger.files.reading import Grid, read_grid
 from ledger.files.template import COLUMNS, Column, match_header
 
 MIN_HEADER_MATCHES = 3

@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ledger.files.reading import MAX_FILE_BYTES, MAX_ROWS
+from ledger.files.limits import MAX_FILE_BYTES, MAX_ROWS
 from ledger.files.template import CHOICE_LABELS, COLUMNS, MAX_LINES, Column
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

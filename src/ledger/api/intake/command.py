@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from ledger.files.reading import MAX_FILE_BYTES
+from ledger.files.limits import MAX_FILE_BYTES
 
 
 def add_import_command(subparsers: Any) -> None:

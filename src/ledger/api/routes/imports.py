@@ -17,7 +17,7 @@ from ledger.api.intake.commit import FileHasProblems, commit_file
 from ledger.api.intake.report import MAX_LISTED, report
 from ledger.api.responses import FastJSON
 from ledger.api.ui.i18n import choose_lang
-from ledger.files.reading import MAX_FILE_BYTES
+from ledger.files.limits import MAX_FILE_BYTES
 from ledger.files.workbook import XLSX, template_workbook
 
 # The upload's body: the file and the multipart framing around it.
