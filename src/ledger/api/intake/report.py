@@ -61,7 +61,7 @@ def report(intake: Intake, lang: str, outcomes: list[Outcome] | None = None) -> 
             "bytes": intake.size,
             "format": table.format if table else None,
             "sheet": table.sheet if table else None,
-            "encoding": table.encoding if table else None,
+            "encoding": (table.encoding or None) if table else None,
             "header_row": table.header_row if table else None,
         },
         "valid": intake.valid,
