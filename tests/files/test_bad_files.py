@@ -251,3 +251,13 @@ def test_only_the_first_visible_sheet_is_read() -> None:
     book.save(out)
     intake = check_file(out.getvalue())
     assert intake.valid and intake.table is not None and intake.table.sheet == "Orders"
+
+
+def test_the_api_rules_name_their_bounds_in_both_languages() -> None:
+    rows = order_rows(1)
+    rows[0]["unit_price"], rows[1]["quantity"] = "99,999,999,999,999", 0
+    price, quantity = check_file(csv_bytes(rows)).problems
+    assert (price.cell, quantity.cell, quantity.code) == ("R2", "Q3", "greater_than")
+    assert price.code in ("less_than", "less_than_equal")  # the API's ceiling, < or ≤ 10^13
+    assert "10000000000000" in price.message("en") and "10000000000000" in price.message("zh")
+    assert quantity.message("zh") == "必须大于 0。"

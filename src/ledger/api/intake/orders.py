@@ -10,6 +10,7 @@ Every error is put back on the cell it came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -173,7 +174,10 @@ def _schema_problem(table: Table, group: _Group, error: dict[str, Any]) -> Probl
     if key is not None and _reported_anywhere(group, key, values):
         return None
     code = str(error.get("type", "invalid"))
-    params = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, str | int)}
+    ctx = error.get("ctx") or {}
+    params: dict[str, Any] = {
+        k: str(v) for k, v in ctx.items() if isinstance(v, str | int | Decimal)
+    }
     params["detail"] = str(error.get("msg", ""))
     if key is None:
         return Problem(code, row.number, None, "", "", params)
