@@ -13,7 +13,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from ledger.files.template import COLUMNS
+from ledger.sheets.template import COLUMNS
 
 Row = dict[str, Any]
 HEADERS = [column.bilingual for column in COLUMNS]

@@ -6,9 +6,9 @@ import hashlib
 from dataclasses import dataclass
 
 from ledger.api.intake.orders import Draft, check_orders
-from ledger.files.problems import FileRefused, Problem
-from ledger.files.table import Table, read_table
-from ledger.files.template import COLUMNS
+from ledger.sheets.problems import FileRefused, Problem
+from ledger.sheets.table import Table, read_table
+from ledger.sheets.template import COLUMNS
 
 _POSITION = {column.key: index for index, column in enumerate(COLUMNS)}
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from ledger.files.limits import MAX_FILE_BYTES
+from ledger.sheets.limits import MAX_FILE_BYTES
 
 
 def add_import_command(subparsers: Any) -> None:

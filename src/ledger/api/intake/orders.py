@@ -18,10 +18,10 @@ from pydantic import ValidationError
 from ledger.aggregates.errors import DomainError
 from ledger.aggregates.order import Order
 from ledger.api.schemas import ReceiveIn
-from ledger.files.cells import CellError, Value, read_cell, shown
-from ledger.files.problems import Problem
-from ledger.files.table import Row, Table
-from ledger.files.template import BY_KEY, COLUMNS, GROUP_KEY, Column
+from ledger.sheets.cells import CellError, Value, read_cell, shown
+from ledger.sheets.problems import Problem
+from ledger.sheets.table import Row, Table
+from ledger.sheets.template import BY_KEY, COLUMNS, GROUP_KEY, Column
 
 ORDER_COLUMNS = tuple(c for c in COLUMNS if c.level == "order" and c.key != GROUP_KEY)
 LINE_COLUMNS = tuple(c for c in COLUMNS if c.level == "line")

@@ -7,8 +7,8 @@ from typing import Any
 
 from ledger.api.intake.checking import Intake
 from ledger.api.intake.commit import Outcome
-from ledger.files.limits import HEADER_WINDOW, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS
-from ledger.files.template import MAX_LINES
+from ledger.sheets.limits import HEADER_WINDOW, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS
+from ledger.sheets.template import MAX_LINES
 
 MAX_LISTED = 1000  # problems listed in one report (all are counted)
 LIMITS = {

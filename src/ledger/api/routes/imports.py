@@ -17,8 +17,8 @@ from ledger.api.intake.commit import FileHasProblems, commit_file
 from ledger.api.intake.report import MAX_LISTED, report
 from ledger.api.responses import FastJSON
 from ledger.api.ui.i18n import choose_lang
-from ledger.files.limits import MAX_FILE_BYTES
-from ledger.files.workbook import XLSX, template_workbook
+from ledger.sheets.limits import MAX_FILE_BYTES
+from ledger.sheets.workbook import XLSX, template_workbook
 
 # The upload's body: the file and the multipart framing around it.
 UPLOAD_BODY_BYTES = MAX_FILE_BYTES + 64 * 1024

@@ -22,9 +22,9 @@ from ledger.api.ui import data
 from ledger.api.ui.render import PageRoute, lang_of, page, refused, to_login
 from ledger.api.ui.session import principal_of, same_origin
 from ledger.application import Ctx
-from ledger.files.limits import MAX_FILE_BYTES
-from ledger.files.template import BY_KEY
-from ledger.files.workbook import XLSX, template_workbook
+from ledger.sheets.limits import MAX_FILE_BYTES
+from ledger.sheets.template import BY_KEY
+from ledger.sheets.workbook import XLSX, template_workbook
 
 router = APIRouter(prefix="/ui/imports", include_in_schema=False, route_class=PageRoute)
 SHOWN_ORDERS = 200

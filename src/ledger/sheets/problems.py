@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.files.template import BY_KEY
+from ledger.sheets.template import BY_KEY
 
 _MESSAGES: dict[str, tuple[str, str]] = {
     # the file as a whole

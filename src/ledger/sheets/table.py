@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from ledger.files.cells import is_blank, shown
-from ledger.files.limits import HEADER_WINDOW, MAX_ROWS
-from ledger.files.problems import FileRefused, Problem
-from ledger.files.reading import Grid, read_grid
-from ledger.files.template import COLUMNS, Column, match_header
+from ledger.sheets.cells import is_blank, shown
+from ledger.sheets.limits import HEADER_WINDOW, MAX_ROWS
+from ledger.sheets.problems import FileRefused, Problem
+from ledger.sheets.reading import Grid, read_grid
+from ledger.sheets.template import COLUMNS, Column, match_header
 
 MIN_HEADER_MATCHES = 3
 

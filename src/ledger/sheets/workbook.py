@@ -15,8 +15,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ledger.files.limits import MAX_FILE_BYTES, MAX_ROWS
-from ledger.files.template import CHOICE_LABELS, COLUMNS, MAX_LINES, Column
+from ledger.sheets.limits import MAX_FILE_BYTES, MAX_ROWS
+from ledger.sheets.template import CHOICE_LABELS, COLUMNS, MAX_LINES, Column
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ORDERS_SHEET = "Orders 订单"

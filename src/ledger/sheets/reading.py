@@ -4,7 +4,7 @@ without BOM, UTF-16 with BOM, GB18030).
 
 The kind is told by the content, never by the file's name. Before a
 workbook reaches the reader its zip container is checked
-(``ledger.files.container``), so a zip bomb is refused before any XML is parsed.
+(``ledger.sheets.container``), so a zip bomb is refused before any XML is parsed.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Literal
 
 from python_calamine import CalamineError, CalamineWorkbook
 
-from ledger.files.container import check_container, damaged
-from ledger.files.limits import MAX_COLUMNS, MAX_FILE_BYTES, MAX_GRID_ROWS
-from ledger.files.problems import FileRefused, Problem
+from ledger.sheets.container import check_container, damaged
+from ledger.sheets.limits import MAX_COLUMNS, MAX_FILE_BYTES, MAX_GRID_ROWS
+from ledger.sheets.problems import FileRefused, Problem
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "PDF"),

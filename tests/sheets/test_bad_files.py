@@ -16,9 +16,9 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ledger.api.intake.checking import Intake, check_file
-from ledger.files.limits import MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, MAX_UNPACKED_BYTES
-from ledger.files.template import COLUMNS
-from ledger.files.workbook import template_workbook
+from ledger.sheets.limits import MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, MAX_UNPACKED_BYTES
+from ledger.sheets.template import COLUMNS
+from ledger.sheets.workbook import template_workbook
 from order_files import HEADERS, csv_bytes, csv_text, order_rows, xlsx_bytes
 
 TEMPLATE = template_workbook(date(2026, 5, 1))

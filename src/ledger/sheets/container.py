@@ -10,7 +10,7 @@ far-apart cells in a tiny file would otherwise cost gigabytes.
 Which part is the first visible sheet is read from the workbook's own
 description by openpyxl. Within that part only the cell references and
 formula elements are looked for: the cells themselves are read by
-python-calamine, the formulas located by openpyxl (``ledger.files.table``).
+python-calamine, the formulas located by openpyxl (``ledger.sheets.table``).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from openpyxl.reader.workbook import WorkbookParser
 from openpyxl.utils import column_index_from_string
 
-from ledger.files.limits import MAX_COLUMNS, MAX_GRID_ROWS, MAX_PARTS, MAX_UNPACKED_BYTES
-from ledger.files.problems import FileRefused, Problem
+from ledger.sheets.limits import MAX_COLUMNS, MAX_GRID_ROWS, MAX_PARTS, MAX_UNPACKED_BYTES
+from ledger.sheets.problems import FileRefused, Problem
 
 _FORMULA_TAG = re.compile(rb"<(?:[A-Za-z0-9]+:)?f[\s>/]")
 _CELL_REF = re.compile(rb"<(?:[A-Za-z0-9]+:)?c\s[^>]*?\br=\"([A-Z]{1,3})(\d{1,7})\"")

@@ -4,7 +4,7 @@ Spreadsheets write the same value many ways: ``１２０`` (full-width),
 ``1,250.50`` (thousands separators), a date as a date cell, as
 ``2026/5/1`` or ``2026年5月1日`` text, or as the serial number Excel keeps
 underneath (46143). Each is read here into one value, or refused with a
-``CellError`` whose code names what is wrong (``ledger.files.messages``
+``CellError`` whose code names what is wrong (``ledger.sheets.messages``
 says it in English and Chinese).
 
 NFKC normalisation is applied to numbers, dates, codes and choices, never to
@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ledger.files.template import CHOICE_WORDS, Column
+from ledger.sheets.template import CHOICE_WORDS, Column
 
 Value = str | int | Decimal | date
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 is 1900-01-01 (Lotus' leap day included)

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from ledger.aggregates.values import CHANNELS, TRANSPORT_MODES
 from ledger.api.fields import MAX_LINES as API_MAX_LINES
-from ledger.files.cells import EXCEL_EPOCH, CellError, read_cell
-from ledger.files.template import BY_KEY, COLUMNS, MAX_LINES, match_header
+from ledger.sheets.cells import EXCEL_EPOCH, CellError, read_cell
+from ledger.sheets.template import BY_KEY, COLUMNS, MAX_LINES, match_header
 
 QUANTITY, PRICE, DAY = BY_KEY["quantity"], BY_KEY["unit_price"], BY_KEY["requested_date"]
 FULL_WIDTH = str.maketrans("0123456789,.", "０１２３４５６７８９，．")
