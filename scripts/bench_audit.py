@@ -46,7 +46,7 @@ from ledger.audit.backup import backup  # noqa: E402
 from ledger.audit.service import verify_store  # noqa: E402
 from ledger.settings import Settings  # noqa: E402
 
-KEY = "bench-audit-key"
+KEY = "bench-audit-key-0123456789"
 
 
 def run(

@@ -41,6 +41,7 @@ from ledger.canonical import canonical_json
 from ledger.clock import Clock, SystemClock
 from ledger.persistence import IdempotencyKeyConflict, IdempotencyRecord, LedgerRecorder
 from ledger.persistence.creation import create_racing
+from ledger.persistence.records import ERASED_FINGERPRINT
 from ledger.settings import Settings, eventsourcing_env, get_settings
 from ledger.transcodings import register_domain_transcodings
 
@@ -78,7 +79,12 @@ class IdempotencyKeyReused(LedgerError):
 
 @dataclass(frozen=True)
 class Ctx:
-    """Who asks, why, and under which guarantees."""
+    """Who asks, why, and under which guarantees.
+
+    ``idempotency_scope`` names the caller whose ``idempotency_key`` it is
+    (the API sets it from the token): the same key from two callers is two
+    keys, so no caller can claim or read another's recorded answer.
+    """
 
     actor: str = "system"
     correlation_id: str = ""
@@ -87,6 +93,14 @@ class Ctx:
     occurred_at: datetime | None = None
     idempotency_key: str = ""
     expected_version: int | None = None
+    idempotency_scope: str = ""
+
+    @property
+    def scoped_key(self) -> str:
+        """The key as stored: the scope, a space (never in a client's key), the key."""
+        if not self.idempotency_scope:
+            return self.idempotency_key
+        return f"{self.idempotency_scope} {self.idempotency_key}"
 
     def meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
@@ -246,7 +260,7 @@ class Ledger(Application[UUID]):
         repeat = self._repeat(ctx, fingerprint)
         if repeat is not None:
             return repeat
-        Order.check_receipt(channel, customer, lines, currency, delivery)
+        Order.check_receipt(channel, customer, lines, currency, delivery, requested_date)
         now = self.clock.now()
         number = self.allocate_number(now.year)
         with stamped(Stamp(now, ctx.meta())):
@@ -787,7 +801,7 @@ class Ledger(Application[UUID]):
         record = None
         if ctx.idempotency_key:
             record = IdempotencyRecord(
-                key=ctx.idempotency_key,
+                key=ctx.scoped_key,
                 fingerprint=fingerprint,
                 order_id=str(result.id),
                 version=result.version,
@@ -828,19 +842,40 @@ class Ledger(Application[UUID]):
         return True
 
     def _repeat(self, ctx: Ctx, fingerprint: str) -> Result | None:
-        """The first result again for a repeated key; refuse a reused one."""
+        """The first result again for a repeated key; refuse a reused one.
+
+        Once the order's personal data is erased, so is the fingerprint: any
+        command with the key then gets the recorded result (the key still
+        records the command at most once)."""
         if not ctx.idempotency_key:
             return None
-        record = cast(LedgerRecorder, self.recorder).find_idempotency(ctx.idempotency_key)
+        record = self._recorded(ctx)
         if record is None:
             return None
-        if record.fingerprint != fingerprint:
+        if record.fingerprint not in (fingerprint, ERASED_FINGERPRINT):
             raise IdempotencyKeyReused(
                 "this idempotency key was used for a different command",
                 key=ctx.idempotency_key,
             )
         order = self.get_order(UUID(record.order_id), version=record.version)
         return Result(order=order, replayed=True)
+
+    def _recorded(self, ctx: Ctx) -> IdempotencyRecord | None:
+        """The record of the caller's key. One recorded before keys were
+        scoped (under the bare key) counts only for the actor whose command
+        recorded it; for anyone else the key is free."""
+        recorder = cast(LedgerRecorder, self.recorder)
+        record = recorder.find_idempotency(ctx.scoped_key)
+        if record is None and ctx.idempotency_scope:
+            legacy = recorder.find_idempotency(ctx.idempotency_key)
+            if legacy is not None and self._recorded_by(legacy, ctx.actor):
+                return legacy
+        return record
+
+    def _recorded_by(self, record: IdempotencyRecord, actor: str) -> bool:
+        order, version = UUID(record.order_id), record.version
+        events = list(self.events.get(order, gt=version - 1, lte=version))
+        return bool(events) and getattr(events[0], "meta", {}).get("actor") == actor
 
 
 class _Retry(Exception):

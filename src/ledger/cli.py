@@ -17,6 +17,7 @@ from typing import Any
 
 from ledger.api.intake.command import add_import_command
 from ledger.audit.cli_commands import add_audit, add_backup, add_replay, add_restore
+from ledger.cli_support import EXIT_REFUSED, positive
 from ledger.demo import add_demo_command
 from ledger.worker.commands import add_project_command, add_rebuild_command
 
@@ -32,9 +33,9 @@ def add_serve(subparsers: Subparsers) -> None:
         "serve", help="run the HTTP API (embedded SQLite unless LEDGER_DATABASE_URL says otherwise)"
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--port", type=_port, default=8000)
+    parser.add_argument("--workers", type=positive, default=1, help="uvicorn worker processes")
+    parser.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     parser.add_argument(
         "--no-access-log", action="store_true", help="do not log every request (faster)"
     )
@@ -75,16 +76,34 @@ def serve(args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the
     # handler it found: make that a normal exit, so supervisors see status 0.
     signal.signal(signal.SIGTERM, _exit_normally)
-    serving.run(
-        "ledger.api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        access_log=not args.no_access_log,
-    )
+    try:
+        serving.run(
+            "ledger.api.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=not args.no_access_log,
+        )
+    except SystemExit as stop:
+        # uvicorn logs why it could not start (an address in use, an unknown
+        # host) and exits 3, which ledger's statuses reserve for a wrong audit key.
+        if stop.code == UVICORN_STARTUP_FAILURE:
+            return EXIT_REFUSED
+        raise
     return 0
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+UVICORN_STARTUP_FAILURE = 3
+
+
+def _port(text: str) -> int:
+    value = positive(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (1 to 65535)")
+    return value
 
 
 def _exit_normally(signum: int, frame: object) -> None:
@@ -124,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit status (``cli_support`` lists them)."""
+    from ledger.cli_support import run
+
+    return run(_dispatch, argv)
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     return handler(args)

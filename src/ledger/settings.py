@@ -21,6 +21,9 @@ Backend = Literal["memory", "sqlite", "postgres"]
 
 URL_FORMS = "sqlite:///path.db, postgresql://user:pass@host:port/db or memory://"
 
+# An HMAC key shorter than this is guessable; 32 random bytes (64 hex digits) is the norm.
+MIN_AUDIT_KEY_BYTES = 16
+
 # Topics rather than imports: naming the factory class keeps this module free
 # of psycopg, and a topic stays valid if a module later holds more classes.
 FACTORY_TOPICS: dict[Backend, str] = {
@@ -139,6 +142,29 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url_is_supported(cls, value: str) -> str:
         parse_database_url(value)
+        return value
+
+    @field_validator("rebuild_cron", "alert_cron", "seal_cron", "backup_cron")
+    @classmethod
+    def _cron_is_a_crontab(cls, value: str | None) -> str | None:
+        """Refused at start, not in the scheduler's thread when the job is due."""
+        if value:
+            from apscheduler.triggers.cron import CronTrigger
+
+            CronTrigger.from_crontab(value)  # its ValueError says what is wrong
+        return value
+
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_key_is_long_enough(cls, value: str | None) -> str | None:
+        if not value:  # an empty variable means "not set"
+            return None
+        if len(value.encode()) < MIN_AUDIT_KEY_BYTES:
+            msg = (
+                f"the audit key must be at least {MIN_AUDIT_KEY_BYTES} bytes, "
+                f"it is {len(value.encode())}"
+            )
+            raise ValueError(msg)
         return value
 
     @property

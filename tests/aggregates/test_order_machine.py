@@ -250,7 +250,7 @@ class OrderMachine(RuleBasedStateMachine):
         if not due:
             return
         parts = data.draw(split_parts(due))
-        if spoil:
+        if spoil and parts[0]:  # a part may come out empty (one unit, two parts)
             first = parts[0][0]
             parts[0][0] = SkuQty(first.sku, first.quantity + 1)
         self.run(data, order, lambda ctx: self.ledger.split(ctx, order.id, parts))

@@ -184,6 +184,7 @@ def test_a_refused_merge_changes_no_order(sources: list[Order], data: st.DataObj
             victim.verify(dict(ALL_CHECKS_PASS))
             victim.confirm(promised_date=PROMISED, payment_terms=PaymentTerms())
         sku = next(iter(victim.lines))
+        assume(victim.lines[sku].open > 0)  # a line written off whole has nothing to allocate
         if spoiler == "allocated":
             victim.allocate_stock(sku=sku, quantity=1, warehouse="WH")
         else:

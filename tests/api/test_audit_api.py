@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from api_client import ROLES, Api, receipt
+from api_client import ROLES, TOKENS, Api, receipt
+from fastapi.testclient import TestClient
+
+from ledger.api.app import create_app
+from ledger.audit.keys import key_id
+from ledger.settings import Settings
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -46,3 +53,24 @@ def test_erasing_a_customer_hides_their_personal_data(api: Api) -> None:
     assert order["customer"]["phone"] == "[erased]" and order["delivery"]["consignee"] == "[erased]"
     assert order["facets"]["total"] == "401.00"
     assert api.post("/customers/nobody/erase", as_="admin").status_code == 404
+
+
+def test_a_service_with_another_key_says_so_instead_of_calling_seals_forged(
+    tmp_path: Path,
+) -> None:
+    """The API's report and the order page name both keys; no seal is called forged."""
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    sealing_key, other_key = "the-key-that-sealed-0123", "another-service-key-0123"
+    with TestClient(
+        create_app(Settings(database_url=url, tokens=TOKENS, audit_key=sealing_key))
+    ) as c:
+        order_id = Api(c).receive()["id"]
+        assert Api(c).post("/audit/seal", as_="auditor").json()["sealed"] == 1
+    with TestClient(
+        create_app(Settings(database_url=url, tokens=TOKENS, audit_key=other_key))
+    ) as c:
+        report = Api(c).get("/audit/verify", as_="auditor").json()
+        page = c.get(f"/ui/orders/{order_id}", headers=Api.auth("auditor")).text
+    assert (report["ok"], report["verdict"], report["findings"]) == (False, "wrong_key", [])
+    assert report["seals_with_other_keys"] == {key_id(sealing_key.encode()): 1}
+    assert f"Sealed with key {key_id(sealing_key.encode())}" in page and "Broken" not in page

@@ -4,14 +4,16 @@ and direct SQL on the store behind the service's back."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 
 from ledger.aggregates.values import Customer, PaymentTerms
 from ledger.application import Ctx, Ledger
@@ -20,6 +22,7 @@ from ledger.settings import Settings
 from strategies import ALL_CHECKS_PASS, CUSTOMER, DELIVERY, PROMISED, STANDARD_LINES, lines_of
 
 AUDIT_KEY = "test-audit-key-0123456789abcdef"
+Opened = Callable[[Settings], Ledger]  # the ``opened`` fixture: ledgers closed after the test
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 
@@ -83,3 +86,22 @@ class Tamper:
         with self._conn() as conn:
             cur = conn.execute(sql, args)
             return list(cur.fetchall()) if cur.description else []
+
+
+def raw_store(settings: Settings) -> bytes:
+    """Every byte the store keeps: SQLite's files (the database, its WAL and
+    shared memory), or every PostgreSQL table of the store as text."""
+    target = settings.database
+    if target.backend == "sqlite":
+        folder = Path(target.path).parent
+        return b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
+    url = settings.database_url.split("?")[0]
+    chunks: list[bytes] = []
+    with psycopg.connect(url) as conn:
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (target.schema,)
+        ).fetchall()
+        for (table,) in tables:
+            query = sql.SQL("SELECT t::text FROM {} t").format(sql.Identifier(target.schema, table))
+            chunks.extend(row[0].encode() for row in conn.execute(query))
+    return b"\n".join(chunks)

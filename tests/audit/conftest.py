@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from audit_helpers import AUDIT_KEY
+from audit_helpers import AUDIT_KEY, make_ledger
 
+from ledger.application import Ledger
 from ledger.settings import Settings
 
 
@@ -18,3 +20,18 @@ def sql_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     else:
         url = request.getfixturevalue("postgres_url")
     return Settings(database_url=url, audit_key=AUDIT_KEY, pool_size=2)
+
+
+@pytest.fixture
+def opened() -> Iterator[Callable[[Settings], Ledger]]:
+    """``opened(settings)``: a ledger on ``settings``, closed after the test
+    (PostgreSQL connections are shared with everything else on the server)."""
+    ledgers: list[Ledger] = []
+
+    def open_ledger(settings: Settings) -> Ledger:
+        ledgers.append(make_ledger(settings))
+        return ledgers[-1]
+
+    yield open_ledger
+    for ledger in ledgers:
+        ledger.close()

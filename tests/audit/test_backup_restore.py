@@ -136,14 +136,16 @@ def test_the_scheduled_backup_keeps_the_newest_files(tmp_path: Path) -> None:
 
 
 def rewritten(path: Path, edit: Any) -> Path:
-    """A copy of the backup whose events member ``edit`` changed, with the sha256
-    and MAC recomputed under the audit key: only the chain can tell."""
+    """A copy of the backup whose events member ``edit`` changed, with the sha256,
+    size and MAC recomputed under the audit key: only the chain can tell."""
     out = path.with_name("edited-" + path.name)
     with tarfile.open(path) as src:
         data = {m.name: src.extractfile(m).read() for m in src.getmembers()}  # type: ignore[union-attr]
-    events = gzip.compress(edit(gzip.decompress(data[EVENTS])))
+    raw = edit(gzip.decompress(data[EVENTS]))
+    events = gzip.compress(raw)
     manifest = json.loads(data[MANIFEST])
     manifest["sha256"][EVENTS] = hashlib.sha256(events).hexdigest()
+    manifest["sizes"][EVENTS] = len(raw)
     body = {k: v for k, v in manifest.items() if k != "mac"}
     manifest["mac"] = mac(AUDIT_KEY.encode(), canonical(body)).hex()
     with tarfile.open(out, "w") as dst:
@@ -160,7 +162,7 @@ def rewritten(path: Path, edit: Any) -> Path:
 @pytest.mark.parametrize(
     ("edit", "refusal"),
     [
-        (lambda b: b.replace(b"credit check", b"credit chick"), "differs from its seal"),
+        (lambda b: b.replace(b"bank_transfer", b"bank_transfeR"), "differs from its seal"),
         (lambda b: b[:-7], "ends in the middle of an event"),
     ],
 )

@@ -176,7 +176,7 @@ def test_seals_at_every_version_name_the_exact_rewritten_event(
         seal(ledger)
         ledger.release(Ctx(), order, reason=reason)
         seal(ledger)
-    set_state(tamper, order, 7, state_of(tamper, order, 7).replace(b"again", b"AGAIN", 1))
+    set_state(tamper, order, 7, state_of(tamper, order, 7).replace(b"2026", b"2025", 1))
     rewrite_chain(tamper, order, 7)
     found = first(ledger)
     assert (found.version, found.kind) == (7, "chain_rewritten")

@@ -107,15 +107,16 @@ def test_sales_by_month_keep_currencies_apart_and_show_last_year_beside() -> Non
     view = report_view(app)
     report = sales_report(view, group_by="month", year=2026, today=date(2026, 3, 15))
     assert [(i["month"], i["currency"], i["orders"], i["amount"]) for i in report["items"]] == [
-        ("2026-03", "CNY", 1, "50"), ("2026-03", "USD", 1, "20"), ("2026-04", "CNY", 1, "10.50"),
+        ("2026-03", "CNY", 1, "50.00"), ("2026-03", "USD", 1, "20.00"),
+        ("2026-04", "CNY", 1, "10.50"),
     ]  # fmt: skip
     march = report["items"][0]
     assert march["cancelled"] == 1
     assert march["last_year"] == {"month": "2025-03", "orders": 1, "quantity": 4,
-                                  "amount": "100", "cancelled": 0}  # fmt: skip
+                                  "amount": "100.00", "cancelled": 0}  # fmt: skip
     assert report["totals"]["CNY"]["amount"] == "60.50" and report["total"] == 3
-    assert report["this_month"]["current"]["CNY"]["amount"] == "50"
-    assert report["this_month"]["last_year"]["CNY"]["amount"] == "100"
+    assert report["this_month"]["current"]["CNY"]["amount"] == "50.00"
+    assert report["this_month"]["last_year"]["CNY"]["amount"] == "100.00"
     assert report["this_month"]["last_year"]["USD"]["orders"] == 0
 
 
@@ -127,10 +128,10 @@ def test_sales_by_customer_product_and_channel() -> None:
     view = report_view(app)
     products = sales_report(view, group_by="product")["items"]
     assert [(i["product"], i["orders"], i["quantity"], i["amount"]) for i in products] == [
-        ("A", 2, 3, "15"), ("B", 1, 1, "3"),
+        ("A", 2, 3, "15.00"), ("B", 1, 1, "3.00"),
     ]  # fmt: skip
     customers = sales_report(view, group_by="customer", product="B")["items"]
-    assert [(i["customer"], i["amount"]) for i in customers] == [("王小明", "13")]
+    assert [(i["customer"], i["amount"]) for i in customers] == [("王小明", "13.00")]
     channels = sales_report(view, group_by="channel", limit=1)
     assert channels["items"][0]["channel"] == "phone" and channels["items"][0]["orders"] == 2
 

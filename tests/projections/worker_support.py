@@ -37,7 +37,7 @@ def folded(app: Ledger, model: ReadModel[Any]) -> dict[str, str]:
     """The model's rows as a rebuild from zero makes them."""
     source = Source.of(app)
     notes = source.recorder.select_notifications(0, 10**9, topics=model.topics)
-    events = [source.mapper.to_domain_event(n) for n in notes]
+    events = [source.decode(n) for n in notes]  # as the projections decode
     return records_of(model, fold_events(model, events))
 
 

@@ -181,3 +181,39 @@ def test_pages_fit_a_phone_and_start_with_a_skip_link(
     login = open_page(signed_in=False)
     login.goto("/ui/login")
     login.screenshot(path=str(shots / "login-desktop.png"))
+
+
+def test_the_order_page_shows_unit_prices_to_4_decimals_and_amounts_in_minor_units(
+    page: Any, server: Server
+) -> None:
+    lines = [
+        {"sku": "M-1", "name": "螺絲", "quantity": 3, "unit_price": "1.2345"},
+        {"sku": "M-2", "name": "墊片", "quantity": 4000, "unit_price": "2"},
+    ]
+    shown: dict[str, list[list[str]]] = {}
+    for currency in ("CNY", "JPY"):
+        body = {
+            "channel": "email",
+            "customer": {"name": "精密五金"},
+            "lines": lines,
+            "currency": currency,
+            "delivery": {"address": "寧波市北侖區", "consignee": "陳工"},
+        }
+        created = server.api.post("/orders", json=body)
+        assert created.status_code == 201, created.text
+        page.goto(f"/ui/orders/{created.json()['id']}")
+        rows = page.locator("#h-lines + .table-wrap tbody tr")
+        shown[currency] = [
+            [rows.nth(i).locator("td").nth(n).inner_text() for n in (3, 4)]
+            for i in range(rows.count())
+        ]
+        total = page.locator("dl.facts div", has_text="Total").locator("dd").inner_text()
+        shown[currency].append([total])
+    assert shown["CNY"] == [["1.2345", "3.70"], ["2.0000", "8,000.00"], ["8,003.70 CNY"]]
+    assert shown["JPY"] == [["1.2345", "4"], ["2.0000", "8,000"], ["8,004 JPY"]]
+    page.goto("/ui/backlog")
+    picker = page.locator("#b-as-of")
+    assert (picker.get_attribute("min"), picker.get_attribute("max")) == (
+        "2000-01-01",
+        "2099-12-31",
+    )

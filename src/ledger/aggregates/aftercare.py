@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
@@ -10,8 +9,8 @@ from eventsourcing.domain import Aggregate
 from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase
 from ledger.aggregates.errors import DomainError
+from ledger.aggregates.privacy import Privacy, erased, privacy_of, redacted
 from ledger.aggregates.state import ComplaintState
-from ledger.aggregates.values import ERASED
 
 if TYPE_CHECKING:
     from ledger.aggregates.order import Order
@@ -28,6 +27,10 @@ class Aftercare(OrderBase):
         category: str
         description: str
         contact: str
+        privacy = Privacy(
+            personal=("description", "contact"),
+            public=("complaint_id", "channel", "category"),
+        )
 
         def evolve(self, order: Order) -> None:
             order.complaints[self.complaint_id] = ComplaintState(
@@ -61,6 +64,7 @@ class Aftercare(OrderBase):
         complaint_id: str
         resolution: str
         customer_feedback: str
+        privacy = Privacy(personal=("resolution", "customer_feedback"), public=("complaint_id",))
 
         def evolve(self, order: Order) -> None:
             complaint = order.complaints[self.complaint_id]
@@ -91,6 +95,7 @@ class Aftercare(OrderBase):
 
     class OrderPutOnHold(Aggregate.Event):
         reason: str
+        privacy = Privacy(personal=("reason",))
 
         def evolve(self, order: Order) -> None:
             order.on_hold = True
@@ -107,6 +112,7 @@ class Aftercare(OrderBase):
 
     class OrderReleased(Aggregate.Event):
         reason: str
+        privacy = Privacy(personal=("reason",))
 
         def evolve(self, order: Order) -> None:
             order.on_hold = False
@@ -122,6 +128,7 @@ class Aftercare(OrderBase):
 
     class OrderCancelled(Aggregate.Event):
         reason: str
+        privacy = Privacy(personal=("reason",))
 
         def evolve(self, order: Order) -> None:
             order.status = "cancelled"
@@ -145,6 +152,7 @@ class Aftercare(OrderBase):
 
     class OrderArchived(Aggregate.Event):
         archive_ref: str
+        privacy = Privacy(public=("archive_ref",))
 
         def evolve(self, order: Order) -> None:
             order.status = "archived"
@@ -171,18 +179,14 @@ class Aftercare(OrderBase):
     # -- the right to be forgotten --------------------------------------------
 
     class PersonalDataErased(Aggregate.Event):
-        """The customer's personal-data key was destroyed: the stored phone,
-        email, addresses, consignee, complaint contacts and receivers can no
-        longer be read."""
+        """The customer's personal-data key was destroyed: no personal field
+        (see ``ledger.aggregates.privacy``) of the order can be read any more."""
 
         def evolve(self, order: Order) -> None:
-            customer, delivery = order.customer, order.delivery
-            order.customer = replace(customer, phone=ERASED, email=ERASED, address=ERASED)
-            order.delivery = replace(delivery, address=ERASED, consignee=ERASED, phone=ERASED)
-            for complaint in order.complaints.values():
-                complaint.contact = ERASED if complaint.contact else ""
-            for shipment in order.shipments.values():
-                shipment.received_by = ERASED if shipment.received_by else ""
+            personal = privacy_of(type(order)).personal
+            for name, value in list(vars(order).items()):
+                if not name.startswith("_"):
+                    setattr(order, name, erased(value) if name in personal else redacted(value))
 
     def erase_personal_data(self) -> None:
         """Record the erasure; allowed in every state, since the law asks it of all."""

@@ -10,6 +10,7 @@ events maintain, never stored as ratios.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.errors import DomainError
+from ledger.aggregates.privacy import Privacy
 from ledger.aggregates.state import (
     ComplaintState,
     CreditNoteState,
@@ -35,6 +37,8 @@ from ledger.aggregates.values import (
     Line,
     PaymentTerms,
     SkuQty,
+    line_amount,
+    round_money,
 )
 
 if TYPE_CHECKING:
@@ -65,6 +69,9 @@ class OrderEvent(Aggregate.Event):
     """
 
     meta: dict[str, Any]
+    # The metadata's reason (a body's ``reason`` or ``X-Reason``) is free text;
+    # the actor (a token's name) and the ids are not the customer's.
+    privacy = Privacy(personal=("meta.reason",), public=("meta",))
 
     if TYPE_CHECKING:
 
@@ -79,6 +86,21 @@ class OrderEvent(Aggregate.Event):
 class OrderBase:
     """The order's state as the events leave it, what follows from it, and the
     guards every command shares."""
+
+    # Every attribute of the state (a snapshot stores them all); the values
+    # and state classes held declare their own fields.
+    privacy = Privacy(
+        personal=("hold_reason", "problems", "invoice_info", "special_requirements",
+                  "cancel_reason"),
+        public=(
+            "number", "channel", "customer", "currency", "delivery", "requested_date", "lines",
+            "split_from", "merged_from", "status", "on_hold", "checks", "promises",
+            "payment_terms", "contract_ref", "shipments", "purchases", "production_stage",
+            "production_percent", "production_completed", "quality_issues", "complaints",
+            "invoices", "credit_notes", "payments", "split_into", "merged_into", "archive_ref",
+            "stage_reached",
+        ),
+    )  # fmt: skip
 
     if TYPE_CHECKING:  # state set by the events; declared here for the type checker only
         number: str
@@ -166,7 +188,18 @@ class OrderBase:
 
     @property
     def total(self) -> Decimal:
-        return sum((line.amount for line in self.lines.values()), Decimal(0))
+        """The sum of the line amounts, each rounded once to the minor unit."""
+        return self._value(lambda line: line.quantity)
+
+    def line_amount(self, line: LineState, quantity: int | None = None) -> Decimal:
+        """What ``quantity`` units of ``line`` (all of them by default) are worth."""
+        units = line.quantity if quantity is None else quantity
+        return line_amount(units, line.unit_price, self.currency)
+
+    def _value(self, units: Callable[[LineState], int]) -> Decimal:
+        """The value of some units of every line, per line rounded once."""
+        lines = self.lines.values()
+        return sum((self.line_amount(line, units(line)) for line in lines), Decimal(0))
 
     @property
     def invoiced_amount(self) -> Decimal:
@@ -190,11 +223,16 @@ class OrderBase:
 
     @property
     def shipped_value(self) -> Decimal:
-        return sum((line.unit_price * line.shipped for line in self.lines.values()), Decimal(0))
+        return self._value(lambda line: line.shipped)
 
     @property
     def delivered_value(self) -> Decimal:
-        return sum((line.unit_price * line.delivered for line in self.lines.values()), Decimal(0))
+        return self._value(lambda line: line.delivered)
+
+    @property
+    def due_value(self) -> Decimal:
+        """The value of every unit that is still to ship, ever (short-closed ones excluded)."""
+        return self._value(lambda line: line.due)
 
     @property
     def original_promise(self) -> date | None:
@@ -204,15 +242,21 @@ class OrderBase:
     def latest_promise(self) -> date | None:
         return self.promises[-1].promised_date if self.promises else None
 
+    @property
+    def prepayment_share(self) -> Decimal:
+        """The agreed percentage that may be invoiced before delivery (0 without terms)."""
+        terms = self.payment_terms
+        return terms.prepayment_percent if terms is not None else Decimal(0)
+
+    def prepayment_limit(self) -> Decimal:
+        """The prepayment share of the value still to ship, rounded as an amount is."""
+        return round_money(self.due_value * self.prepayment_share / 100, self.currency)
+
     def invoice_cap(self) -> Decimal:
         """The most that may be invoiced (net) now: the prepayment share of what
         will still ship (short-closed units excluded) plus the value delivered,
         never beyond the total."""
-        terms = self.payment_terms
-        share = terms.prepayment_percent if terms is not None else Decimal(0)
-        due_value = sum((line.unit_price * line.due for line in self.lines.values()), Decimal(0))
-        prepayment = due_value * share / 100
-        return min(self.total, prepayment + self.delivered_value)
+        return min(self.total, self.prepayment_limit() + self.delivered_value)
 
     def planned_quantities(self) -> dict[str, int]:
         """Per SKU, what the shipments plan (or actually took, once dispatched)."""

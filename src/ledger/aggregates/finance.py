@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate
 from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase
 from ledger.aggregates.errors import DomainError
+from ledger.aggregates.privacy import Privacy
 from ledger.aggregates.state import CreditNoteState, InvoiceState, PaymentState
 from ledger.aggregates.values import SkuQty
 
@@ -29,6 +30,7 @@ class Finance(OrderBase):
         amount: Decimal
         issued_on: date
         lines: list[SkuQty]
+        privacy = Privacy(public=("invoice_number",))
 
         def evolve(self, order: Order) -> None:
             lines = {item.sku: item.quantity for item in self.lines}
@@ -52,7 +54,8 @@ class Finance(OrderBase):
         rules.require_text("invoice number", invoice_number)
         if invoice_number in self.invoices:
             raise DomainError("duplicate_invoice", f"invoice {invoice_number} already exists")
-        rules.require_money(amount)
+        rules.require_money(amount, self.currency)
+        rules.require_business_date("issued_on", issued_on)
         if lines:
             rules.require_sku_quantities(lines, self.lines)
             for item in lines:
@@ -62,15 +65,7 @@ class Finance(OrderBase):
                         "cannot_invoice_more_than_ordered",
                         f"{item.sku}: beyond the ordered quantity",
                     )
-        cap = self.invoice_cap()
-        if self.net_invoiced + amount > cap:
-            raise DomainError(
-                "cannot_invoice_more_than_allowed",
-                f"at most {cap - self.net_invoiced} more can be invoiced now",
-                allowed=str(cap),
-                invoiced=str(self.net_invoiced),
-                requested=str(amount),
-            )
+        self._require_within_invoice_cap(amount)
         self.trigger_event(
             self.OrderInvoiced,
             invoice_number=invoice_number,
@@ -79,11 +74,50 @@ class Finance(OrderBase):
             lines=list(lines),
         )
 
+    def _require_within_invoice_cap(self, amount: Decimal) -> None:
+        """Net invoiced never beyond the total; before delivery only the agreed
+        prepayment share of the value still to ship, plus the value delivered.
+        The refusal says which of the two limits stopped it, and why."""
+        cap = self.invoice_cap()
+        if self.net_invoiced + amount <= cap:
+            return
+        room = max(cap - self.net_invoiced, Decimal(0))
+        total, net = self.total, self.net_invoiced
+        details = {"allowed": str(cap), "invoiced": str(net), "requested": str(amount)}
+        if cap == total:
+            raise DomainError(
+                "cannot_invoice_more_than_allowed",
+                f"at most {room} more can be invoiced: the order total is {total} "
+                f"and {net} is already invoiced (net of credit notes)",
+                limit="order_total",
+                total=str(total),
+                **details,
+            )
+        share, prepayment, delivered = (
+            self.prepayment_share,
+            self.prepayment_limit(),
+            self.delivered_value,
+        )
+        so_far = f"{net} is already invoiced" if net else "nothing is invoiced yet"
+        raise DomainError(
+            "cannot_invoice_more_than_allowed",
+            f"at most {room} more can be invoiced now: before delivery only the agreed "
+            f"prepayment share may be invoiced (the pre-delivery prepayment limit: {share}% "
+            f"of {self.due_value} = {prepayment}), plus the value delivered so far "
+            f"({delivered}); {so_far}",
+            limit="prepayment",
+            prepayment_percent=str(share),
+            prepayment_limit=str(prepayment),
+            delivered_value=str(delivered),
+            **details,
+        )
+
     class CreditNoteIssued(Aggregate.Event):
         credit_note_number: str
         amount: Decimal
         reason: str
         invoice_number: str
+        privacy = Privacy(personal=("reason",), public=("credit_note_number", "invoice_number"))
 
         def evolve(self, order: Order) -> None:
             order.credit_notes[self.credit_note_number] = CreditNoteState(
@@ -101,7 +135,7 @@ class Finance(OrderBase):
             raise DomainError("duplicate_credit_note", f"credit note {credit_note_number} exists")
         if invoice_number and invoice_number not in self.invoices:
             raise DomainError("unknown_invoice", f"no invoice {invoice_number}")
-        rules.require_money(amount)
+        rules.require_money(amount, self.currency)
         creditable = self.net_invoiced - self.paid_amount
         if amount > creditable:
             raise DomainError(
@@ -122,6 +156,7 @@ class Finance(OrderBase):
         reference: str
         amount: Decimal
         received_on: date
+        privacy = Privacy(public=("reference",))
 
         def evolve(self, order: Order) -> None:
             order.payments[self.reference] = PaymentState(
@@ -134,7 +169,8 @@ class Finance(OrderBase):
         rules.require_text("reference", reference)
         if reference in self.payments:
             raise DomainError("duplicate_payment", f"payment {reference} is already recorded")
-        rules.require_money(amount)
+        rules.require_money(amount, self.currency)
+        rules.require_business_date("received_on", received_on)
         if amount > self.outstanding:
             raise DomainError(
                 "cannot_pay_more_than_outstanding",

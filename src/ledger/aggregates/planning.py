@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate
 from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase
 from ledger.aggregates.errors import DomainError
+from ledger.aggregates.privacy import Privacy
 from ledger.aggregates.state import PurchaseState, QualityIssueState, ShipmentState
 from ledger.aggregates.values import PurchaseItem, SkuQty
 
@@ -32,6 +33,7 @@ class Planning(OrderBase):
         mode: str
         estimated_cost: Decimal
         export: bool
+        privacy = Privacy(public=("shipment_id", "carrier", "mode"))
 
         def evolve(self, order: Order) -> None:
             order.shipments[self.shipment_id] = ShipmentState(
@@ -60,6 +62,7 @@ class Planning(OrderBase):
         rules.require_text("shipment id", shipment_id)
         if shipment_id in self.shipments:
             raise DomainError("duplicate_shipment", f"shipment {shipment_id} already exists")
+        rules.require_business_date("planned_date", planned_date)
         rules.require_choice("mode", mode, rules.TRANSPORT_MODES)
         rules.require_amount_not_negative("estimated cost", estimated_cost)
         rules.require_sku_quantities(lines, self.lines)
@@ -91,6 +94,7 @@ class Planning(OrderBase):
         planned_date: date
         carrier: str
         reason: str
+        privacy = Privacy(personal=("reason",), public=("shipment_id", "carrier"))
 
         def evolve(self, order: Order) -> None:
             shipment = order.shipments[self.shipment_id]
@@ -106,6 +110,7 @@ class Planning(OrderBase):
         self._require_confirmed()
         rules.require_text("reason", reason)
         self._require_shipment_not_dispatched(shipment_id)
+        rules.require_business_date("planned_date", planned_date)
         self.trigger_event(
             self.ShipmentRescheduled,
             shipment_id=shipment_id,
@@ -120,6 +125,7 @@ class Planning(OrderBase):
         sku: str
         quantity: int
         warehouse: str
+        privacy = Privacy(public=("sku", "warehouse"))
 
         def evolve(self, order: Order) -> None:
             allocated = order.lines[self.sku].allocated
@@ -146,6 +152,7 @@ class Planning(OrderBase):
         sku: str
         quantity: int
         warehouse: str
+        privacy = Privacy(public=("sku", "warehouse"))
 
         def evolve(self, order: Order) -> None:
             allocated = order.lines[self.sku].allocated
@@ -177,6 +184,7 @@ class Planning(OrderBase):
         supplier: str
         items: list[PurchaseItem]
         eta: date | None
+        privacy = Privacy(public=("po_number", "supplier"))
 
         def evolve(self, order: Order) -> None:
             order.purchases[self.po_number] = PurchaseState(
@@ -198,6 +206,7 @@ class Planning(OrderBase):
         if po_number in self.purchases:
             raise DomainError("duplicate_purchase_order", f"purchase order {po_number} exists")
         rules.require_purchase_items(items)
+        rules.require_business_date("eta", eta)
         self.trigger_event(
             self.PurchaseOrdered, po_number=po_number, supplier=supplier, items=list(items), eta=eta
         )
@@ -207,6 +216,7 @@ class Planning(OrderBase):
         accepted: int
         rejected: int
         note: str
+        privacy = Privacy(personal=("note",), public=("po_number",))
 
         def evolve(self, order: Order) -> None:
             purchase = order.purchases[self.po_number]
@@ -256,6 +266,7 @@ class Planning(OrderBase):
     class ProductionProgressed(Aggregate.Event):
         stage: str
         percent: int
+        privacy = Privacy(public=("stage",))
 
         def evolve(self, order: Order) -> None:
             order.production_stage = self.stage
@@ -298,6 +309,10 @@ class Planning(OrderBase):
         category: str
         description: str
         sku: str
+        privacy = Privacy(
+            personal=("description",),
+            public=("issue_id", "severity", "category", "sku"),
+        )
 
         def evolve(self, order: Order) -> None:
             order.quality_issues[self.issue_id] = QualityIssueState(
@@ -335,6 +350,7 @@ class Planning(OrderBase):
         resolution: str
         amount: Decimal
         note: str
+        privacy = Privacy(personal=("note",), public=("issue_id", "resolution"))
 
         def evolve(self, order: Order) -> None:
             issue = order.quality_issues[self.issue_id]
@@ -356,6 +372,7 @@ class Planning(OrderBase):
             raise DomainError("quality_issue_not_open", f"quality issue {issue_id} is resolved")
         rules.require_choice("resolution", resolution, rules.RESOLUTIONS)
         rules.require_amount_not_negative("amount", amount)
+        rules.require_minor_units(amount, self.currency)
         self.trigger_event(
             self.QualityIssueResolved,
             issue_id=issue_id,

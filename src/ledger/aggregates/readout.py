@@ -1,7 +1,9 @@
 """The order's state as plain data: what the API returns and replay diffs.
 
-Amounts are strings of the exact Decimal; ratios are exact fractions
-rendered to 4 decimals only here, for display — nothing derives from them.
+Amounts are strings of the exact Decimal (derived ones rounded to the
+currency's minor unit, see ``values.line_amount``), unit prices are shown
+with their 4 decimals; ratios are exact fractions rendered to 4 decimals
+only here, for display — nothing derives from them.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from ledger.aggregates.values import unit_price_text
+
 if TYPE_CHECKING:
     from ledger.aggregates.order import Order
+    from ledger.aggregates.state import PurchaseState
 
 
 # Types returned as they are, and each dataclass's field names (looked up once).
@@ -73,6 +78,7 @@ def facets(order: Order) -> dict[str, Any]:
     due = sum(line.due for line in lines)
     shipped = sum(line.shipped for line in lines)
     delivered = sum(line.delivered for line in lines)
+    total = order.total
     return {
         "ordered": ordered,
         "allocated": sum(line.allocated_total for line in lines),
@@ -81,17 +87,26 @@ def facets(order: Order) -> dict[str, Any]:
         "delivered": delivered,
         "short_closed": sum(line.short_closed for line in lines),
         "open": sum(line.open for line in lines),
-        "total": str(order.total),
+        "total": str(total),
         "invoiced": str(order.invoiced_amount),
         "credited": str(order.credited_amount),
         "net_invoiced": str(order.net_invoiced),
         "paid": str(order.paid_amount),
         "outstanding": str(order.outstanding),
+        "invoiceable": str(max(order.invoice_cap() - order.net_invoiced, Decimal(0))),
         "shipped_ratio": ratio(shipped, due),
         "delivered_ratio": ratio(delivered, due),
-        "invoiced_ratio": ratio(order.net_invoiced, order.total),
-        "paid_ratio": ratio(order.paid_amount, order.total),
+        "invoiced_ratio": ratio(order.net_invoiced, total),
+        "paid_ratio": ratio(order.paid_amount, total),
     }
+
+
+def _purchase(purchase: PurchaseState) -> dict[str, Any]:
+    """A purchase order, its parts' unit costs shown with 4 decimals like unit prices."""
+    shown: dict[str, Any] = plain(purchase)
+    for item, given in zip(shown["items"], purchase.items, strict=True):
+        item["unit_cost"] = unit_price_text(given.unit_cost)
+    return shown
 
 
 def describe(order: Order) -> dict[str, Any]:
@@ -120,12 +135,17 @@ def describe(order: Order) -> dict[str, Any]:
         "checks": dict(order.checks),
         "problems": list(order.problems),
         "lines": [
-            {**plain(line), "amount": str(line.amount), "open": line.open}
+            {
+                **plain(line),
+                "unit_price": unit_price_text(line.unit_price),
+                "amount": str(order.line_amount(line)),
+                "open": line.open,
+            }
             for line in order.lines.values()
         ],
         "facets": facets(order),
         "shipments": plain(list(order.shipments.values())),
-        "purchases": plain(list(order.purchases.values())),
+        "purchases": [_purchase(purchase) for purchase in order.purchases.values()],
         "production": {
             "stage": order.production_stage,
             "percent": order.production_percent,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -14,8 +13,16 @@ from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase, line_state
 from ledger.aggregates.context import current_stamp
 from ledger.aggregates.errors import DomainError
+from ledger.aggregates.privacy import Privacy
 from ledger.aggregates.state import PromiseState
-from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms, SkuQty
+from ledger.aggregates.values import (
+    Customer,
+    Delivery,
+    Line,
+    PaymentTerms,
+    SkuQty,
+    lines_total,
+)
 
 if TYPE_CHECKING:
     from ledger.aggregates.order import Order
@@ -36,6 +43,17 @@ class Receiving(OrderBase):
         requested_date: date | None
         split_from: str
         merged_from: list[str]
+        # ``originator_topic``: the library's, naming the aggregate class.
+        privacy = Privacy(
+            public=(
+                "number",
+                "channel",
+                "currency",
+                "split_from",
+                "merged_from",
+                "originator_topic",
+            )
+        )
 
         def evolve(self, order: Order) -> None:
             order.number = self.number
@@ -89,7 +107,7 @@ class Receiving(OrderBase):
         merged_from: Sequence[str] = (),
     ) -> Order:
         """Record a new order as it arrived by phone, email, platform or on site."""
-        cls.check_receipt(channel, customer, lines, currency, delivery)
+        cls.check_receipt(channel, customer, lines, currency, delivery, requested_date)
         stamp = current_stamp()
         order: Order = cls._create(
             cls.OrderReceived,
@@ -110,19 +128,26 @@ class Receiving(OrderBase):
 
     @staticmethod
     def check_receipt(
-        channel: str, customer: Customer, lines: Sequence[Line], currency: str, delivery: Delivery
+        channel: str,
+        customer: Customer,
+        lines: Sequence[Line],
+        currency: str,
+        delivery: Delivery,
+        requested_date: date | None = None,
     ) -> None:
         """Refuse an incomplete order before a number is spent on it."""
         rules.require_choice("channel", channel, rules.CHANNELS)
         rules.require_text("customer name", customer.name)
         rules.require_currency(currency)
         rules.require_delivery(delivery)
-        rules.require_lines(lines)
+        rules.require_lines(lines, currency)
+        rules.require_business_date("requested_date", requested_date)
 
     # -- verification, amendment, confirmation ----------------------------
 
     class OrderVerified(Aggregate.Event):
         checks: dict[str, bool]
+        privacy = Privacy(public=("checks",))
 
         def evolve(self, order: Order) -> None:
             order.checks = dict(self.checks)
@@ -132,6 +157,7 @@ class Receiving(OrderBase):
     class VerificationFailed(Aggregate.Event):
         checks: dict[str, bool]
         problems: list[str]
+        privacy = Privacy(personal=("problems",), public=("checks",))
 
         def evolve(self, order: Order) -> None:
             order.checks = dict(self.checks)
@@ -167,6 +193,7 @@ class Receiving(OrderBase):
         delivery: Delivery | None
         requested_date: date | None
         reason: str
+        privacy = Privacy(personal=("reason",))
 
         def evolve(self, order: Order) -> None:
             if self.lines is not None:
@@ -203,14 +230,15 @@ class Receiving(OrderBase):
                 "cannot_amend_lines_with_progress",
                 "lines with short-closed or invoiced quantities cannot be replaced",
             )
+        rules.require_business_date("requested_date", requested_date)
         if lines is not None:
-            rules.require_lines(lines)
+            rules.require_lines(lines, self.currency)
             if self.shipments or any(line.allocated_total for line in self.lines.values()):
                 raise DomainError(
                     "cannot_amend_lines_with_shipments_or_allocations",
                     "release stock and plan shipments again after changing lines",
                 )
-            new_total = sum((line.amount for line in lines), Decimal(0))
+            new_total = lines_total(lines, self.currency)
             if new_total < self.net_invoiced:
                 raise DomainError(
                     "cannot_amend_below_invoiced",
@@ -234,6 +262,10 @@ class Receiving(OrderBase):
         invoice_info: dict[str, str]
         special_requirements: str
         contract_ref: str
+        privacy = Privacy(
+            personal=("invoice_info", "special_requirements"),
+            public=("contract_ref",),
+        )
 
         def evolve(self, order: Order) -> None:
             order.status = "confirmed"
@@ -263,6 +295,7 @@ class Receiving(OrderBase):
                 status=self.status,
             )
         rules.require_payment_terms(payment_terms)
+        rules.require_business_date("promised_date", promised_date)
         self.trigger_event(
             self.OrderConfirmed,
             promised_date=promised_date,
@@ -275,6 +308,7 @@ class Receiving(OrderBase):
     class DeliveryDatePromised(Aggregate.Event):
         promised_date: date
         reason: str
+        privacy = Privacy(personal=("reason",))
 
         def evolve(self, order: Order) -> None:
             order.promises.append(PromiseState(self.promised_date, self.reason, self.timestamp))
@@ -283,12 +317,14 @@ class Receiving(OrderBase):
         """Promise a new delivery date; earlier promises stay on record."""
         self._require_confirmed()
         rules.require_text("reason", reason)
+        rules.require_business_date("promised_date", promised_date)
         self.trigger_event(self.DeliveryDatePromised, promised_date=promised_date, reason=reason)
 
     # -- split and merge --------------------------------------------------
 
     class OrderSplit(Aggregate.Event):
         children: list[dict[str, Any]]  # {"order_id", "number", "lines": [SkuQty]}
+        privacy = Privacy(public=("children",))
 
         def evolve(self, order: Order) -> None:
             order.status = "split"
@@ -346,6 +382,7 @@ class Receiving(OrderBase):
     class OrderMerged(Aggregate.Event):
         into: str
         into_number: str
+        privacy = Privacy(public=("into", "into_number"))
 
         def evolve(self, order: Order) -> None:
             order.status = "merged"
@@ -368,7 +405,9 @@ class Receiving(OrderBase):
                     "only orders of the same customer and currency can be merged",
                     order=source.number,
                 )
-        return _combine_lines(sources)
+        lines = _combine_lines(sources)
+        rules.require_lines(lines, first.currency, "the merged order")
+        return lines
 
     @classmethod
     def merge(cls, sources: Sequence[Order], *, order_id: UUID, number: str) -> Order:

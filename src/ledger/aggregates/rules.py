@@ -6,6 +6,7 @@ Each raises ``DomainError`` with a stable code; none changes anything.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,10 @@ from ledger.aggregates.errors import DomainError
 from ledger.aggregates.values import (
     CHANNELS,
     DOCUMENT_KINDS,
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_AMOUNT,
+    MAX_QUANTITY,
     PAYMENT_METHODS,
     RESOLUTIONS,
     SEVERITIES,
@@ -23,6 +28,10 @@ from ledger.aggregates.values import (
     PaymentTerms,
     PurchaseItem,
     SkuQty,
+    in_minor_units,
+    line_amount,
+    minor_unit,
+    within_business_range,
 )
 
 if TYPE_CHECKING:
@@ -38,8 +47,6 @@ __all__ = [
     "TRANSPORT_MODES",
 ]
 
-MAX_QUANTITY = 10**9
-MAX_AMOUNT = Decimal(10) ** 13
 CHECK_AREAS = ("customer", "product", "delivery")
 DOCUMENT_FLOW = {
     "drafted": ("reviewed", "rejected"),
@@ -88,27 +95,55 @@ def require_quantity(quantity: int, what: str = "quantity") -> None:
 def require_amount_not_negative(what: str, amount: Decimal) -> None:
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0:
         raise DomainError("amount_must_not_be_negative", f"{what} must be a number ≥ 0")
-    if amount > MAX_AMOUNT:
-        raise DomainError("amount_too_large", f"{what} must be below {MAX_AMOUNT}")
+    require_below_limit(what, amount)
 
 
-def require_money(amount: Decimal) -> None:
-    """Invoiced, credited and paid amounts: positive, in whole cents."""
+def require_below_limit(field: str, amount: Decimal, what: str = "", **details: object) -> None:
+    """Amounts stay below 10^13: beyond, no ledger, report or axis makes sense."""
+    if amount >= MAX_AMOUNT:
+        raise DomainError(
+            "amount_too_large",
+            f"{what or field} must be below 10^13, not {amount}",
+            field=field,
+            limit=str(MAX_AMOUNT),
+            amount=str(amount),
+            **details,
+        )
+
+
+def require_money(amount: Decimal, currency: str) -> None:
+    """Invoiced, credited and paid amounts: positive, below the limit, in whole
+    minor units of the order's currency (cents; whole yen)."""
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
         raise DomainError("amount_must_be_positive", "the amount must be a positive number")
-    if amount > MAX_AMOUNT:
-        raise DomainError("amount_too_large", f"the amount must be below {MAX_AMOUNT}")
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        raise DomainError("amount_has_too_many_decimals", "amounts have at most 2 decimals")
+    require_below_limit("amount", amount)
+    require_minor_units(amount, currency)
 
 
-def require_lines(lines: Sequence[Line]) -> None:
-    """An order needs at least one line, each SKU once, positive quantities and prices."""
+def require_minor_units(amount: Decimal, currency: str) -> None:
+    """An amount that becomes money owed (an invoice, a payment, a compensation
+    later credited) is a whole number of the currency's minor units."""
+    if not in_minor_units(amount, currency):
+        places = minor_unit(currency)
+        unit = "whole units" if places == 0 else f"at most {places} decimals"
+        raise DomainError(
+            "amount_has_too_many_decimals",
+            f"{currency} amounts are in {unit}, not {amount}",
+            field="amount",
+            currency=currency,
+            decimals=places,
+        )
+
+
+def require_lines(lines: Sequence[Line], currency: str, subject: str = "the order") -> None:
+    """An order needs at least one line, each SKU once, positive quantities and
+    prices, and each line's amount and the total below the limit (``subject``
+    names the order in the refusal: a merge's lines are not the caller's)."""
     if not lines:
         raise DomainError("order_needs_a_line", "an order needs at least one line")
     seen: set[str] = set()
-    for line in lines:
+    total = Decimal(0)
+    for index, line in enumerate(lines):
         require_text("sku", line.sku)
         require_text("product name", line.name)
         if line.sku in seen:
@@ -119,6 +154,25 @@ def require_lines(lines: Sequence[Line]) -> None:
         exponent = line.unit_price.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -4:
             raise DomainError("amount_has_too_many_decimals", "unit prices have at most 4 decimals")
+        amount = line_amount(line.quantity, line.unit_price, currency)
+        where = f"lines[{index}].amount"
+        require_below_limit(
+            where, amount, f"the amount of {subject}'s line {line.sku}", sku=line.sku
+        )
+        total += amount
+    require_below_limit("total", total, f"{subject}'s total")
+
+
+def require_business_date(what: str, day: date | None) -> None:
+    """Business dates lie between FIRST_DAY and LAST_DAY (see ``values``)."""
+    if day is not None and not within_business_range(day):
+        raise DomainError(
+            "date_out_of_range",
+            f"{what} must be between {FIRST_DAY} and {LAST_DAY}, not {day}",
+            field=what,
+            first=FIRST_DAY.isoformat(),
+            last=LAST_DAY.isoformat(),
+        )
 
 
 def require_sku_quantities(items: Sequence[SkuQty], lines: Mapping[str, LineState]) -> None:

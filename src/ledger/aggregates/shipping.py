@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate
 from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase, consume_allocation
 from ledger.aggregates.errors import DomainError
+from ledger.aggregates.privacy import Privacy
 from ledger.aggregates.state import DocumentState, PackingState
 from ledger.aggregates.values import SkuQty
 
@@ -27,6 +28,7 @@ class Shipping(OrderBase):
         packages: int
         materials: str
         labels: list[str]
+        privacy = Privacy(personal=("materials", "labels"), public=("shipment_id",))
 
         def evolve(self, order: Order) -> None:
             shipment = order.shipments[self.shipment_id]
@@ -53,6 +55,7 @@ class Shipping(OrderBase):
         kind: str
         number: str
         status: str
+        privacy = Privacy(public=("shipment_id", "kind", "number", "status"))
 
         def evolve(self, order: Order) -> None:
             order.shipments[self.shipment_id].documents[self.kind] = DocumentState(
@@ -85,6 +88,7 @@ class Shipping(OrderBase):
         kind: str
         status: str
         discrepancy: str
+        privacy = Privacy(personal=("discrepancy",), public=("shipment_id", "kind", "status"))
 
         def evolve(self, order: Order) -> None:
             document = order.shipments[self.shipment_id].documents[self.kind]
@@ -119,6 +123,7 @@ class Shipping(OrderBase):
         lines: list[SkuQty]
         carrier: str
         tracking_number: str
+        privacy = Privacy(public=("shipment_id", "carrier", "tracking_number"))
 
         def evolve(self, order: Order) -> None:
             shipment = order.shipments[self.shipment_id]
@@ -181,6 +186,7 @@ class Shipping(OrderBase):
         sku: str
         quantity: int
         reason: str
+        privacy = Privacy(personal=("reason",), public=("sku",))
 
         def evolve(self, order: Order) -> None:
             order.lines[self.sku].short_closed += self.quantity
@@ -213,6 +219,7 @@ class Shipping(OrderBase):
         status: str
         location: str
         note: str
+        privacy = Privacy(personal=("location", "note"), public=("shipment_id", "status"))
 
         def evolve(self, order: Order) -> None:
             shipment = order.shipments[self.shipment_id]
@@ -237,6 +244,7 @@ class Shipping(OrderBase):
     class ShipmentDelivered(Aggregate.Event):
         shipment_id: str
         received_by: str
+        privacy = Privacy(personal=("received_by",), public=("shipment_id",))
 
         def evolve(self, order: Order) -> None:
             shipment = order.shipments[self.shipment_id]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from ledger.aggregates.privacy import Privacy
 from ledger.aggregates.values import PurchaseItem
 
 
@@ -29,10 +30,8 @@ class LineState:
     delivered: int = 0
     short_closed: int = 0
     invoiced: int = 0
-
-    @property
-    def amount(self) -> Decimal:
-        return self.unit_price * self.quantity
+    # Product data; ``allocated`` is keyed by warehouse.
+    privacy = Privacy(public=("sku", "name", "model", "spec", "allocated"))
 
     @property
     def due(self) -> int:
@@ -57,6 +56,7 @@ class DocumentState:
     number: str
     status: str
     discrepancy: str = ""
+    privacy = Privacy(personal=("discrepancy",), public=("kind", "number", "status"))
 
 
 @dataclass
@@ -64,6 +64,7 @@ class PackingState:
     packages: int
     materials: str
     labels: list[str]
+    privacy = Privacy(personal=("materials", "labels"))
 
 
 @dataclass
@@ -87,6 +88,13 @@ class ShipmentState:
     packing: PackingState | None = None
     dispatched_at: datetime | None = None
     delivered_at: datetime | None = None
+    privacy = Privacy(
+        personal=("location", "received_by"),
+        public=(
+            "shipment_id", "lines", "carrier", "mode", "status", "tracking_number",
+            "transit_status", "documents",
+        ),
+    )  # fmt: skip
 
     @property
     def is_dispatched(self) -> bool:
@@ -110,6 +118,8 @@ class PurchaseState:
     accepted: int = 0
     rejected: int = 0
     status: str = "open"  # open | closed
+    # A supplier is a company.
+    privacy = Privacy(public=("po_number", "supplier", "status"))
 
     @property
     def quantity(self) -> int:
@@ -129,6 +139,11 @@ class QualityIssueState:
     amount: Decimal = Decimal(0)
     note: str = ""
     resolved_at: datetime | None = None
+    # The category is a label and the resolution one of ``RESOLUTIONS``.
+    privacy = Privacy(
+        personal=("description", "note"),
+        public=("issue_id", "severity", "category", "sku", "status", "resolution"),
+    )
 
     def is_blocking(self) -> bool:
         """An open critical issue stops dispatch."""
@@ -147,6 +162,11 @@ class ComplaintState:
     resolution: str = ""
     customer_feedback: str = ""
     resolved_at: datetime | None = None
+    # The channel and the category are labels.
+    privacy = Privacy(
+        personal=("description", "contact", "resolution", "customer_feedback"),
+        public=("complaint_id", "channel", "category", "status"),
+    )
 
 
 @dataclass
@@ -155,6 +175,7 @@ class InvoiceState:
     amount: Decimal
     issued_on: date
     lines: dict[str, int] = field(default_factory=dict)
+    privacy = Privacy(public=("invoice_number", "lines"))
 
 
 @dataclass
@@ -163,6 +184,7 @@ class CreditNoteState:
     amount: Decimal
     reason: str
     invoice_number: str = ""
+    privacy = Privacy(personal=("reason",), public=("credit_note_number", "invoice_number"))
 
 
 @dataclass
@@ -170,6 +192,7 @@ class PaymentState:
     reference: str
     amount: Decimal
     received_on: date
+    privacy = Privacy(public=("reference",))
 
 
 @dataclass
@@ -177,6 +200,7 @@ class PromiseState:
     promised_date: date
     reason: str
     at: datetime
+    privacy = Privacy(personal=("reason",))
 
 
 STATE_TYPES: tuple[type, ...] = (

@@ -59,10 +59,13 @@ class TokensRequired(RuntimeError):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the roles their token carries and the actor to record."""
+    """Who is calling: the roles their token carries, the actor to record, and
+    the scope of their idempotency keys (``name:<name>``, or for a token
+    without a name ``token:<16 hex of its SHA-256>``)."""
 
     actor: str
     roles: frozenset[str]
+    scope: str = ""
 
     def may(self, permission: str) -> bool:
         return any(permission in GRANTS[role] for role in self.roles)
@@ -96,7 +99,8 @@ def _principal(token: str, entry: Any) -> Principal:
     else:
         roles, name = _roles(entry, token), ""
     actor = name or f"{'+'.join(sorted(roles))}:{fingerprint(token)}"
-    return Principal(actor=actor, roles=roles)
+    scope = f"name:{name}" if name else f"token:{_digest(token)[:16]}"
+    return Principal(actor=actor, roles=roles, scope=scope)
 
 
 class TokenTable:

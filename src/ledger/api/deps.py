@@ -121,6 +121,7 @@ async def command_ctx(
         reason=x_reason or "",
         idempotency_key=idempotency_key or "",
         expected_version=expected_version(if_match),
+        idempotency_scope=principal.scope,
     )
 
 
@@ -139,12 +140,12 @@ def ctx_for(ctx: Ctx, body: CommandIn | None) -> Ctx:
 
 
 def new_id(prefix: str, ctx: Ctx, given: str | None) -> str:
-    """The client's id, or a fresh one — derived from the idempotency key when
-    there is one, so a repeated request names the same shipment/issue/complaint."""
+    """The client's id, or a fresh one — derived from the (caller's) idempotency
+    key when there is one, so a repeated request names the same shipment/issue/complaint."""
     if given:
         return given
     if ctx.idempotency_key:
-        seed = hashlib.sha256(f"{prefix}:{ctx.idempotency_key}".encode()).hexdigest()
+        seed = hashlib.sha256(f"{prefix}:{ctx.scoped_key}".encode()).hexdigest()
     else:
         seed = uuid.uuid4().hex
     return f"{prefix}-{seed[:8].upper()}"

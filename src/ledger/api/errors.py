@@ -1,7 +1,8 @@
 """Every refusal becomes ``{"code", "message", "details"}`` with the right status.
 
 Domain guards → 409 (or 404 when the guard names a missing shipment,
-complaint, quality issue, purchase order or document), unknown order → 404,
+complaint, quality issue, purchase order or document; 422 when it refuses a
+value out of its range: an amount, its decimals, a date), unknown order → 404,
 stale version → 412, reused idempotency key and invalid input → 422.
 A store that cannot be reached (a lost or refused connection, no pooled
 connection in time, a lock wait that timed out) → 503 ``store_unavailable``
@@ -38,6 +39,11 @@ NOT_FOUND_CODES = frozenset(
         "unknown_purchase_order",
         "unknown_document",
     }
+)
+# Guards about the values given, not the order's state: invalid input whichever
+# layer finds it (the schema cannot know the order's currency, nor a merge's total).
+INVALID_INPUT_CODES = frozenset(
+    {"amount_too_large", "amount_has_too_many_decimals", "date_out_of_range"}
 )
 STATUS_CODES = {
     400: "bad_request",
@@ -115,7 +121,11 @@ def _invalid_input(request: Request, exc: Exception) -> FastJSON:
 
 def _domain_error(request: Request, exc: Exception) -> FastJSON:
     assert isinstance(exc, DomainError)
-    status = 404 if exc.code in NOT_FOUND_CODES else 409
+    status = 409
+    if exc.code in NOT_FOUND_CODES:
+        status = 404
+    elif exc.code in INVALID_INPUT_CODES:
+        status = 422
     return error_response(status, exc.code, exc.message, exc.details)
 
 
@@ -215,7 +225,10 @@ COMMAND_ERRORS: dict[int | str, dict[str, Any]] = {
     409: _error_doc("a business rule refused the command (see code)"),
     412: _error_doc("If-Match names a version that is no longer current"),
     413: _error_doc("body over 1 MB"),
-    422: _error_doc("invalid input, or an Idempotency-Key reused with another body"),
+    422: _error_doc(
+        "invalid input (an amount or date out of range names its field), "
+        "or an Idempotency-Key reused with another body"
+    ),
     503: _error_doc(
         "the store cannot be reached (header Retry-After); retry with the same Idempotency-Key"
     ),

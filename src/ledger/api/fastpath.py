@@ -157,6 +157,7 @@ def fast_command(route: APIRoute) -> Fast | None:
             reason=values["x-reason"] or "",
             idempotency_key=key or "",
             expected_version=version,
+            idempotency_scope=principal.scope,
         )
         return await call(**kwargs)
 

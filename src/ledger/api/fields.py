@@ -1,21 +1,33 @@
-"""Constrained field types shared by the request bodies.
+"""Constrained field types shared by the request bodies and query parameters.
 
 Bounds are generous for real orders and tight enough that nothing a client
-sends can overflow the store: texts are capped, quantities and amounts have
-ceilings, money has at most 2 decimals (unit prices 4), enums are closed.
+sends can overflow the store or a report: texts are capped, quantities have
+a ceiling, amounts stay below 10^13, money has at most 3 decimals (the
+order's currency decides: 2 for CNY, 0 for JPY) and unit prices 4, business
+dates lie between 2000-01-01 and 2099-12-31, enums are closed.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-MAX_QUANTITY = 10**9
-MAX_AMOUNT = Decimal(10) ** 13
+from ledger.aggregates.values import (
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_AMOUNT,
+    MAX_MINOR_UNIT,
+    MAX_QUANTITY,
+    UNIT_PRICE_PLACES,
+    within_business_range,
+)
+
 MAX_LINES = 200
+DATE_RANGE = f"between {FIRST_DAY} and {LAST_DAY}"
 
 
 def _clean_text(value: str) -> str:
@@ -54,18 +66,47 @@ DueDays = Annotated[int, Field(strict=True, ge=0, le=365)]
 
 Money = Annotated[
     Decimal,
-    Field(gt=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False),
+    Field(
+        gt=0,
+        lt=MAX_AMOUNT,
+        decimal_places=MAX_MINOR_UNIT,
+        allow_inf_nan=False,
+        description="below 10^13, in whole minor units of the order's currency "
+        "(2 decimals for CNY, none for JPY: more is refused with amount_has_too_many_decimals)",
+    ),
     AfterValidator(_fixed_point),
 ]
 Cost = Annotated[
     Decimal,
-    Field(ge=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False),
+    Field(ge=0, lt=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False),
     AfterValidator(_fixed_point),
 ]
 UnitPrice = Annotated[
     Decimal,
-    Field(ge=0, le=MAX_AMOUNT, decimal_places=4, allow_inf_nan=False),
+    Field(ge=0, lt=MAX_AMOUNT, decimal_places=UNIT_PRICE_PLACES, allow_inf_nan=False),
     AfterValidator(_fixed_point),
+]
+
+
+def _business_date(value: date) -> date:
+    if not within_business_range(value):
+        raise ValueError(f"a business date lies {DATE_RANGE}")
+    return value
+
+
+def _business_moment(value: datetime) -> datetime:
+    """The day as written (in its own offset), so nothing is converted near the ends."""
+    _business_date(value.date())
+    return value
+
+
+BusinessDate = Annotated[
+    date, AfterValidator(_business_date), Field(description=f"ISO 8601 date {DATE_RANGE}")
+]
+BusinessMoment = Annotated[
+    datetime,
+    AfterValidator(_business_moment),
+    Field(description=f"ISO 8601 date and time (naive means UTC), on a day {DATE_RANGE}"),
 ]
 Share = Annotated[
     Decimal,

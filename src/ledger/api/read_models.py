@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from ledger.api.errors import READ_ERRORS, ApiError
+from ledger.api.fields import DATE_RANGE, BusinessMoment
 from ledger.api.params import CleanText
 from ledger.api.responses import ErrorOut
 from ledger.projections.order_rows import MAX_LIMIT
@@ -29,7 +30,8 @@ After = Annotated[
 ]
 Wait = Annotated[float, Query(gt=0, le=30, description="seconds to wait for ?after=")]
 AsOf = Annotated[
-    datetime | None, Query(description="ISO 8601 (naive = UTC): the view as it was then")
+    BusinessMoment | None,
+    Query(description=f"ISO 8601 (naive = UTC): the view as it was then, on a day {DATE_RANGE}"),
 ]
 Customer = Annotated[CleanText | None, Query(min_length=1, max_length=200)]
 

@@ -3,15 +3,25 @@ bounded (see ``fields``). Each converts itself to the domain's value types."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
+from typing import Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms, PurchaseItem, SkuQty
+from ledger.aggregates.values import (
+    MAX_AMOUNT,
+    Customer,
+    Delivery,
+    Line,
+    PaymentTerms,
+    PurchaseItem,
+    SkuQty,
+)
 from ledger.api.fields import (
     MAX_LINES,
+    BusinessDate,
+    BusinessMoment,
     Channel,
     CheckArea,
     Cost,
@@ -49,7 +59,7 @@ class Body(BaseModel):
 class CommandIn(Body):
     """Every command may say when it happened, if not now (recorded as metadata)."""
 
-    occurred_at: datetime | None = Field(
+    occurred_at: BusinessMoment | None = Field(
         None, description="business time of the action, when it differs from now"
     )
 
@@ -72,8 +82,23 @@ class LineIn(Body):
     model: Text = ""
     spec: Text = ""
 
+    @model_validator(mode="after")
+    def amount_below_limit(self) -> Self:
+        """Quantity × unit price below 10^13 (the order's currency rounds it;
+        the domain checks the rounded amount as well)."""
+        if self.quantity * self.unit_price >= MAX_AMOUNT:
+            raise ValueError("the line's amount (quantity × unit price) must be below 10^13")
+        return self
+
     def value(self) -> Line:
         return Line(self.sku, self.name, self.quantity, self.unit_price, self.model, self.spec)
+
+
+def total_below_limit(lines: list[LineIn] | None) -> list[LineIn] | None:
+    """The order's total (the sum of its line amounts) below 10^13."""
+    if lines is not None and sum(line.quantity * line.unit_price for line in lines) >= MAX_AMOUNT:
+        raise ValueError("the order's total (the sum of the line amounts) must be below 10^13")
+    return lines
 
 
 class DeliveryIn(Body):
@@ -104,7 +129,9 @@ class ReceiveIn(CommandIn):
     lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
     delivery: DeliveryIn
     currency: Currency = "CNY"
-    requested_date: date | None = None
+    requested_date: BusinessDate | None = None
+
+    _total = field_validator("lines")(total_below_limit)
 
 
 class VerifyIn(CommandIn):
@@ -118,7 +145,9 @@ class AmendIn(CommandIn):
     reason: Reason
     lines: list[LineIn] | None = Field(None, min_length=1, max_length=MAX_LINES)
     delivery: DeliveryIn | None = None
-    requested_date: date | None = None
+    requested_date: BusinessDate | None = None
+
+    _total = field_validator("lines")(total_below_limit)
 
 
 class PaymentTermsIn(Body):
@@ -131,7 +160,7 @@ class PaymentTermsIn(Body):
 
 
 class ConfirmIn(CommandIn):
-    promised_date: date
+    promised_date: BusinessDate
     payment_terms: PaymentTermsIn = Field(default_factory=PaymentTermsIn)
     invoice_info: dict[Sku, Text] = Field(default_factory=dict, max_length=20)
     special_requirements: LongText = ""
@@ -139,7 +168,7 @@ class ConfirmIn(CommandIn):
 
 
 class PromiseIn(CommandIn):
-    promised_date: date
+    promised_date: BusinessDate
     reason: Reason
 
 
@@ -163,7 +192,7 @@ class ArchiveIn(CommandIn):
 
 class ScheduleShipmentIn(CommandIn):
     shipment_id: Ident | None = Field(None, description="generated (SH-…) when omitted")
-    planned_date: date
+    planned_date: BusinessDate
     lines: list[SkuQtyIn] = Field(min_length=1, max_length=MAX_LINES)
     carrier: Text = ""
     mode: TransportMode = "road"
@@ -172,7 +201,7 @@ class ScheduleShipmentIn(CommandIn):
 
 
 class RescheduleIn(CommandIn):
-    planned_date: date
+    planned_date: BusinessDate
     reason: Reason
     carrier: Text = ""
 
@@ -231,7 +260,7 @@ class PurchaseIn(CommandIn):
     po_number: Ident | None = Field(None, description="generated (PO-…) when omitted")
     supplier: Name
     items: list[PurchaseItemIn] = Field(min_length=1, max_length=MAX_LINES)
-    eta: date | None = None
+    eta: BusinessDate | None = None
 
 
 class ReceivePurchaseIn(CommandIn):
@@ -268,7 +297,7 @@ class ShortCloseIn(CommandIn):
 class InvoiceIn(CommandIn):
     invoice_number: Ident
     amount: Money
-    issued_on: date
+    issued_on: BusinessDate
     lines: list[SkuQtyIn] = Field(default_factory=list, max_length=MAX_LINES)
 
 
@@ -282,7 +311,7 @@ class CreditNoteIn(CommandIn):
 class PaymentIn(CommandIn):
     reference: Ident
     amount: Money
-    received_on: date
+    received_on: BusinessDate
 
 
 class ComplaintIn(CommandIn):

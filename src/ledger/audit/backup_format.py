@@ -9,7 +9,8 @@ straight into ``COPY ... FROM STDIN (FORMAT BINARY)``; and the chain hashes
 ``version ‖ framed topic ‖ state`` as they lie, so nothing is decoded.
 ``side.json.gz``: order-number counters, idempotency keys, customer keys, seals.
 ``manifest.json``: read first by ``restore``, which checks everything it
-states before committing anything.
+states before committing anything; ``sizes`` (the members' uncompressed
+bytes) bound what a restore decompresses.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from eventsourcing.persistence import StoredEvent
 
 from ledger.persistence.chain import GENESIS, _framed
 
-FORMAT = "ledger-backup/2"
+FORMAT = "ledger-backup/3"  # /3 adds the key's id, the members' sizes and seals' key ids
+READABLE_FORMATS = ("ledger-backup/2", FORMAT)
 EVENTS = "events.pgcopy.gz"
 SIDE = "side.json.gz"
 MANIFEST = "manifest.json"

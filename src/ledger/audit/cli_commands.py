@@ -1,7 +1,9 @@
 """``ledger audit verify|seal|export``, ``ledger replay``, ``ledger backup|restore``.
 
 Each ``add_*`` adds one subcommand to the ``ledger`` parser; the work is
-imported when the command runs, so ``ledger --help`` stays fast.
+imported when the command runs, so ``ledger --help`` stays fast. Refusals
+are raised (``Refused`` and the audit's own) and turned into one line and
+exit status 2 by ``ledger.cli_support.run``; the statuses are listed there.
 """
 
 from __future__ import annotations
@@ -10,75 +12,44 @@ import argparse
 import json
 import os
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
-from uuid import UUID
+from typing import Any
+
+from ledger.cli_support import (
+    EXIT_FINDINGS,
+    EXIT_WRONG_KEY,
+    Progress,
+    Refused,
+    find_order,
+    moment,
+    month,
+    positive,
+    written_whole,
+)
 
 Subparsers = Any
 
 
-class Progress:
-    """A one-line progress bar on stderr, redrawn at most ten times a second."""
-
-    def __init__(self, what: str, total: int | None, stream: TextIO = sys.stderr) -> None:
-        self.what, self.total, self.stream = what, total, stream
-        self.done, self._drawn, self.started = 0, 0.0, time.monotonic()
-
-    def __call__(self, count: int) -> None:
-        self.done += count
-        now = time.monotonic()
-        if now - self._drawn >= 0.1:
-            self._drawn = now
-            self._draw()
-
-    def _draw(self) -> None:
-        if self.total:
-            filled = min(30, 30 * self.done // max(self.total, 1))
-            bar = "#" * filled + "." * (30 - filled)
-            self.stream.write(f"\r{self.what} [{bar}] {self.done}/{self.total}")
-        else:
-            self.stream.write(f"\r{self.what} {self.done}")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        self._draw()
-        rate = self.done / max(time.monotonic() - self.started, 1e-9)
-        self.stream.write(f"  ({rate:,.0f}/s)\n")
-
-
 @contextmanager
-def opened_ledger() -> Iterator[Any]:
+def opened_ledger(*, create: bool = False) -> Iterator[Any]:
+    """The store of the settings. Unless ``create``, an embedded store's folder
+    must exist: checking, exporting or backing up a mistyped path would
+    otherwise make folders and an empty store there, and report on it."""
     from ledger.application import Ledger
-    from ledger.settings import get_settings
+    from ledger.settings import get_settings, parse_database_url
 
-    ledger = Ledger(get_settings())
+    settings = get_settings()
+    target = parse_database_url(settings.database_url)
+    folder = Path(target.path).parent
+    if not create and target.backend == "sqlite" and not folder.is_dir():
+        raise Refused(f"no store at {target.path}: no folder {folder} (LEDGER_DATABASE_URL)")
+    ledger = Ledger(settings)
     try:
         yield ledger
     finally:
         ledger.close()
-
-
-def guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn the refusals an operator can fix into a message and exit status 2."""
-
-    def handler(args: argparse.Namespace) -> int:
-        from ledger.application import LedgerError
-        from ledger.audit.backup_format import BackupRefused
-        from ledger.audit.keys import AuditKeyMissing
-
-        try:
-            return run(args)
-        except (AuditKeyMissing, BackupRefused) as e:
-            print(f"ledger: {e}", file=sys.stderr)
-        except LedgerError as e:
-            print(f"ledger: {e.message}", file=sys.stderr)
-        return 2
-
-    return handler
 
 
 # -- audit ---------------------------------------------------------------------
@@ -88,56 +59,88 @@ def add_audit(subparsers: Subparsers) -> None:
     audit = subparsers.add_parser("audit", help="verify the hash chain, seal it, export orders")
     commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = commands.add_parser("verify", help="check the store (or one order, or an export file)")
-    verify.add_argument("--order", type=UUID, help="check only this order id")
-    verify.add_argument("--file", type=Path, help="check an export file offline (no database)")
+    source = verify.add_mutually_exclusive_group()
+    source.add_argument("--order", help="check only this order (id or number)")
+    source.add_argument("--file", type=Path, help="check an export file offline (no database)")
     verify.add_argument("--key", help="audit key for --file (default: LEDGER_AUDIT_KEY)")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    verify.set_defaults(handler=guarded(audit_verify))
+    verify.set_defaults(handler=audit_verify)
     seal = commands.add_parser("seal", help="verify, then seal every clean order's chain head")
-    seal.set_defaults(handler=guarded(audit_seal))
+    seal.set_defaults(handler=audit_seal)
     export = commands.add_parser("export", help="orders' histories as JSON Lines with the chain")
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("order", nargs="?", help="order id or number")
-    which.add_argument("--period", help="orders received in YYYY-MM")
+    which.add_argument("--period", type=month, help="orders received in YYYY-MM")
     which.add_argument("--customer", help="orders of this customer")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
-    export.set_defaults(handler=guarded(audit_export))
+    export.set_defaults(handler=audit_export)
 
 
 def audit_verify(args: argparse.Namespace) -> int:
     if args.file is not None:
         return _verify_file(args)
+    if args.key is not None:
+        raise Refused("--key is for --file; the store is checked with LEDGER_AUDIT_KEY")
     from ledger.audit.service import verify_store
 
     with opened_ledger() as ledger:
-        progress = Progress("verify", ledger.recorder.max_notification_id())
-        report = verify_store(ledger, args.order, progress)
+        if args.order is not None:
+            order = find_order(ledger, args.order)
+            progress = Progress("verify", order.versions)
+            report = verify_store(ledger, order.id, progress)
+        else:
+            progress = Progress("verify", ledger.recorder.max_notification_id())
+            report = verify_store(ledger, None, progress)
         progress.finish()
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:
-        for f in report.findings:
-            print(f"BREAK order {f.order} version {f.version}: {f.kind} — {f.detail}")
-        verdict = "clean" if report.ok else f"{len(report.findings)} break(s)"
-        print(
-            f"{verdict}: {report.events} events of {report.orders} orders checked; "
-            f"{report.sealed_orders} orders sealed, "
-            f"{report.unsealed_events} events after the last seal"
-        )
-    return 0 if report.ok else 1
+        _print_report(report)
+    return EXIT_FINDINGS if report.findings else EXIT_WRONG_KEY if report.other_keys else 0
+
+
+def _print_report(report: Any) -> None:
+    for f in report.findings:
+        print(f"BREAK order {f.order} version {f.version}: {f.kind} — {f.detail}")
+    if report.other_keys:
+        print(f"KEY {report.key_statement()}")
+    verdict = {"clean": "clean", "wrong_key": "wrong key"}.get(
+        report.verdict, f"{len(report.findings)} break(s)"
+    )
+    print(
+        f"{verdict}: {report.events} events of {report.orders} orders checked; "
+        f"{report.sealed_orders} orders sealed, "
+        f"{report.unsealed_events} events after the last seal"
+    )
+
+
+MAC_VERDICTS = {
+    "verified": "manifest MAC verified",
+    "failed": "manifest MAC does not verify",
+    "unchecked": "no key: manifest MAC not checked",
+    "wrong_key": "manifest MAC not checked (another key)",
+}
 
 
 def _verify_file(args: argparse.Namespace) -> int:
+    from ledger.audit.keys import checked_key
     from ledger.audit.offline import verify_file
 
-    key_text = args.key or os.environ.get("LEDGER_AUDIT_KEY")
-    report = verify_file(args.file, key_text.encode() if key_text else None)
+    key_text = args.key if args.key is not None else os.environ.get("LEDGER_AUDIT_KEY")
+    source = "--key" if args.key is not None else "LEDGER_AUDIT_KEY"
+    key = checked_key(key_text.encode(), source) if key_text else None
+    report = verify_file(args.file, key)
     for problem in report.problems:
         print(f"BREAK {args.file}: {problem}")
-    signed = "manifest MAC verified" if report.mac_checked else "no key: manifest MAC not checked"
+    if report.other_keys:
+        print(f"KEY {args.file}: {report.key_statement()}")
     verdict = "clean" if report.ok else f"{len(report.problems)} problem(s)"
-    print(f"{verdict}: {report.lines} lines, {report.orders} orders; {signed}")
-    return 0 if report.ok else 1
+    if not report.problems and report.other_keys:
+        verdict = "wrong key"
+    print(f"{verdict}: {report.lines} lines, {report.orders} orders; {MAC_VERDICTS[report.mac]}")
+    if report.problems:
+        return EXIT_FINDINGS
+    return EXIT_WRONG_KEY if report.other_keys else 0
 
 
 def audit_seal(args: argparse.Namespace) -> int:
@@ -145,8 +148,12 @@ def audit_seal(args: argparse.Namespace) -> int:
 
     with opened_ledger() as ledger:
         report, sealed = seal(ledger)
+    if report.other_keys:
+        print(f"KEY {report.key_statement()}")
+        print("nothing sealed: the store's seals were made with another key")
+        return EXIT_WRONG_KEY
     print(f"sealed {sealed} chain heads; {len(report.findings)} order break(s) left unsealed")
-    return 0 if report.ok else 1
+    return 0 if report.ok else EXIT_FINDINGS
 
 
 def audit_export(args: argparse.Namespace) -> int:
@@ -154,25 +161,19 @@ def audit_export(args: argparse.Namespace) -> int:
 
     with opened_ledger() as ledger:
         if args.order:
-            orders = [_order_id(ledger, args.order)]
+            orders = [find_order(ledger, args.order).id]
         else:
             orders = select_orders(ledger, period=args.period, customer=args.customer)
-        out = args.output.open("wb") if args.output else sys.stdout.buffer
-        try:
-            for line in export_lines(ledger, orders):
-                out.write(line)
-        finally:
-            if args.output:
-                out.close()
+            if args.customer is not None and not orders:
+                raise Refused(f"no orders of customer {args.customer!r}")
+        lines = export_lines(ledger, orders)
+        if args.output is None:
+            sys.stdout.buffer.writelines(lines)
+        else:
+            with written_whole(args.output) as out:
+                out.writelines(lines)
     print(f"exported {len(orders)} order(s)", file=sys.stderr)
     return 0
-
-
-def _order_id(ledger: Any, given: str) -> UUID:
-    try:
-        return UUID(given)
-    except ValueError:
-        return UUID(str(ledger.find_by_number(given).id))
 
 
 # -- replay --------------------------------------------------------------------
@@ -182,19 +183,27 @@ def add_replay(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("replay", help="an order's events with what each changed")
     parser.add_argument("order", help="order id or number")
     point = parser.add_mutually_exclusive_group()
-    point.add_argument("--until", type=datetime.fromisoformat, help="ISO 8601 recorded time")
-    point.add_argument("--version", type=int, help="stop at this version")
+    point.add_argument("--until", type=moment, help="ISO 8601 recorded time (UTC if no zone)")
+    point.add_argument("--version", type=positive, help="stop at this version")
     parser.add_argument("--json", action="store_true")
-    parser.set_defaults(handler=guarded(run_replay))
+    parser.set_defaults(handler=run_replay)
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    from ledger.application import OrderNotFound
     from ledger.audit.replay import replay
 
     with opened_ledger() as ledger:
-        result = replay(
-            ledger, _order_id(ledger, args.order), until=args.until, version=args.version
-        )
+        order = find_order(ledger, args.order)
+        if args.version is not None and args.version > order.versions:
+            raise Refused(
+                f"order {args.order} has {order.versions} versions; there is no version "
+                f"{args.version}"
+            )
+        try:
+            result = replay(ledger, order.id, until=args.until, version=args.version)
+        except OrderNotFound:
+            raise Refused(f"order {args.order} did not exist at {args.until.isoformat()}") from None
     if args.json:
         print(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
         return 0
@@ -212,12 +221,16 @@ def run_replay(args: argparse.Namespace) -> int:
 def add_backup(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("backup", help="write every stored event to a file")
     parser.add_argument("file", type=Path)
-    parser.set_defaults(handler=guarded(run_backup))
+    parser.set_defaults(handler=run_backup)
 
 
 def run_backup(args: argparse.Namespace) -> int:
     from ledger.audit.backup import backup
 
+    if args.file.is_dir():
+        raise Refused(f"{args.file} is a directory; name the backup file")
+    if not args.file.parent.is_dir():
+        raise Refused(f"{args.file.parent} is not a directory")
     with opened_ledger() as ledger:
         progress = Progress("backup", ledger.recorder.max_notification_id())
         manifest = backup(ledger, args.file, progress)
@@ -229,17 +242,28 @@ def run_backup(args: argparse.Namespace) -> int:
 def add_restore(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("restore", help="load a backup into an empty store")
     parser.add_argument("file", type=Path)
-    parser.set_defaults(handler=guarded(run_restore))
+    parser.set_defaults(handler=run_restore)
 
 
 def run_restore(args: argparse.Namespace) -> int:
-    from ledger.audit.restore import restore
+    """Check the backup before the store is even opened, so a refusal (a missing
+    key, a corrupt file) creates nothing; a later one removes what was created."""
+    from ledger.audit.keys import existing_key, key_file
+    from ledger.audit.restore import leaving_nothing, open_backup, restore
+    from ledger.settings import get_settings
 
-    with opened_ledger() as ledger:
-        progress = Progress("restore", None)
-        counts = restore(ledger, args.file, progress)
+    settings = get_settings()
+    with (
+        leaving_nothing(settings),
+        open_backup(args.file, existing_key(settings)) as checked,
+        opened_ledger(create=True) as ledger,
+    ):
+        progress = Progress("restore", checked.events)
+        counts = restore(ledger, checked, progress)
         progress.finish()
     print(f"restored {counts['events']} events of {counts['orders']} orders; projections rebuilt")
+    if settings.database.backend == "sqlite":
+        print(f"the audit key it verified with is kept in {key_file(settings)} (mode 0600)")
     return 0
 
 

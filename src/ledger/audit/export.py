@@ -19,7 +19,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from ledger.audit.keys import mac
+from ledger.audit.keys import key_id, mac
 from ledger.audit.plain import jsonable
 from ledger.audit.service import key_of
 from ledger.audit.store import Seal, open_store
@@ -90,9 +90,11 @@ def export_lines(ledger: Any, orders: Iterable[UUID]) -> Iterator[bytes]:
                 "hash": s.hash.hex(),
                 "sealed_at": s.sealed_at,
                 "mac": s.mac.hex(),
+                "key_id": s.key_id,
             }
             for s in seals
         ],
+        "key_id": key_id(key),
     }
     manifest["mac"] = manifest_mac(key, manifest)
     yield canonical({"manifest": manifest}) + b"\n"

@@ -2,15 +2,22 @@
 
 Destroying overwrites the key and leaves no old copy behind that the store
 itself keeps: SQLite deletes securely and truncates its write-ahead log,
-PostgreSQL rewrites the (small) table with ``VACUUM FULL``.
+PostgreSQL rewrites the (small) table with ``VACUUM FULL``. In the same
+transaction the idempotency fingerprints of the commands on the customer's
+orders (digests of their arguments, personal data included) are replaced by
+``ERASED_FINGERPRINT``.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ledger.persistence.chain import CUSTOMER_KEYS_TABLE as TABLE
+from ledger.persistence.records import ERASED_FINGERPRINT, IDEMPOTENCY_TABLE
 
 
 class KeyTable(Protocol):
@@ -18,7 +25,7 @@ class KeyTable(Protocol):
 
     def create(self, customer: str, key: bytes) -> bytes: ...
 
-    def destroy(self, customer: str) -> None: ...
+    def destroy(self, customer: str, orders: Sequence[str] = ()) -> None: ...
 
 
 def _now() -> str:
@@ -51,10 +58,14 @@ class MemoryKeys:
             stored: bytes = self.recorder.customer_keys[customer][0]
             return stored
 
-    def destroy(self, customer: str) -> None:
+    def destroy(self, customer: str, orders: Sequence[str] = ()) -> None:
         with self.recorder._database_lock:
             row = self.recorder.customer_keys.get(customer)
             self.recorder.customer_keys[customer] = (None, row[1] if row else _now(), _now())
+            records = self.recorder._idempotency
+            for key, record in records.items():
+                if record.order_id in orders:
+                    records[key] = replace(record, fingerprint=ERASED_FINGERPRINT)
 
 
 class SQLiteKeys:
@@ -78,7 +89,7 @@ class SQLiteKeys:
             c.execute(f"SELECT key FROM {TABLE} WHERE customer = ?", (customer,))
             return bytes(c.fetchone()[0])
 
-    def destroy(self, customer: str) -> None:
+    def destroy(self, customer: str, orders: Sequence[str] = ()) -> None:
         with self.datastore.get_connection(commit=True) as conn:
             raw = conn._sqlite_conn
             raw.execute("PRAGMA secure_delete = ON")
@@ -86,6 +97,11 @@ class SQLiteKeys:
             raw.execute(
                 f"UPDATE {TABLE} SET key = NULL, erased_at = ? WHERE customer = ?",
                 (_now(), customer),
+            )
+            raw.execute(
+                f"UPDATE {IDEMPOTENCY_TABLE} SET fingerprint = ? "
+                "WHERE order_id IN (SELECT value FROM json_each(?))",
+                (ERASED_FINGERPRINT, json.dumps(list(orders))),
             )
             raw.commit()
             raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -98,11 +114,14 @@ class PostgresKeys:
         self.datastore = datastore
         schema = datastore.schema
         self.table = Identifier(schema, TABLE) if schema else Identifier(TABLE)
+        self.commands = (
+            Identifier(schema, IDEMPOTENCY_TABLE) if schema else Identifier(IDEMPOTENCY_TABLE)
+        )
 
     def _sql(self, text: str) -> Any:
         from psycopg.sql import SQL
 
-        return SQL(text).format(table=self.table)
+        return SQL(text).format(table=self.table, commands=self.commands)
 
     def get(self, customer: str) -> bytes | None:
         with self.datastore.transaction(commit=False) as curs:
@@ -125,11 +144,15 @@ class PostgresKeys:
         assert row is not None
         return bytes(row["key"])
 
-    def destroy(self, customer: str) -> None:
+    def destroy(self, customer: str, orders: Sequence[str] = ()) -> None:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 self._sql("UPDATE {table} SET key = NULL, erased_at = %s WHERE customer = %s"),
                 (_now(), customer),
+            )
+            curs.execute(
+                self._sql("UPDATE {commands} SET fingerprint = %s WHERE order_id = ANY(%s)"),
+                (ERASED_FINGERPRINT, list(orders)),
             )
         with self.datastore.get_connection() as conn:
             conn.execute(self._sql("VACUUM FULL {table}"))

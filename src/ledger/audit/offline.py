@@ -12,28 +12,52 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ledger.audit.export import FORMAT, manifest_mac
-from ledger.audit.keys import mac_ok
+from ledger.audit.keys import key_id, mac_ok
 from ledger.persistence.chain import GENESIS, link_hash
 
 
 @dataclass
 class FileReport:
-    """What an offline check found; each problem names its line (1-based)."""
+    """What an offline check found; each problem names its line (1-based).
+
+    ``mac``: ``verified``, ``failed`` (a problem), ``unchecked`` (no key) or
+    ``wrong_key``: the manifest names another key than the one given, which
+    is not a sign of tampering; nor are seals that name another key.
+    ``other_keys`` counts, by key id, what another key made.
+    """
 
     lines: int = 0
     orders: int = 0
     problems: list[str] = field(default_factory=list)
-    mac_checked: bool = False
+    mac: str = "unchecked"
+    this_key: str = ""
+    other_keys: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.other_keys
+
+    def key_statement(self) -> str:
+        """The one sentence a check with the wrong key deserves ("" with the right one)."""
+        if not self.other_keys:
+            return ""
+        what = "its MAC and seals" if self.mac == "wrong_key" else "its seals"
+        return (
+            f"sealed with key {', '.join(sorted(self.other_keys))}, this key is "
+            f"{self.this_key}: {what} cannot be checked with this key"
+        )
+
+    @property
+    def mac_checked(self) -> bool:
+        return self.mac == "verified"
 
 
 def verify_file(path: Path, key: bytes | None) -> FileReport:
@@ -64,10 +88,25 @@ def _manifest(raw: list[bytes], report: FileReport) -> dict[str, Any] | None:
     except (IndexError, ValueError, KeyError, TypeError):
         report.problems.append(f"line {len(raw)}: not a manifest line")
         return None
-    if manifest.get("format") != FORMAT:
-        report.problems.append(f"line {len(raw)}: unknown format {manifest.get('format')!r}")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        format_ = manifest.get("format") if isinstance(manifest, dict) else None
+        report.problems.append(f"line {len(raw)}: unknown format {format_!r}")
+        return None
+    if not _well_formed(manifest):
+        report.problems.append(f"line {len(raw)}: the manifest is malformed")
         return None
     return manifest
+
+
+def _well_formed(manifest: dict[str, Any]) -> bool:
+    """The shapes the checks read (a manifest edited by hand may hold anything)."""
+    digests, heads = manifest.get("line_sha256", []), manifest.get("heads", {})
+    return (
+        isinstance(digests, list)
+        and isinstance(heads, dict)
+        and all(isinstance(h, dict) and isinstance(h.get("version"), int) for h in heads.values())
+        and isinstance(manifest.get("seals", []), list)
+    )
 
 
 def _check_chain(
@@ -104,13 +143,30 @@ def _check_heads_and_seals(
             report.problems.append(
                 f"{where}: order {order} should end at version {head['version']}"
             )
-    if key is None:
+    if key is not None:
+        _check_mac(manifest, key, report)
+
+
+def _check_mac(manifest: dict[str, Any], key: bytes, report: FileReport) -> None:
+    """One verdict on the MAC. The seals sit inside the manifest, so they are
+    checked one by one only once the manifest's own MAC holds."""
+    where, report.this_key = f"line {report.lines}", key_id(key)
+    if not hmac.compare_digest(manifest_mac(key, manifest), str(manifest.get("mac", ""))):
+        sealed_with = manifest.get("key_id")
+        if isinstance(sealed_with, str) and sealed_with != report.this_key:
+            report.mac = "wrong_key"
+            report.other_keys[sealed_with] += 1
+        else:
+            report.mac = "failed"
+            report.problems.append(f"{where}: the manifest's MAC does not verify with this key")
         return
-    report.mac_checked = True
-    if manifest_mac(key, manifest) != manifest.get("mac"):
-        report.problems.append(f"{where}: the manifest's MAC does not verify with this key")
+    report.mac = "verified"
     for seal in manifest.get("seals", []):
         digest = bytes.fromhex(seal["hash"])
         parts = (seal["order"], seal["version"], digest, seal["sealed_at"])
-        if not mac_ok(key, bytes.fromhex(seal["mac"]), *parts):
+        if mac_ok(key, bytes.fromhex(seal["mac"]), *parts):
+            continue
+        if seal.get("key_id") not in (None, report.this_key):
+            report.other_keys[seal["key_id"]] += 1
+        else:
             report.problems.append(f"{where}: seal of {seal['order']} v{seal['version']} is forged")

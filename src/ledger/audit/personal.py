@@ -1,22 +1,28 @@
 """Personal data stored encrypted with a key per customer, so erasure is destroying a key.
 
-``Customer`` (phone, email, address) and ``Delivery`` (address, consignee,
-phone) are transcoded with their personal fields sealed by AES-GCM under
-their customer's key from ``ledger_customer_keys``; the customer's name,
-the transport mode and everything else stay readable. Events, snapshots and
-whatever is derived from them therefore hold only ciphertext. Once the key
-is destroyed those fields decode as ``"[erased]"``, while the stored bytes —
-and so the hash chain — are unchanged.
+Which fields are personal is declared next to each event, value and state
+class (``ledger.aggregates.privacy``). On the way to the store every such
+field is sealed by AES-GCM under its customer's key from
+``ledger_customer_keys``:
 
-Free-text personal fields outside those values — a complaint's ``contact``
-and a delivery's ``received_by``, in their events and in the order's state
-— are wrapped as ``PersonalText`` on the way out (the mapper does it for
-events, the state's transcodings for snapshots) and sealed the same way;
-they decode back to plain strings, or ``"[erased]"``.
+- ``Customer`` (phone, email, address) and ``Delivery`` (address,
+  consignee, phone) by their own transcodings, their personal fields
+  sealed together;
+- every other personal text — an event's reasons, notes, descriptions,
+  invoice details, labels, its metadata's reason, and the same fields of
+  the state classes in a snapshot — wrapped as ``PersonalText`` (the mapper
+  wraps events and a snapshot's top level, ``SealedFields`` the state
+  classes) and sealed one text at a time.
 
-A ``Delivery`` does not name its customer, so ``PersonalDataMapper`` tells
-the transcoding whose order an event belongs to (learnt from each order's
-first event or snapshot, both of which carry the customer).
+Events, snapshots and whatever is derived from them therefore hold only
+ciphertext. Once the key is destroyed those fields decode as
+``"[erased]"`` (empty ones stay empty), while the stored bytes — and so the
+hash chain — are unchanged.
+
+A ``Delivery`` or a reason does not name its customer, so
+``PersonalDataMapper`` tells the transcodings whose order an event belongs
+to (learnt from each order's first event or snapshot, both of which carry
+the customer).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -34,16 +40,23 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
 
-from ledger.aggregates.state import ComplaintState, ShipmentState
-from ledger.aggregates.values import ERASED, Customer, Delivery
+from ledger.aggregates.order import Order
+from ledger.aggregates.privacy import Privacy, privacy_of
+from ledger.aggregates.state import STATE_TYPES
+from ledger.aggregates.values import ERASED, VALUE_TYPES, Customer, Delivery
 from ledger.audit.key_tables import key_table_for
 from ledger.transcodings import DataclassAsDict
 
 # Other processes see an erasure within this many seconds (their cached keys expire).
 KEY_CACHE_SECONDS = 30.0
 UNOWNED = ""  # the key of deliveries whose order is unknown (should not happen)
+# The order in which a customer's and a delivery's personal fields are sealed
+# together: the stored format, fixed (a test holds it to the declarations).
+CUSTOMER_SEALED = ("phone", "email", "address")
+DELIVERY_SEALED = ("address", "consignee", "phone")
 
 _owner: ContextVar[str | None] = ContextVar("ledger_personal_owner", default=None)
 
@@ -83,8 +96,9 @@ class PersonalKeys:
             self._cache[customer] = (key, time.monotonic())
         return key
 
-    def erase(self, customer: str) -> None:
-        key_table_for(self._app()).destroy(customer)
+    def erase(self, customer: str, orders: Sequence[UUID] = ()) -> None:
+        """Destroy the key; and the fingerprints of the commands on ``orders``."""
+        key_table_for(self._app()).destroy(customer, [str(order) for order in orders])
         with self._lock:
             self._cache[customer] = (None, time.monotonic())
 
@@ -111,6 +125,34 @@ class PersonalKeys:
         return fields
 
 
+def _mask(flags: list[bool]) -> str:
+    return "".join("1" if flag else "0" for flag in flags)
+
+
+def _seal_group(keys: PersonalKeys, owner: str, fields: list[str]) -> dict[str, str]:
+    """Fields sealed together; which of them are blank stays readable when
+    some are, so an erased blank field still reads blank. Fields already
+    erased (an erased order's snapshot) are not sealed: that would make the
+    customer a new key for nothing."""
+    if ERASED in fields and all(field in ("", ERASED) for field in fields):
+        return {"pii": "", "erased": _mask([field == ERASED for field in fields])}
+    sealed = {"pii": keys.seal(owner, fields)}
+    if any(fields) and not all(fields):
+        sealed["blank"] = _mask([not field for field in fields])
+    return sealed
+
+
+def _open_group(keys: PersonalKeys, owner: str, data: dict[str, str], count: int) -> list[str]:
+    fields = keys.open(owner, data["pii"], count)
+    blank, erased = data.get("blank", ""), data.get("erased", "")
+    for i in range(count):
+        if erased[i : i + 1] == "1":
+            fields[i] = ERASED
+        elif blank[i : i + 1] == "1":
+            fields[i] = ""
+    return fields
+
+
 class CustomerSealed(Transcoding):
     type = Customer
     name = "customer_sealed"
@@ -119,13 +161,11 @@ class CustomerSealed(Transcoding):
         self.keys = keys
 
     def encode(self, obj: Customer) -> dict[str, str]:
-        return {
-            "name": obj.name,
-            "pii": self.keys.seal(obj.name, [obj.phone, obj.email, obj.address]),
-        }
+        fields = [getattr(obj, name) for name in CUSTOMER_SEALED]
+        return {"name": obj.name, **_seal_group(self.keys, obj.name, fields)}
 
     def decode(self, data: dict[str, str]) -> Customer:
-        phone, email, address = self.keys.open(data["name"], data["pii"], 3)
+        phone, email, address = _open_group(self.keys, data["name"], data, 3)
         return Customer(data["name"], phone, email, address)
 
 
@@ -138,16 +178,16 @@ class DeliverySealed(Transcoding):
 
     def encode(self, obj: Delivery) -> dict[str, str]:
         owner = _owner.get() or UNOWNED
-        fields = [obj.address, obj.consignee, obj.phone]
-        return {"owner": owner, "mode": obj.transport_mode, "pii": self.keys.seal(owner, fields)}
+        fields = [getattr(obj, name) for name in DELIVERY_SEALED]
+        return {"owner": owner, "mode": obj.transport_mode, **_seal_group(self.keys, owner, fields)}
 
     def decode(self, data: dict[str, str]) -> Delivery:
-        address, consignee, phone = self.keys.open(data["owner"], data["pii"], 3)
+        address, consignee, phone = _open_group(self.keys, data["owner"], data, 3)
         return Delivery(address, consignee, phone, data["mode"])
 
 
 class PersonalText:
-    """A personal free-text field on its way to be stored: sealed, never written in clear."""
+    """A personal text on its way to be stored: sealed, never written in clear."""
 
     __slots__ = ("text",)
 
@@ -172,30 +212,40 @@ class PersonalTextSealed(Transcoding):
         return self.keys.open(data["owner"], data["pii"], 1)[0]
 
 
-# Personal free-text fields: of events by class name, and of the order's state.
-PERSONAL_EVENT_FIELDS: dict[str, tuple[str, ...]] = {
-    "ComplaintFiled": ("contact",),
-    "ShipmentDelivered": ("received_by",),
-}
-PERSONAL_STATE_FIELDS: dict[type, tuple[str, ...]] = {
-    ComplaintState: ("contact",),
-    ShipmentState: ("received_by",),
-}
+def sealable(value: Any) -> Any:
+    """A personal value with each text wrapped as ``PersonalText``, but for
+    blank ones and those already erased (nothing to keep secret)."""
+    if isinstance(value, str):
+        return PersonalText(value) if value and value != ERASED else value
+    if isinstance(value, list):
+        return [sealable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: sealable(item) for key, item in value.items()}
+    return value
 
 
-class StateWithPersonalText(DataclassAsDict):
-    """A state dataclass whose personal fields are sealed; same name, same decoding."""
+def with_personal_sealed(values: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
+    """``values`` (a class's fields by name) with its personal ones sealable."""
+    sealed = dict(values)
+    for name, keys in privacy.fields().items():
+        value = sealed.get(name)
+        if keys and isinstance(value, dict):
+            sealed[name] = {k: sealable(v) if k in keys else v for k, v in value.items()}
+        elif not keys:
+            sealed[name] = sealable(value)
+    return sealed
 
-    def __init__(self, cls: type, fields: tuple[str, ...]) -> None:
+
+class SealedFields(DataclassAsDict):
+    """A value or state class whose personal fields are sealed; same name,
+    same decoding as the plain ``DataclassAsDict``."""
+
+    def __init__(self, cls: type) -> None:
         super().__init__(cls)
-        self.personal = fields
+        self.privacy = privacy_of(cls)
 
     def encode(self, obj: Any) -> dict[str, Any]:
-        data = super().encode(obj)
-        for name in self.personal:
-            if isinstance(data[name], str):
-                data[name] = PersonalText(data[name])
-        return data
+        return with_personal_sealed(super().encode(obj), self.privacy)
 
 
 def register_personal_transcodings(transcoder: JSONTranscoder, keys: PersonalKeys) -> None:
@@ -203,21 +253,25 @@ def register_personal_transcodings(transcoder: JSONTranscoder, keys: PersonalKey
     transcoder.register(CustomerSealed(keys))
     transcoder.register(DeliverySealed(keys))
     transcoder.register(PersonalTextSealed(keys))
-    for cls, fields in PERSONAL_STATE_FIELDS.items():
-        transcoder.register(StateWithPersonalText(cls, fields))
+    for cls in (*VALUE_TYPES, *STATE_TYPES):
+        if cls not in (Customer, Delivery) and privacy_of(cls).personal:
+            transcoder.register(SealedFields(cls))
 
 
-def _with_personal_text(domain_event: Any) -> Any:
-    """A copy of the event with its personal free-text fields wrapped for sealing."""
-    fields = PERSONAL_EVENT_FIELDS.get(type(domain_event).__name__)
-    if not fields:
-        return domain_event
-    state = dict(vars(domain_event))
-    for name in fields:
-        if isinstance(state.get(name), str):
-            state[name] = PersonalText(state[name])
-    copy = object.__new__(type(domain_event))
-    object.__setattr__(copy, "__dict__", state)
+def _with_personal_sealed(domain_event: Any) -> Any:
+    """A copy of the event (or an order's snapshot) with its personal fields sealable."""
+    state = vars(domain_event)
+    cls: type = type(domain_event)
+    if isinstance(domain_event, Snapshot):
+        copied = dict(state)
+        copied["state"] = with_personal_sealed(state["state"], privacy_of(Order))
+    else:
+        privacy = privacy_of(cls)
+        if not privacy.personal:
+            return domain_event
+        copied = with_personal_sealed(state, privacy)
+    copy: Any = object.__new__(cls)
+    object.__setattr__(copy, "__dict__", copied)
     return copy
 
 
@@ -238,9 +292,39 @@ class PersonalDataMapper(Mapper[UUID]):
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         with owned_by(self._learn(domain_event)):
-            return super().to_stored_event(_with_personal_text(domain_event))
+            return super().to_stored_event(_with_personal_sealed(domain_event))
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         event = super().to_domain_event(stored_event)
         self._learn(event)
         return event
+
+
+# -- sealed texts in read models ---------------------------------------------------
+
+SEALED_MARK = "\x1f"
+"""Starts a sealed text as read models keep it: never the start of a text a
+client can send (control characters are refused)."""
+
+
+def sealed_token(data: dict[str, str]) -> str:
+    """A ``PersonalText``'s stored form as a read model keeps it (``""`` if blank)."""
+    return f"{SEALED_MARK}{data['owner']}{SEALED_MARK}{data['pii']}" if data["pii"] else ""
+
+
+def open_sealed(value: Any, keys: PersonalKeys) -> Any:
+    """``value`` (a read model's answer) with every sealed text opened: its
+    text while the customer's key lives, ``"[erased]"`` after."""
+    if isinstance(value, str):
+        if not value.startswith(SEALED_MARK):
+            return value
+        owner, mark, pii = value[1:].rpartition(SEALED_MARK)
+        try:
+            return keys.open(owner, pii, 1)[0] if mark else ERASED
+        except (ValueError, InvalidTag):  # not a sealed text after all
+            return ERASED
+    if isinstance(value, list):
+        return [open_sealed(item, keys) for item in value]
+    if isinstance(value, dict):
+        return {key: open_sealed(item, keys) for key, item in value.items()}
+    return value

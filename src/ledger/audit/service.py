@@ -29,15 +29,19 @@ def verify_store(
 
 def seal(ledger: Any, now: datetime | None = None) -> tuple[Report, int]:
     """Verify, then seal the head of every order that verified and moved since
-    its last seal. A broken order is left unsealed, so a seal never blesses it."""
+    its last seal. A broken order is left unsealed, so a seal never blesses it;
+    a store sealed with another key gets no seal at all (its report says why),
+    so a misconfigured key never starts a second set of seals."""
     report = verify_store(ledger)
+    if report.other_keys:
+        return report, 0
     key = key_of(ledger)
     store = open_store(ledger)
     with store.snapshot() as snap:
         latest = {s.order: s.version for s in snap.seals()}
     at = (now or datetime.now(UTC)).isoformat()
     new = [
-        Seal(order, version, digest, at, mac(key, order, version, digest, at))
+        Seal(order, version, digest, at, mac(key, order, version, digest, at), report.key_id)
         for order, (version, digest) in report.heads.items()
         if latest.get(order) != version
     ]

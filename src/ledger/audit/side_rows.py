@@ -15,7 +15,7 @@ SIDE_TABLES: dict[str, tuple[str, ...]] = {
     ORDER_NUMBERS_TABLE: ("year", "last"),
     IDEMPOTENCY_TABLE: ("key", "fingerprint", "order_id", "version", "recorded_at"),
     CUSTOMER_KEYS_TABLE: ("customer", "key", "created_at", "erased_at"),
-    SEALS_TABLE: ("originator_id", "version", "hash", "sealed_at", "mac"),
+    SEALS_TABLE: ("originator_id", "version", "hash", "sealed_at", "mac", "key_id"),
 }
 Side = dict[str, list[list[Any]]]
 
@@ -28,6 +28,12 @@ def to_json(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
     return value
+
+
+def padded(rows: list[list[Any]], table: str) -> list[list[Any]]:
+    """Rows of an older backup, whose tables had fewer columns, with ``None`` for the new ones."""
+    width = len(SIDE_TABLES[table])
+    return [[*row, *[None] * (width - len(row))] for row in rows]
 
 
 def from_json(value: Any) -> Any:
@@ -63,7 +69,8 @@ def read_memory_side(recorder: Any) -> Side:
                 [c, to_json(k), at, erased] for c, (k, at, erased) in recorder.customer_keys.items()
             ],
             SEALS_TABLE: [
-                [o, v, to_json(h), at, to_json(m)] for (o, v), (h, at, m) in recorder.seals.items()
+                [o, v, to_json(h), at, to_json(m), key]
+                for (o, v), (h, at, m, key) in recorder.seals.items()
             ],
         }
 
@@ -80,5 +87,5 @@ def write_memory_side(recorder: Any, side: Side) -> None:
             )
         for customer, key, at, erased in side[CUSTOMER_KEYS_TABLE]:
             recorder.customer_keys[customer] = (from_json(key), at, erased)
-        for order, version, digest, at, mac in side[SEALS_TABLE]:
-            recorder.seals[(order, version)] = (from_json(digest), at, from_json(mac))
+        for order, version, digest, at, mac, key in padded(side[SEALS_TABLE], SEALS_TABLE):
+            recorder.seals[(order, version)] = (from_json(digest), at, from_json(mac), key)

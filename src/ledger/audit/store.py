@@ -64,13 +64,15 @@ class Packed:
 
 @dataclass(frozen=True, order=True)
 class Seal:
-    """A sealed chain head: the hash of ``order`` at ``version``, MAC'd with the key."""
+    """A sealed chain head: the hash of ``order`` at ``version``, MAC'd with the key
+    whose public id is ``key_id`` (``None`` on seals made before ids were kept)."""
 
     order: str
     version: int
     hash: bytes
     sealed_at: str
     mac: bytes
+    key_id: str | None = None
 
 
 class Snapshot(Protocol):
@@ -148,7 +150,7 @@ class MemoryAuditStore:
     def add_seals(self, seals: list[Seal]) -> None:
         with self.recorder._database_lock:
             for s in seals:
-                self.recorder.seals[(s.order, s.version)] = (s.hash, s.sealed_at, s.mac)
+                self.recorder.seals[(s.order, s.version)] = (s.hash, s.sealed_at, s.mac, s.key_id)
 
     def heads(self) -> dict[str, tuple[int, bytes]]:
         with self.recorder._database_lock:
@@ -167,9 +169,7 @@ class _MemorySnapshot:
                 for e in recorder._stored_events
             )
             self._links = sorted((o, v, h) for (o, v), h in recorder.chain.items())
-            self._seals = sorted(
-                Seal(o, v, h, at, m) for (o, v), (h, at, m) in recorder.seals.items()
-            )
+            self._seals = sorted(Seal(o, v, *row) for (o, v), row in recorder.seals.items())
 
     def __enter__(self) -> _MemorySnapshot:
         return self

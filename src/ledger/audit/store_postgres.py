@@ -13,7 +13,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.audit.backup_format import COPY_HEADER, COPY_TRAILER, TupleChain
-from ledger.audit.side_rows import SIDE_TABLES, Side, from_json, read_sql_side
+from ledger.audit.side_rows import SIDE_TABLES, Side, from_json, padded, read_sql_side
 from ledger.audit.store import EventRow, LinkRow, Packed, Row, Seal
 from ledger.persistence.chain import CHAIN_TABLE, SEALS_TABLE
 from ledger.persistence.records import ORDER_NUMBERS_TABLE
@@ -157,11 +157,12 @@ class PostgresSnapshot:
 
     def seals(self, order: str | None = None) -> list[Seal]:
         query = SQL(
-            "SELECT originator_id, version, hash, sealed_at, mac FROM {}{} "
+            "SELECT originator_id, version, hash, sealed_at, mac, key_id FROM {}{} "
             "ORDER BY originator_id, version"
         ).format(self.table(SEALS_TABLE), self._where("originator_id", order))
         return [
-            Seal(str(o), v, bytes(h), at, bytes(m)) for o, v, h, at, m in self._rows(query, order)
+            Seal(str(o), v, bytes(h), at, bytes(m), key)
+            for o, v, h, at, m, key in self._rows(query, order)
         ]
 
 
@@ -184,13 +185,16 @@ class PostgresAuditStore:
 
     def add_seals(self, seals: list[Seal]) -> None:
         query = SQL(
-            "INSERT INTO {} (originator_id, version, hash, sealed_at, mac) "
-            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[], %s::text[], %s::bytea[]) "
-            "ON CONFLICT (originator_id, version) DO UPDATE SET hash = excluded.hash, "
-            "sealed_at = excluded.sealed_at, mac = excluded.mac"
+            "INSERT INTO {} (originator_id, version, hash, sealed_at, mac, key_id) "
+            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[], %s::text[], %s::bytea[], "
+            "%s::text[]) ON CONFLICT (originator_id, version) DO UPDATE SET hash = excluded.hash, "
+            "sealed_at = excluded.sealed_at, mac = excluded.mac, key_id = excluded.key_id"
         ).format(self._table(SEALS_TABLE))
         columns = list(
-            zip(*[(s.order, s.version, s.hash, s.sealed_at, s.mac) for s in seals], strict=True)
+            zip(
+                *[(s.order, s.version, s.hash, s.sealed_at, s.mac, s.key_id) for s in seals],
+                strict=True,
+            )
         )
         if columns:
             with self.datastore.transaction(commit=True) as curs:
@@ -292,7 +296,7 @@ class PostgresLoader:
 
     def _load_side(self, curs: Any, side: Side) -> None:
         for table, columns in SIDE_TABLES.items():
-            rows = [[from_json(v) for v in row] for row in side.get(table, [])]
+            rows = [[from_json(v) for v in row] for row in padded(side.get(table, []), table)]
             marks = ", ".join("%s" for _ in columns)
             if rows:
                 curs.executemany(

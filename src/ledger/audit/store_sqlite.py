@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.audit.backup_format import BATCH, TupleChain, stored_events
-from ledger.audit.side_rows import SIDE_TABLES, Side, from_json, read_sql_side
+from ledger.audit.side_rows import SIDE_TABLES, Side, from_json, padded, read_sql_side
 from ledger.audit.store import (
     EventRow,
     LinkRow,
@@ -88,12 +88,12 @@ class SQLiteSnapshot:
 
     def seals(self, order: str | None = None) -> list[Seal]:
         sql = (
-            f"SELECT originator_id, version, hash, sealed_at, mac FROM {SEALS_TABLE}"
+            f"SELECT originator_id, version, hash, sealed_at, mac, key_id FROM {SEALS_TABLE}"
             f"{_where(order)} ORDER BY originator_id, version"
         )
         return [
-            Seal(str(UUID(o)), v, bytes(h), at, bytes(m))
-            for o, v, h, at, m in self._rows(sql, _args(order))
+            Seal(str(UUID(o)), v, bytes(h), at, bytes(m), key)
+            for o, v, h, at, m, key in self._rows(sql, _args(order))
         ]
 
 
@@ -118,8 +118,11 @@ class SQLiteAuditStore:
         with self.datastore.transaction(commit=True) as c:
             c.executemany(
                 f"INSERT OR REPLACE INTO {SEALS_TABLE} "
-                "(originator_id, version, hash, sealed_at, mac) VALUES (?, ?, ?, ?, ?)",
-                [(UUID(s.order).hex, s.version, s.hash, s.sealed_at, s.mac) for s in seals],
+                "(originator_id, version, hash, sealed_at, mac, key_id) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (UUID(s.order).hex, s.version, s.hash, s.sealed_at, s.mac, s.key_id)
+                    for s in seals
+                ],
             )
 
     def heads(self) -> dict[str, tuple[int, bytes]]:
@@ -166,7 +169,7 @@ class SQLiteLoader:
                     self.recorder._insert_events(c, events[start : start + BATCH])
                 count += len(events)
             for table, columns in SIDE_TABLES.items():
-                rows = [[from_json(v) for v in row] for row in side.get(table, [])]
+                rows = [[from_json(v) for v in row] for row in padded(side.get(table, []), table)]
                 if table == SEALS_TABLE:
                     rows = [[UUID(r[0]).hex, *r[1:]] for r in rows]
                 marks = ", ".join("?" for _ in columns)

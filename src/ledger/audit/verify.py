@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import struct
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ledger.audit.keys import mac_ok
+from ledger.audit.keys import key_id, mac_ok
 from ledger.audit.store import Packed, Row, Seal
 from ledger.persistence.chain import GENESIS, _framed, link_hash
 
@@ -40,7 +41,11 @@ class Finding:
 
 @dataclass
 class Report:
-    """A verification's outcome; ``ok`` when nothing was found."""
+    """A verification's outcome; ``ok`` when nothing was found.
+
+    ``other_keys`` counts, by key id, the seals made with another key than
+    ``key_id``'s: they cannot be checked, and are not called forged.
+    """
 
     orders: int = 0
     events: int = 0
@@ -48,19 +53,40 @@ class Report:
     unsealed_events: int = 0
     findings: list[Finding] = field(default_factory=list)
     heads: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    key_id: str = ""
+    other_keys: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
-        return not self.findings
+        return not self.findings and not self.other_keys
+
+    @property
+    def verdict(self) -> str:
+        """``breaks`` (tampering found), else ``wrong_key``, else ``clean``."""
+        return "breaks" if self.findings else "wrong_key" if self.other_keys else "clean"
+
+    def key_statement(self) -> str:
+        """The one sentence a check with the wrong key deserves ("" with the right one)."""
+        if not self.other_keys:
+            return ""
+        other = ", ".join(sorted(self.other_keys))
+        seals = sum(self.other_keys.values())
+        return (
+            f"sealed with key {other}, this key is {self.key_id}: {seals} seal(s) not "
+            "checked (set LEDGER_AUDIT_KEY to the key that sealed them)"
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "verdict": self.verdict,
             "orders_checked": self.orders,
             "events_checked": self.events,
             "sealed_orders": self.sealed_orders,
             "unsealed_events": self.unsealed_events,
             "findings": [asdict(f) for f in self.findings],
+            "key_id": self.key_id,
+            "seals_with_other_keys": dict(self.other_keys),
         }
 
 
@@ -72,11 +98,11 @@ def verify_streams(
 ) -> Report:
     """Check every order of ``orders`` (each with its rows in version order);
     sealed orders with no rows are reported deleted."""
-    report = Report()
+    report = Report(key_id=key_id(key))
     by_order = {o: list(s) for o, s in itertools.groupby(seals, key=lambda s: s.order)}
     for order, order_rows in orders:
         check = OrderCheck(order, order_rows)
-        check.check_seals(by_order.pop(order, []), key)
+        report.other_keys.update(check.check_seals(by_order.pop(order, []), key, report.key_id))
         report.orders += 1
         report.events += check.events
         report.findings.extend(check.findings)
@@ -223,13 +249,22 @@ class OrderCheck:
                 changed -= {v, v + 1}
         self.findings.sort(key=lambda f: f.version)
 
-    def check_seals(self, seals: list[Seal], key: bytes) -> None:
-        """Compare the chain recomputed from the events with each sealed head."""
+    def check_seals(self, seals: list[Seal], key: bytes, this_key: str) -> list[str]:
+        """Compare the chain recomputed from the events with each sealed head;
+        returns the ids of the other keys that made seals this key cannot check.
+
+        A seal whose MAC fails is forged unless it names another key: a MAC
+        that verifies proves the key, so an edited id can only turn a forgery
+        into a "wrong key" verdict, never into a clean one."""
         first_break = min((f.version for f in self.findings), default=None)
         matched = 0
+        other_keys: list[str] = []
         for seal in sorted(seals, key=lambda s: s.version):
             if not mac_ok(key, seal.mac, seal.order, seal.version, seal.hash, seal.sealed_at):
-                self._add(seal.version, "seal_forged", "the seal's MAC does not verify")
+                if seal.key_id is not None and seal.key_id != this_key:
+                    other_keys.append(seal.key_id)
+                else:
+                    self._add(seal.version, "seal_forged", "the seal's MAC does not verify")
                 continue
             if first_break is not None and first_break <= seal.version:
                 continue  # already named by the row check
@@ -241,7 +276,7 @@ class OrderCheck:
                     f"versions {gone} to {seal.version} were sealed on {seal.sealed_at}, "
                     "now missing",
                 )
-                return
+                return other_keys
             if self.computed[seal.version] != seal.hash:
                 self._add(
                     seal.version,
@@ -249,10 +284,11 @@ class OrderCheck:
                     f"events and links after version {matched} up to {seal.version} "
                     f"differ from the seal of {seal.sealed_at}",
                 )
-                return
+                return other_keys
             matched = seal.version
         self.sealed_version = matched
         if matched == 0 or self.intact:  # versions 1..n: no need to count
             self.events_after_seal = len(self.computed) - matched
         else:
             self.events_after_seal = sum(1 for v in self.computed if v > matched)
+        return other_keys

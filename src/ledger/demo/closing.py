@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ledger.aggregates.values import SkuQty
+from ledger.aggregates.values import SkuQty, round_money
 from ledger.demo.making import finance, on, pay
 from ledger.demo.plan import CENT, Profile, Scene, Writer
 
@@ -52,7 +52,7 @@ def after_delivery(w: Writer, p: Profile, *, closing: bool) -> None:
 
             def resolve(s: Scene, issue_id: str = issue_id, share: Decimal = share) -> None:
                 order = s.order(key)
-                amount = max(CENT, (order.delivered_value * share).quantize(CENT))
+                amount = max(CENT, round_money(order.delivered_value * share, order.currency))
                 order.resolve_quality_issue(
                     issue_id=issue_id,
                     resolution="compensation",

@@ -6,6 +6,8 @@ import argparse
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ledger.cli_support import positive
+
 
 def add_demo_command(subparsers: Any) -> None:
     """Register ``ledger demo`` (``subparsers`` is argparse's subparsers action)."""
@@ -18,14 +20,14 @@ def add_demo_command(subparsers: Any) -> None:
             "shipments, transit exceptions, quality issues, complaints and credit notes."
         ),
     )
-    parser.add_argument("--orders", type=_positive, default=300, help="orders (default 300)")
+    parser.add_argument("--orders", type=positive, default=300, help="orders (default 300)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     parser.add_argument(
         "--if-empty", action="store_true", help="do nothing when the store already holds orders"
     )
     parser.add_argument(
         "--until",
-        type=date.fromisoformat,
+        type=_until,
         default=None,
         metavar="YYYY-MM-DD",
         help="the stories end before this day (default today, UTC); fixes the data across days",
@@ -57,8 +59,19 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+def _until(text: str) -> date:
+    """A day whose year of stories (and the dates they promise ahead) stays
+    within the business dates every command accepts."""
+    from ledger.aggregates.values import FIRST_DAY, LAST_DAY
+
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    first, last = (
+        FIRST_DAY.replace(year=FIRST_DAY.year + 1),
+        LAST_DAY.replace(year=LAST_DAY.year - 1),
+    )
+    if not first <= day <= last:
+        raise argparse.ArgumentTypeError(f"{text} is outside {first} to {last}")
+    return day

@@ -4,11 +4,11 @@ quality issues, and reserving stock for the shipments."""
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
-from ledger.aggregates.values import PurchaseItem
+from ledger.aggregates.values import PurchaseItem, round_money
 from ledger.demo import catalogue as cat
-from ledger.demo.plan import CENT, Act, Profile, Scene, Writer
+from ledger.demo.plan import Act, Profile, Scene, Writer
 
 
 def on(key: str, method: str, **kwargs: object) -> Act:
@@ -34,8 +34,7 @@ def prepayment(w: Writer, p: Profile) -> None:
 
     def invoice(s: Scene) -> None:
         order = s.order(key)
-        share = order.payment_terms.prepayment_percent if order.payment_terms else Decimal(0)
-        amount = (order.total * share / 100).quantize(CENT, ROUND_DOWN)
+        amount = order.prepayment_limit()
         order.invoice(invoice_number=number, amount=amount, issued_on=s.day())
 
     w.step(p.track, (0.2, 2), finance(w), "invoice", invoice)
@@ -212,7 +211,7 @@ def pay(w: Writer, p: Profile, gap: tuple[float, float], *, half: bool) -> None:
         order = s.order(key)
         amount = order.outstanding
         if half:
-            amount = (amount / 2).quantize(CENT, ROUND_DOWN)
+            amount = round_money(amount / 2, order.currency)
         order.receive_payment(reference=reference, amount=amount, received_on=s.day())
 
     w.step(p.track, gap, finance(w), "receive_payment", act)

@@ -33,7 +33,8 @@ class LedgerPOPORecorder(es_popo.POPOApplicationRecorder):
         self._order_numbers: dict[int, int] = {}
         # The audit tables: chain links, seals and customer keys by their keys.
         self.chain: dict[tuple[str, int], bytes] = {}
-        self.seals: dict[tuple[str, int], tuple[bytes, str, bytes]] = {}
+        # seals: (order, version) -> (hash, sealed_at, mac, key id)
+        self.seals: dict[tuple[str, int], tuple[bytes, str, bytes, str | None]] = {}
         self.customer_keys: dict[str, tuple[bytes | None, str, str | None]] = {}
 
     def _insert_events(

@@ -186,6 +186,24 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
             if curs.fetchone() is None:
                 curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(schema)))
         super().create_table()
+        self._add_seal_key_id()
+
+    def _add_seal_key_id(self) -> None:
+        """Stores created before seals recorded their key's id get the column (empty).
+        Looked up first: ALTER TABLE would wait behind any open reader of the seals."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = %s AND column_name = 'key_id'",
+                (self.datastore.schema, chain.SEALS_TABLE),
+            )
+            if curs.fetchone() is None:
+                curs.execute(
+                    self._sql(
+                        "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS key_id text",
+                        chain.SEALS_TABLE,
+                    )
+                )
 
     def notification_pages(
         self,
@@ -589,7 +607,7 @@ _CREATE_AUDIT = [
     (
         "CREATE TABLE IF NOT EXISTS {table} (originator_id uuid NOT NULL, "
         "version bigint NOT NULL, hash bytea NOT NULL, sealed_at text NOT NULL, "
-        "mac bytea NOT NULL, PRIMARY KEY (originator_id, version))",
+        "mac bytea NOT NULL, key_id text, PRIMARY KEY (originator_id, version))",
         chain.SEALS_TABLE,
     ),
     (

@@ -17,6 +17,9 @@ from typing import Any, Protocol, runtime_checkable
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 IDEMPOTENCY_TABLE = "ledger_idempotency"
+# The fingerprint of a command on an order whose customer's personal data
+# was erased: its digest covered that data, so it is gone too.
+ERASED_FINGERPRINT = "erased"
 ORDER_NUMBERS_TABLE = "ledger_order_numbers"
 
 

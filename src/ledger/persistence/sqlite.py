@@ -5,12 +5,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from eventsourcing import sqlite as es_sqlite
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import Environment, EnvType
 
+from ledger.files import create_private
 from ledger.persistence import chain
 from ledger.persistence.records import (
     IDEMPOTENCY_TABLE,
@@ -63,6 +66,10 @@ class LedgerSQLiteRecorder(es_sqlite.SQLiteApplicationRecorder):
         statements = super().construct_create_table_statements()
         statements.extend([_CREATE_IDEMPOTENCY, _CREATE_ORDER_NUMBERS, *_CREATE_AUDIT])
         return statements
+
+    def _create_table(self, c: es_sqlite.SQLiteCursor) -> None:
+        super()._create_table(c)
+        _add_seal_key_id(c.sqlite_cursor)
 
     def _insert_events(
         self,
@@ -126,10 +133,23 @@ _CREATE_AUDIT = [
     "PRIMARY KEY (originator_id, version)) WITHOUT ROWID",
     f"CREATE TABLE IF NOT EXISTS {chain.SEALS_TABLE} ("
     "originator_id TEXT NOT NULL, version INTEGER NOT NULL, hash BLOB NOT NULL, "
-    "sealed_at TEXT NOT NULL, mac BLOB NOT NULL, PRIMARY KEY (originator_id, version))",
+    "sealed_at TEXT NOT NULL, mac BLOB NOT NULL, key_id TEXT, "
+    "PRIMARY KEY (originator_id, version))",
     f"CREATE TABLE IF NOT EXISTS {chain.CUSTOMER_KEYS_TABLE} ("
     "customer TEXT PRIMARY KEY, key BLOB, created_at TEXT NOT NULL, erased_at TEXT)",
 ]
+
+
+def _add_seal_key_id(c: sqlite3.Cursor) -> None:
+    """Stores created before seals recorded their key's id get the column (empty)."""
+    c.execute(f"PRAGMA table_info({chain.SEALS_TABLE})")
+    if any(row[1] == "key_id" for row in c.fetchall()):
+        return
+    try:
+        c.execute(f"ALTER TABLE {chain.SEALS_TABLE} ADD COLUMN key_id TEXT")
+    except sqlite3.OperationalError as e:  # another process added it first
+        if "duplicate column" not in str(e):
+            raise
 
 
 def _insert_chain_rows(c: es_sqlite.SQLiteCursor, stored_events: Sequence[StoredEvent]) -> None:
@@ -155,6 +175,15 @@ def _insert_chain_rows(c: es_sqlite.SQLiteCursor, stored_events: Sequence[Stored
 
 
 class LedgerSQLiteFactory(es_sqlite.SQLiteFactory):
-    """Builds ``LedgerSQLiteRecorder`` as the application recorder."""
+    """Builds ``LedgerSQLiteRecorder`` as the application recorder, on a
+    database file created ``0600`` (in folders created ``0700``) before SQLite
+    opens it: SQLite gives its WAL and shared-memory files the database
+    file's mode."""
 
     application_recorder_class = LedgerSQLiteRecorder
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        name = (env or {}).get(self.SQLITE_DBNAME) or ""
+        if name and not name.startswith((":memory:", "file:")):
+            create_private(Path(name))
+        super().__init__(env)

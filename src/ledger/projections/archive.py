@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
+from ledger.aggregates.values import lines_total
 from ledger.projections.facts import replace, topics
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.order_rows import Page, flag
@@ -38,13 +38,15 @@ class ArchiveRow:
         return None if self.archived_at is None else self.archived_at[:7]
 
 
-def _total(lines: Any) -> str:
-    return str(sum((line.unit_price * line.quantity for line in lines), Decimal(0)))
+def _total(lines: Any, currency: str) -> str:
+    return str(lines_total(lines, currency))
 
 
 STEPS: Steps = {
     **dict.fromkeys(STATUS_AFTER, with_status),
-    "OrderAmended": lambda r, e: r if e.lines is None else replace(r, total=_total(e.lines)),
+    "OrderAmended": lambda r, e: (
+        r if e.lines is None else replace(r, total=_total(e.lines, r.currency))
+    ),
     "OrderArchived": lambda r, e: replace(
         r,
         status="archived",
@@ -75,7 +77,7 @@ class ArchiveModel(StepModel[ArchiveRow]):
             e.customer.name,
             e.currency,
             e.originator_version,
-            _total(e.lines),
+            _total(e.lines, e.currency),
         )
 
     def from_plain(self, raw: dict[str, Any]) -> ArchiveRow:

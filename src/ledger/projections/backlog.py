@@ -93,7 +93,7 @@ def backlog_item(facts: OrderFacts, now: datetime, stale_days: int) -> dict[str,
                 "sku": sku,
                 "name": line.name,
                 "open_quantity": line.open,
-                "open_value": str(Decimal(line.unit_price) * line.open),
+                "open_value": str(line.value(line.open, facts.currency)),
             }
             for sku, line in sorted(facts.lines.items())
             if line.open > 0

@@ -2,13 +2,18 @@
 
 The application's mapper opens every customer's sealed personal data (a key
 look-up and an AES-GCM decryption per order) and remembers each order's
-customer for the write path. No read model shows personal data, so a
-projection decodes with ``EventDecoder`` instead: the same JSON, the same
-domain event classes and value types, but ``Customer`` and ``Delivery``
-carry only their readable fields (name, transport mode) and their personal
-fields are left empty, as are sealed free-text fields (``PersonalText``). A
-store whose events are compressed or encrypted as a whole is decoded by the
-mapper itself.
+customer for the write path. A projection decodes with ``EventDecoder``
+instead: the same JSON, the same domain event classes and value types, but
+nothing sealed is opened. ``Customer`` and ``Delivery`` carry only their
+readable fields (name, transport mode), their personal fields left empty
+(no read model shows them); every other personal text (a complaint's
+description, a document's discrepancy...) stays sealed, as the token
+``ledger.audit.personal.sealed_token`` makes of it, which a read model keeps
+as it keeps any text and the API opens when it answers
+(``open_sealed``). So no read model ever holds personal data in clear, and
+erasing a customer's key erases it from every read model at once. A store
+whose events are compressed or encrypted as a whole is deciphered and
+decompressed as the mapper does it, then decoded the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from eventsourcing.persistence import Mapper, find_id_convertor
 from eventsourcing.utils import resolve_topic
 
 from ledger.aggregates.values import Customer, Delivery
+from ledger.audit.personal import sealed_token
 
 
 def _customer(data: dict[str, str]) -> Customer:
@@ -32,10 +38,6 @@ def _delivery(data: dict[str, str]) -> Delivery:
     return Delivery("", "", "", data["mode"])
 
 
-def _personal_text(data: dict[str, str]) -> str:
-    return ""
-
-
 class _Inexact(Exception):
     """orjson's reading may differ from ``json``'s (a float where ``json`` reads an int)."""
 
@@ -44,15 +46,15 @@ class EventDecoder:
     """Notifications (or stored events) to domain events, for folding only."""
 
     def __init__(self, mapper: Mapper[Any]) -> None:
-        self.mapper = mapper
-        self.whole = bool(mapper.cipher or mapper.compressor)
+        self.cipher = mapper.cipher
+        self.compressor = mapper.compressor
         transcoder: Any = mapper.transcoder
         decoders: dict[str, Callable[[Any], Any]] = {
             name: transcoding.decode for name, transcoding in transcoder.names.items()
         }
         decoders["customer_sealed"] = _customer
         decoders["delivery_sealed"] = _delivery
-        decoders["personal_text"] = _personal_text  # a complaint's contact, a receiver's name
+        decoders["personal_text"] = sealed_token
 
         def hook(d: dict[str, Any]) -> Any:
             if len(d) == 2 and "_type_" in d and "_data_" in d:
@@ -119,10 +121,13 @@ class EventDecoder:
 
     def __call__(self, stored: Any) -> Any:
         """The domain event of a notification or stored event."""
-        if self.whole:
-            return self.mapper.to_domain_event(stored)
         cls, convert, class_version = self._class(stored.topic, stored.originator_id)
-        state: dict[str, Any] = self._decode_json(bytes(stored.state))
+        data = bytes(stored.state)
+        if self.cipher:
+            data = self.cipher.decrypt(data)
+        if self.compressor:
+            data = self.compressor.decompress(data)
+        state: dict[str, Any] = self._decode_json(data)
         state["originator_id"] = convert(stored.originator_id)
         state["originator_version"] = stored.originator_version
         from_version = state.pop("class_version", 1)

@@ -17,6 +17,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, TypeVar
 
+from ledger.aggregates.values import line_amount
+
 EXCEPTIONS = ("delayed", "damaged", "lost")
 FINAL_STATUSES = ("cancelled", "rejected", "split", "merged", "archived", "settled")
 
@@ -40,6 +42,10 @@ class LineFacts:
     @property
     def open(self) -> int:
         return self.quantity - self.short_closed - self.shipped
+
+    def value(self, units: int, currency: str) -> Decimal:
+        """What ``units`` of this line are worth, rounded once to the minor unit."""
+        return line_amount(units, Decimal(self.unit_price), currency)
 
 
 @dataclass(frozen=True)
@@ -118,8 +124,14 @@ class OrderFacts:
 
     @property
     def total(self) -> Decimal:
+        """The sum of the line amounts, each rounded once (``values.line_amount``)."""
+        return self.value_of(lambda line: line.quantity)
+
+    def value_of(self, units: Callable[[LineFacts], int]) -> Decimal:
+        """The value of some units of every line, per line rounded once."""
+        currency, lines = self.currency, self.lines.values()
         return sum(
-            (Decimal(line.unit_price) * line.quantity for line in self.lines.values()), Decimal(0)
+            (line_amount(units(ln), Decimal(ln.unit_price), currency) for ln in lines), Decimal(0)
         )
 
     @property
@@ -140,9 +152,7 @@ class OrderFacts:
 
     @property
     def open_value(self) -> Decimal:
-        return sum(
-            (Decimal(line.unit_price) * line.open for line in self.lines.values()), Decimal(0)
-        )
+        return self.value_of(lambda line: line.open)
 
     @property
     def transit_exception(self) -> bool:

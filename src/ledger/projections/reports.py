@@ -124,7 +124,7 @@ def _contributions(
     if group_by == "product":
         for sku, line in facts.lines.items():
             if product is None or sku == product:
-                yield sku, line.quantity, Decimal(line.unit_price) * line.quantity
+                yield sku, line.quantity, line.value(line.quantity, facts.currency)
         return
     key = {"month": facts.created_at[:7], "customer": facts.customer, "channel": facts.channel}
     yield key[group_by], sum(ln.quantity for ln in facts.lines.values()), facts.total

@@ -10,10 +10,11 @@ that is worked out when the statement is read, from the caller's ``now``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from ledger.aggregates.values import add_days, lines_total
 from ledger.projections.facts import replace, topics
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.order_rows import flag
@@ -73,12 +74,12 @@ def due_date(row: StatementRow) -> date | None:
     for invoice in sorted(row.invoices, key=lambda i: i.issued_on):
         covered -= Decimal(invoice.amount)
         if covered < 0:
-            return date.fromisoformat(invoice.issued_on) + timedelta(days=row.due_days)
+            return add_days(date.fromisoformat(invoice.issued_on), row.due_days)
     return None
 
 
-def _total(lines: Any) -> str:
-    return str(sum((line.unit_price * line.quantity for line in lines), Decimal(0)))
+def _total(lines: Any, currency: str) -> str:
+    return str(lines_total(lines, currency))
 
 
 def _add(amount: str, more: Decimal) -> str:
@@ -87,7 +88,9 @@ def _add(amount: str, more: Decimal) -> str:
 
 STEPS: Steps = {
     **dict.fromkeys(STATUS_AFTER, with_status),
-    "OrderAmended": lambda r, e: r if e.lines is None else replace(r, total=_total(e.lines)),
+    "OrderAmended": lambda r, e: (
+        r if e.lines is None else replace(r, total=_total(e.lines, r.currency))
+    ),
     "OrderConfirmed": lambda r, e: replace(
         r, status="confirmed", due_days=e.payment_terms.due_days
     ),
@@ -119,7 +122,7 @@ class StatementsModel(StepModel[StatementRow]):
             e.customer.name,
             e.currency,
             e.originator_version,
-            _total(e.lines),
+            _total(e.lines, e.currency),
         )
 
     def from_plain(self, raw: dict[str, Any]) -> StatementRow:

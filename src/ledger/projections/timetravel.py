@@ -46,7 +46,7 @@ def fold_until(
     latest = start.latest if start is not None else None
     complete, kept = True, None
     mark = position + every
-    late, beyond = 0, as_of + SKEW
+    late, beyond = 0, _later(as_of, SKEW)
     decode, evolve, key_of = source.decode, model.evolve, model.key
     while late < PAGE:
         notes = source.recorder.select_notifications(
@@ -74,6 +74,12 @@ def fold_until(
     if store is not None and kept is not None:
         store.save(model, Checkpoint(*kept))
     return {k: v for k, v in rows.items() if v is not None}
+
+
+def _later(moment: datetime, delta: timedelta) -> datetime:
+    """``moment`` + ``delta``, held at the last representable moment."""
+    last = datetime.max.replace(tzinfo=moment.tzinfo)
+    return moment + delta if last - moment > delta else last
 
 
 def view_as_of(

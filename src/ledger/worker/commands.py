@@ -80,7 +80,7 @@ def rebuild(args: argparse.Namespace) -> int:
                 entries = worker.rebuild_all(on_page=bar.update)
             except RebuildBusy as busy:
                 print(f"\nledger: {busy}", file=sys.stderr)
-                return 1
+                return 2  # refused: another process is rebuilding (exit statuses: cli_support)
             bar.done(entries[0])
         else:
             bar = ProgressBar(args.name, sys.stderr)
@@ -88,7 +88,7 @@ def rebuild(args: argparse.Namespace) -> int:
                 entry = worker.rebuild(args.name, on_page=bar.update)
             except RebuildBusy as busy:
                 print(f"\nledger: {busy}", file=sys.stderr)
-                return 1
+                return 2  # refused: another process is rebuilding (exit statuses: cli_support)
             bar.done(entry)
     finally:
         ledger.close()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from ledger.files import open_private, private_dirs
 from ledger.settings import DatabaseTarget, Settings
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,8 @@ class FileLease:
     def acquire(self) -> bool:
         if self._file is not None:
             return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        file = open(self.path, "ab")  # noqa: SIM115 - held open while the lease is
+        private_dirs(self.path.parent)
+        file = open_private(self.path)  # held open while the lease is
         try:
             fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

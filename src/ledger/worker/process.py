@@ -262,15 +262,17 @@ class Worker:
 
     def seal_chain(self) -> int:
         """Seal the chain heads that moved since their last seal (LEDGER_SEAL_CRON)."""
-        from ledger.audit.keys import AuditKeyMissing
+        from ledger.audit.keys import AuditKeyProblem
         from ledger.audit.service import seal  # audit builds on the worker: import late
 
         try:
             report, sealed = seal(self.ledger, self.now())
-        except AuditKeyMissing as missing:
+        except AuditKeyProblem as missing:
             log.warning("audit: chain heads not sealed: %s", missing)
             return 0
-        if not report.ok:
+        if report.other_keys:
+            log.error("audit: nothing sealed: %s", report.key_statement())
+        elif not report.ok:
             log.error("audit: %d findings; those orders stay unsealed", len(report.findings))
         return sealed
 

@@ -14,11 +14,14 @@ from ledger.api.errors import READ_ERRORS, ApiError
 from ledger.api.params import CleanText
 from ledger.api.responses import ErrorOut, FastJSON
 from ledger.application import OrderNotFound
-from ledger.audit.keys import AuditKeyMissing
+from ledger.audit.keys import AuditKeyProblem
 
 T = TypeVar("T")
 NO_KEY: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorOut, "description": "PostgreSQL without LEDGER_AUDIT_KEY"}
+    503: {
+        "model": ErrorOut,
+        "description": "no usable audit key (PostgreSQL without LEDGER_AUDIT_KEY, or a short key)",
+    }
 }
 router = APIRouter(tags=["audit"], responses={**READ_ERRORS, **NO_KEY})
 
@@ -27,7 +30,7 @@ def keyed(run: Callable[[], T]) -> T:
     """Run an audit action; without an audit key, answer 503 saying which setting is missing."""
     try:
         return run()
-    except AuditKeyMissing as e:
+    except AuditKeyProblem as e:
         raise ApiError(503, e.code, str(e)) from None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC
 from typing import Annotated
 from uuid import UUID
 
@@ -13,6 +13,7 @@ from ledger.aggregates.base import SIDE_STAGES, STAGES
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, PrincipalDep, allow, ctx_for, in_thread
 from ledger.api.errors import COMMAND_ERRORS, READ_ERRORS, ApiError
 from ledger.api.fastpath import CommandRoute
+from ledger.api.fields import BusinessDate, BusinessMoment
 from ledger.api.history import DEFAULT_LIMIT, MAX_PAGE_BYTES, history_page
 from ledger.api.history import MAX_LIMIT as MAX_HISTORY_LIMIT
 from ledger.api.params import CleanText
@@ -86,8 +87,12 @@ def search_orders(
     number: Annotated[CleanText | None, Query(min_length=1, max_length=40)] = None,
     customer: Customer = None,
     stage: Annotated[CleanText | None, Query(pattern=STAGE_PATTERN, description="a stage")] = None,
-    created_from: Annotated[date | None, Query(description="created on or after (UTC day)")] = None,
-    created_to: Annotated[date | None, Query(description="created on or before (UTC day)")] = None,
+    created_from: Annotated[
+        BusinessDate | None, Query(description="created on or after (UTC day)")
+    ] = None,
+    created_to: Annotated[
+        BusinessDate | None, Query(description="created on or before (UTC day)")
+    ] = None,
     after: After = None,
     wait: Wait = 5.0,
     limit: Limit = 50,
@@ -119,7 +124,7 @@ def get_order(
     ledger: LedgerDep,
     principal: PrincipalDep,
     version: Annotated[int | None, Query(ge=1, le=10**9)] = None,
-    as_of: Annotated[datetime | None, Query(description="ISO 8601; naive means UTC")] = None,
+    as_of: Annotated[BusinessMoment | None, Query(description="ISO 8601; naive means UTC")] = None,
 ) -> Response:
     """The order now, at a version, or as it was at a moment (replayed from its events)."""
     if version is not None and as_of is not None:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
+from ledger.aggregates.values import FIRST_DAY, LAST_DAY
 from ledger.api.deps import PrincipalDep
 from ledger.api.params import CleanText
 from ledger.api.read_models import (
@@ -25,6 +26,7 @@ from ledger.api.read_models import (
     invalid,
 )
 from ledger.api.responses import FastJSON
+from ledger.audit.personal import open_sealed
 from ledger.projections.archive import archive_index
 from ledger.projections.complaints import complaint_register
 from ledger.projections.lead_times import lead_times
@@ -35,19 +37,21 @@ from ledger.worker import Worker
 
 router = APIRouter(tags=["read models"], responses=VIEW_ERRORS)
 Text = Annotated[CleanText | None, Query(min_length=1, max_length=200)]
-Year = Annotated[int | None, Query(ge=1900, le=9999)]
+Year = Annotated[int | None, Query(ge=FIRST_DAY.year, le=LAST_DAY.year)]
 GroupBy = Annotated[CleanText, Query(max_length=20, description="month|customer|product|channel")]
 
 
 def answer(
     worker: Worker, name: str, after: int | None, wait: float, query: Callable[[Any], Any]
 ) -> Response:
-    """``query(view)`` once the view has ``after``; its ValueError is a 422."""
+    """``query(view)`` once the view has ``after``, its sealed personal texts
+    opened (``"[erased]"`` once erased); its ValueError is a 422."""
     caught_up(worker, name, after, wait)
     try:
-        return FastJSON(query(worker.views[name]))
+        found = query(worker.views[name])
     except ValueError as error:
         raise invalid(str(error)) from None
+    return FastJSON(open_sealed(found, worker.ledger.personal_keys))
 
 
 @router.get("/reports/sales", response_model=PageOut)

@@ -170,12 +170,12 @@ def chain_check(ledger: Ledger, order_id: Any) -> dict[str, Any]:
     """The audit verification of this order's hash chain, when the audit
     package and its key are there; otherwise why it is not available."""
     try:
-        from ledger.audit.keys import AuditKeyMissing
+        from ledger.audit.keys import AuditKeyProblem
         from ledger.audit.service import verify_store
     except ImportError as missing:
         return {"available": False, "why": f"audit module missing ({missing.name})"}
     try:
         report = verify_store(ledger, order_id)
-    except AuditKeyMissing as e:
+    except AuditKeyProblem as e:
         return {"available": False, "why": str(e)}
     return {"available": True, **report.as_json()}

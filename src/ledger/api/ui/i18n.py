@@ -147,6 +147,10 @@ _LABELS: dict[str, tuple[str, str]] = {
         "{n} 个事件尚未封存（下次封存时覆盖）。",
     ),
     "chain.broken": ("Broken: {n} finding(s).", "已损坏：发现 {n} 处问题。"),
+    "chain.wrong_key": (
+        "Sealed with key {other}, this service's key is {this}: the seals cannot be checked.",
+        "封存所用密钥为 {other}，本服务密钥为 {this}：无法校验封存。",
+    ),
     "chain.na": ("Not available: {why}", "不可用：{why}"),
     "none": ("None", "无"),
     "channel": ("Channel", "渠道"),

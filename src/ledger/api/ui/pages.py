@@ -14,6 +14,9 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from ledger.aggregates.values import FIRST_DAY, LAST_DAY, within_business_range
+from ledger.api.errors import ApiError
+from ledger.api.fields import DATE_RANGE
 from ledger.api.params import CleanText
 from ledger.api.ui import data, order_view, reports_view
 from ledger.api.ui.i18n import LANG_COOKIE, LANGS, translator
@@ -44,10 +47,15 @@ def _opt(value: str) -> str | None:
 
 
 def _day(value: str) -> date | None:
+    """The "as of" day of a filter form: none when empty or not a date; a day
+    outside the business range is refused (422), as the API refuses it."""
     try:
-        return date.fromisoformat(value.strip()) if value.strip() else None
+        day = date.fromisoformat(value.strip()) if value.strip() else None
     except ValueError:
         return None
+    if day is not None and not within_business_range(day):
+        raise ApiError(422, "invalid_input", f"as_of must be a day {DATE_RANGE}", {"as_of": value})
+    return day
 
 
 def _board_query(customer: str, product: str, flag: str, as_of: str) -> data.BoardQuery:
@@ -186,7 +194,7 @@ def backlog_page(
 @router.get("/reports", response_class=HTMLResponse)
 def reports_page(
     request: Request,
-    year: Annotated[int | None, Query(ge=2000, le=9999)] = None,
+    year: Annotated[int | None, Query(ge=FIRST_DAY.year, le=LAST_DAY.year)] = None,
     currency: Annotated[CleanText, Query(max_length=3)] = "",
 ) -> Response:
     who = principal_of(request)

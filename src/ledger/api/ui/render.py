@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ledger.aggregates.values import FIRST_DAY, LAST_DAY, UNIT_PRICE_PLACES, minor_unit
 from ledger.api.auth import Principal
 from ledger.api.ui.i18n import LANG_COOKIE, choose_lang, event_label, translator
 from ledger.api.ui.session import principal_of
@@ -34,14 +35,33 @@ HEADERS = {
 }
 
 
-def money(value: Any, currency: str = "") -> str:
-    """Exact amounts with thousands separators: "127,500.00 CNY"."""
+def _grouped(value: Any, places: int) -> str | None:
+    """``value`` with thousands separators and at least ``places`` decimals,
+    more when it has them: a figure is never rounded for display."""
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite():
+        return None
+    exponent = amount.as_tuple().exponent
+    shown = max(places, -exponent if isinstance(exponent, int) else 0)
+    return f"{amount:,.{shown}f}"
+
+
+def money(value: Any, currency: str = "", *, suffix: bool = True) -> str:
+    """Exact amounts with thousands separators, with the decimals of the
+    currency's minor unit: "127,500.00 CNY", "12,000 JPY"."""
+    text = _grouped(value, minor_unit(currency or "CNY"))
+    if text is None:
         return str(value)
-    text = f"{amount:,.2f}"
-    return f"{text} {currency}".strip()
+    return f"{text} {currency}".strip() if suffix else text
+
+
+def unit_price(value: Any) -> str:
+    """A unit price with its 4 decimals: "1.2345", "100.0000"."""
+    text = _grouped(value, UNIT_PRICE_PLACES)
+    return str(value) if text is None else text
 
 
 def percent(value: Any) -> int:
@@ -70,8 +90,12 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, percent=percent, short_time=short_time, urlq=quote)
-    env.globals.update(days_late=days_late)
+    env.filters.update(
+        money=money, unit_price=unit_price, percent=percent, short_time=short_time, urlq=quote
+    )
+    env.globals.update(
+        days_late=days_late, first_day=FIRST_DAY.isoformat(), last_day=LAST_DAY.isoformat()
+    )
     return env
 
 
