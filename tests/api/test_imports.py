@@ -53,8 +53,10 @@ def test_a_dry_run_reports_the_orders_and_records_nothing(api: Api) -> None:
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["valid"] and not report["committed"]
-    assert report["summary"] == {"rows": 6, "orders": 3, "lines": 6, "problems": 0,
-                                 "recorded": None, "already_recorded": None}  # fmt: skip
+    assert report["summary"] == {
+        "rows": 6, "orders": 3, "valid_orders": 3, "lines": 6, "problems": 0,
+        "recorded": None, "already_recorded": None,
+    }  # fmt: skip
     assert [o["customer_ref"] for o in report["orders"]] == ["PO-000001", "PO-000002", "PO-000003"]
     assert all("number" not in o or o["number"] is None for o in report["orders"])
     assert events(api) == before
@@ -220,3 +222,10 @@ def test_a_file_of_10000_rows_and_2000_orders_is_checked_and_recorded_on_sqlite(
         again = upload(api, data, commit=True).json()["summary"]
         assert again["recorded"] == 0 and again["already_recorded"] == 2000
         assert time.perf_counter() - started < 240  # bounded, not a benchmark
+
+
+def test_the_summary_counts_every_order_of_the_file_and_the_valid_ones(api: Api) -> None:
+    rows = order_rows(3)
+    rows[0]["sku"] = None
+    summary = upload(api, xlsx_bytes(rows)).json()["summary"]
+    assert (summary["orders"], summary["valid_orders"], summary["problems"]) == (3, 2, 1)

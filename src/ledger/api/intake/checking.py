@@ -23,6 +23,7 @@ class Intake:
     table: Table | None
     drafts: list[Draft]
     problems: list[Problem]
+    found: int = 0  # orders in the file (customer references), valid or not
 
     @property
     def valid(self) -> bool:
@@ -41,6 +42,6 @@ def check_file(data: bytes, name: str = "") -> Intake:
         table = read_table(data)
     except FileRefused as refused:
         return Intake(name, digest, len(data), None, [], refused.problems)
-    drafts, problems = check_orders(table)
+    drafts, problems, found = check_orders(table)
     problems.sort(key=lambda p: (p.row or 0, _POSITION.get(p.column or "", -1)))
-    return Intake(name, digest, len(data), table, drafts, problems)
+    return Intake(name, digest, len(data), table, drafts, problems, found)

@@ -46,8 +46,9 @@ class _Group:
     source: dict[str, int] = field(default_factory=dict)  # order column -> its row
 
 
-def check_orders(table: Table) -> tuple[list[Draft], list[Problem]]:
-    """The file's orders that pass every rule, and every problem found."""
+def check_orders(table: Table) -> tuple[list[Draft], list[Problem], int]:
+    """The file's orders that pass every rule, every problem found, and how
+    many orders (customer references) the file holds."""
     problems: list[Problem] = []
     groups: dict[str, _Group] = {}
     for row in table.rows:
@@ -66,7 +67,7 @@ def check_orders(table: Table) -> tuple[list[Draft], list[Problem]]:
         draft = _validated(table, group, body, problems)
         if draft is not None and len(problems) == found:
             drafts.append(draft)
-    return drafts, problems
+    return drafts, problems, len(groups)
 
 
 def _problem(table: Table, code: str, row: Row, key: str, **params: Any) -> Problem:

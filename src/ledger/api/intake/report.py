@@ -91,7 +91,8 @@ def _message(intake: Intake, lang: str, outcomes: list[Outcome] | None) -> str:
 def _counts(intake: Intake, outcomes: list[Outcome] | None) -> dict[str, int | None]:
     counts: dict[str, int | None] = {
         "rows": len(intake.table.rows) if intake.table else 0,
-        "orders": len(intake.drafts),
+        "orders": intake.found,
+        "valid_orders": len(intake.drafts),
         "lines": intake.lines,
         "problems": len(intake.problems),
         "recorded": None,

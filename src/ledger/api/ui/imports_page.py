@@ -55,6 +55,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "rows": ("Rows", "行数"),
     "orders": ("Orders", "订单"),
     "lines": ("Lines", "产品行"),
+    "valid": ("Valid orders", "无误订单"),
     "problems": ("Problems", "问题"),
     "recorded": ("Recorded", "已录入"),
     "already": ("Already recorded", "此前已录入"),
