@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ledger.api.intake.command import add_import_command
 from ledger.audit.cli_commands import add_audit, add_backup, add_replay, add_restore
 from ledger.cli_support import EXIT_REFUSED, positive
 from ledger.demo import add_demo_command
@@ -129,6 +130,7 @@ SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
     add_replay,
     add_backup,
     add_restore,
+    add_import_command,
 ]
 
 

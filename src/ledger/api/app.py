@@ -21,6 +21,8 @@ from ledger.api.limits import BodyLimit
 from ledger.api.metrics import CountCommands, Metrics
 from ledger.api.responses import FastJSON
 from ledger.api.routes import ROUTERS
+from ledger.api.routes.imports import UPLOAD_BODY_BYTES, UPLOAD_PATHS
+from ledger.api.ui.imports_page import router as imports_ui_router
 from ledger.api.ui.pages import router as ui_router
 from ledger.application import Ledger
 from ledger.settings import Settings, backend_of, get_settings
@@ -87,9 +89,10 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     install_docs(app)
     if watch is not None:
         app.add_middleware(StoreGate, watch=watch, store=store)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, uploads=dict.fromkeys(UPLOAD_PATHS, UPLOAD_BODY_BYTES))
     app.add_middleware(CountCommands, metrics=metrics)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(imports_ui_router)  # before the pages' catch-all 404
     app.include_router(ui_router)  # the web pages under /ui
     return app

@@ -18,6 +18,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "nav.board": ("Progress board", "进度看板"),
     "nav.backlog": ("Backlog", "积压订单"),
     "nav.reports": ("Reports", "数据报告"),
+    "nav.imports": ("Import", "导入订单"),
     "nav.main": ("Main", "主导航"),
     "skip": ("Skip to content", "跳到正文"),
     "lang.switch": ("中文", "English"),
