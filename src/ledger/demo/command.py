@@ -13,9 +13,10 @@ def add_demo_command(subparsers: Any) -> None:
         "demo",
         help="fill the store with realistic orders in every stage",
         description=(
-            "Drive the ledger through a year of realistic, deterministic data: "
+            "Drive the ledger through years of realistic, deterministic data: "
             "orders from many customers in every stage, with splits, merges, partial "
-            "shipments, transit exceptions, quality issues, complaints and credit notes."
+            "shipments, transit exceptions, quality issues, complaints and credit notes; "
+            "each product family with its own peaks and slack months in the year."
         ),
     )
     parser.add_argument("--orders", type=_positive, default=300, help="orders (default 300)")
@@ -29,6 +30,12 @@ def add_demo_command(subparsers: Any) -> None:
         default=None,
         metavar="YYYY-MM-DD",
         help="the stories end before this day (default today, UTC); fixes the data across days",
+    )
+    parser.add_argument(
+        "--years",
+        type=_years,
+        default=3,
+        help="years of orders before --until, with their seasons (default 3, at most 10)",
     )
     parser.set_defaults(handler=demo)
 
@@ -51,6 +58,7 @@ def demo(args: argparse.Namespace) -> int:
             seed=args.seed,
             if_empty=args.if_empty,
             until=args.until,
+            years=args.years,
         )
     finally:
         ledger.close()
@@ -61,4 +69,11 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _years(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10:
+        raise argparse.ArgumentTypeError("must be between 1 and 10")
     return value

@@ -146,7 +146,8 @@ class StoryBook:
         """A new order's lines (1–4 catalogue items at list price) and its staff."""
         rng = self.rng
         count = rng.choices((1, 2, 3, 4), weights=(45, 30, 15, 10))[0]
-        products = rng.sample(cat.PRODUCTS, count)
+        products = _products(rng, count)
+        self.w.story.family = self.w.story.family or products[0].family
         rate = cat.RATES[client.currency]
         lines = []
         for product in products:
@@ -259,6 +260,18 @@ class StoryBook:
                 "archive",
                 lambda s: s.order(key).archive(f"AR-{s.at:%Y%m}-{s.order(key).number}"),
             )
+
+
+def _products(rng: random.Random, count: int) -> list[cat.Product]:
+    """``count`` products, of one family where it has that many: a customer
+    buying lighting buys more lighting (so each family keeps its own year)."""
+    first = rng.choice(cat.PRODUCTS)
+    kin = [p for p in cat.PRODUCTS if p.family == first.family and p is not first]
+    chosen = rng.sample(kin, min(count - 1, len(kin)))
+    if len(chosen) < count - 1:
+        others = [p for p in cat.PRODUCTS if p.family != first.family]
+        chosen += rng.sample(others, count - 1 - len(chosen))
+    return [first, *chosen]
 
 
 def _round_quantity(quantity: int) -> int:
