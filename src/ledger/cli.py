@@ -18,6 +18,7 @@ from typing import Any
 from ledger.audit.cli_commands import add_audit, add_backup, add_replay, add_restore
 from ledger.demo import add_demo_command
 from ledger.worker.commands import add_project_command, add_rebuild_command
+from ledger.worker.forecasting import add_forecast_command
 
 Subparsers = Any  # argparse._SubParsersAction is private; its instance is all we touch
 Handler = Callable[[argparse.Namespace], int]
@@ -110,6 +111,7 @@ SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
     add_replay,
     add_backup,
     add_restore,
+    add_forecast_command,
 ]
 
 

@@ -8,6 +8,7 @@ factory in each worker; settings then come from the environment.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +23,7 @@ from ledger.api.responses import FastJSON
 from ledger.api.routes import ROUTERS
 from ledger.api.ui import router as ui_router
 from ledger.application import Ledger
+from ledger.projections.forecast import warm_up
 from ledger.settings import Settings, backend_of, get_settings
 from ledger.worker import Worker
 
@@ -48,6 +50,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # statsmodels takes a second or two to import: not in the first forecast request.
+        threading.Thread(target=warm_up, name="forecaster-warm-up", daemon=True).start()
         # Runners and scheduler in this process unless `serve --no-projections`.
         if settings.run_projections:
             worker.start()

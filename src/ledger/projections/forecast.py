@@ -23,7 +23,8 @@ series. The interval is 80 %: for Holt-Winters the 10th and 90th percentiles
 of simulated paths (residuals resampled, a fixed random state), for the
 others a normal approximation from the spread of their own errors. No
 forecast or bound goes below zero. A month is a peak when its forecast lies
-above the 75th percentile of the series' last 12 months.
+above the 75th percentile of the series over the last twelve months and the
+next twelve (a flat forecast has no peak).
 """
 
 from __future__ import annotations
@@ -88,19 +89,29 @@ def forecast(history: Sequence[float], horizon: int) -> Forecast:
     if method.startswith("holt_winters") and not _finite(path):
         method, reason = "seasonal_naive", "the Holt-Winters fit failed"
         path, backtest = _snaive(y, horizon), _bt(_snaive)(y)
-    recent = y[-SEASON:]
-    threshold = float(np.quantile(recent, PEAK_QUANTILE)) if len(recent) else 0.0
     values = np.maximum(path.values, 0.0)
+    threshold, peaks = _peaks(y, values)
     return Forecast(
         method,
         reason,
         _rounded(values),
         _rounded(np.clip(path.lower, 0.0, values)),
         _rounded(np.maximum(path.upper, values)),
-        tuple(bool(v > threshold + 1e-9) for v in values),
+        peaks,
         round(threshold, 4),
         backtest,
     )
+
+
+def _peaks(y: np.ndarray, values: np.ndarray) -> tuple[float, tuple[bool, ...]]:
+    """The 75th percentile of the last season and the next one, and the
+    forecast months above it. Both seasons count so that growth alone does not
+    make every coming month a peak; a flat forecast has none."""
+    around = np.concatenate([y[-SEASON:], values[:SEASON]])
+    threshold = float(np.quantile(around, PEAK_QUANTILE)) if len(around) else 0.0
+    if len(values) == 0 or np.ptp(values) < 1e-9:
+        return threshold, (False,) * len(values)
+    return threshold, tuple(bool(v > threshold + 1e-9) for v in values)
 
 
 def choose(y: np.ndarray) -> tuple[str, str, Method, Callable[[np.ndarray], Backtest | None]]:

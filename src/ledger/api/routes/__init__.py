@@ -16,6 +16,7 @@ from ledger.api.routes import (
     orders,
     registers,
     reserved,
+    seasonal,
     shipments,
     supply,
 )
@@ -29,6 +30,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     complaints.router,
     board.router,
     registers.router,
+    seasonal.router,
     admin.router,
     metrics.router,
     audit.router,
