@@ -79,10 +79,13 @@ def build_plan(orders: int, seed: int, until: date, years: int = YEARS) -> Plan:
     starts = place_stories(stories, rng, Arrivals(rng, window_start, days))
     timed: list[tuple[datetime, int, Step]] = []
     for story, start in zip(stories, starts, strict=True):
-        # A story longer than the window is squeezed into it, never into the future.
+        # A story longer than the window is squeezed into it; one that would
+        # go on after the window is cut there (its order is still under way).
         scale = min(1.0, (days - 1) / story.length) if story.length else 1.0
         for step in story.steps:
-            timed.append((moment(window_start, start + step.day * scale), step.seq, step))
+            day = start + step.day * scale
+            if day < days:
+                timed.append((moment(window_start, day), step.seq, step))
     timed.sort(key=lambda t: (t[0], t[1]))
     return Plan([(at, step) for at, _, step in timed], orders, window_start)
 

@@ -7,10 +7,10 @@ National Day week, growth year on year, and noise per month drawn from the
 seed. ``Arrivals`` turns them into a weight per day of the window and draws
 the day a story starts from its family's weights.
 
-Orders still in progress at the end of the window are placed near its end
-(they are the work in hand); the finished ones are drawn from the weights
-thinned by that work in hand, so the number of orders received per day
-follows the pattern to the end of the window instead of piling up there.
+Orders meant to be in progress at the end of the window are placed near
+its end; the others are drawn from the weights thinned by that work in
+hand, so the number of orders received per day follows the pattern to the
+end of the window instead of piling up (or thinning out) there.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ BEFORE_FESTIVAL_DAYS = 28
 CLOSED_DAYS = 14  # from the festival on, factories and offices close
 CLOSED = 0.25
 NATIONAL_DAY = 0.5  # 1–7 October
-NOISE = 0.12  # spread of the monthly noise (log scale)
+NOISE = 0.08  # spread of the monthly noise (log scale)
 WIP_SHARE_OF_STUCK = 0.2  # of the orders in progress, this share is stuck anywhere in the window
 SMOOTH_DAYS = 15
 
@@ -165,10 +165,11 @@ def _smoothed(values: Sequence[float], half: int) -> list[float]:
 def place_stories(stories: Sequence[Story], rng: random.Random, arrivals: Arrivals) -> list[float]:
     """Each story's start, in days after the window opens.
 
-    Finished stories are drawn from their family's year; of the stories
-    still in progress, a fifth are stuck anywhere in the window (the backlog)
-    and the rest end in the last few weeks (work in hand). The very first
-    story opens the window so the data spans it.
+    Finished stories are drawn from their family's year, anywhere in the
+    window: one that starts late is still under way at its end (the planner
+    cuts its steps there). Of the stories meant to stay in progress, a fifth
+    are stuck anywhere (the backlog) and the rest end in the last few weeks.
+    The very first story opens the window so the data spans it.
     """
     days = arrivals.days
     starts = [0.0] * len(stories)
@@ -185,6 +186,5 @@ def place_stories(stories: Sequence[Story], rng: random.Random, arrivals: Arriva
             busy[min(int(starts[i]), days - 1)] += 1
     arrivals.thin(busy, [story.family for story in stories])
     for i in drawn:
-        story = stories[i]
-        starts[i] = arrivals.draw(rng, story.family, max(0.0, days - 1 - story.length))
+        starts[i] = arrivals.draw(rng, stories[i].family, days - 1)
     return starts

@@ -22,6 +22,7 @@ from ledger.demo.people import Client
 from ledger.demo.plan import CENT, Act, Profile, Scene, Story, Track, Writer
 
 TARGETS = STAGES  # the lifecycle, in order: the stage a story aims for
+SETTLED = ("archived", "cancelled", "rejected", "settled")  # fates that may lie anywhere in time
 PROBLEMS = {
     "customer": "客户电话无法接通，联系人待确认",
     "product": "型号与规格不符，数量需与客户重新确认",
@@ -39,7 +40,7 @@ class StoryBook:
     # -- stories ---------------------------------------------------------------
 
     def single(self, key: str, client: Client, fate: str) -> Story:
-        story = Story(settled=fate in ("archived", "cancelled", "rejected", "settled"))
+        story = Story(settled=fate in SETTLED)
         self.w.start(story)
         p = self._profile(Track(key), client)
         self._receive(p)
@@ -48,7 +49,7 @@ class StoryBook:
 
     def split(self, key: str, client: Client, children: list[tuple[str, str]]) -> Story:
         """An order closed into parts delivered separately; each part has its fate."""
-        story = Story(settled=all(f in ("archived", "cancelled") for _, f in children))
+        story = Story(settled=all(f in SETTLED for _, f in children))
         self.w.start(story)
         p = self._profile(Track(key), client, min_units=len(children))
         self._receive(p)
@@ -72,7 +73,7 @@ class StoryBook:
 
     def merge(self, keys: list[str], client: Client, result: tuple[str, str]) -> Story:
         """Orders of one customer combined into one; the new order has its fate."""
-        story = Story(settled=result[1] in ("archived", "cancelled"))
+        story = Story(settled=result[1] in SETTLED)
         self.w.start(story)
         sources = []
         for key in keys:
