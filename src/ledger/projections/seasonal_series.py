@@ -8,6 +8,7 @@ months without orders counting zero; the current month is still partial.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,6 +20,7 @@ from ledger.projections.seasonal import DemandRow, family_of
 DIMENSIONS = ("product", "family", "customer", "mode")
 MEASURES = ("orders", "quantity", "amount")
 MAX_MONTHS = 120  # the longest history a series is read and forecast from
+FAMILY_NAMES = 3  # product names in a family's label
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Series:
     key: str
     label: str
     months: dict[str, Figures] = field(default_factory=dict)
+    products: Counter[str] = field(default_factory=Counter)  # a family's product names, by orders
 
     @property
     def first_month(self) -> str:
@@ -99,12 +102,16 @@ def contributions(row: DemandRow, by: str) -> Iterator[tuple[str, str, int, dict
             yield sku, line.name, line.quantity, {cur: Decimal(line.amount)}
         return
     if by == "family":
-        families: dict[str, tuple[int, Decimal]] = {}
+        families: dict[str, tuple[int, Decimal, list[str]]] = {}
         for sku, line in row.lines.items():
-            qty, amount = families.get(family_of(sku), (0, Decimal(0)))
-            families[family_of(sku)] = (qty + line.quantity, amount + Decimal(line.amount))
-        for family, (qty, amount) in families.items():
-            yield family, family, qty, {cur: amount}
+            qty, amount, names = families.get(family_of(sku), (0, Decimal(0), []))
+            families[family_of(sku)] = (
+                qty + line.quantity,
+                amount + Decimal(line.amount),
+                [*names, line.name],
+            )
+        for family, (qty, amount, names) in families.items():
+            yield family, " / ".join(names), qty, {cur: amount}
         return
     key = row.customer if by == "customer" else row.mode
     quantity = sum(line.quantity for line in row.lines.values())
@@ -122,11 +129,18 @@ def tally(rows: Iterable[DemandRow], by: str, key: str | None = None) -> dict[st
             series = found.get(name)
             if series is None:
                 series = found[name] = Series(name, label)
+            if by == "family":
+                series.products.update(label.split(" / "))
             figures = series.months.setdefault(row.month, Figures())
             figures.orders += 1
             figures.quantity += quantity
             for cur, amount in amounts.items():
                 figures.amounts[cur] = figures.amounts.get(cur, Decimal(0)) + amount
+    for series in found.values():
+        if series.products:  # a family: its code and its most ordered products
+            top = [name for name, _ in series.products.most_common(FAMILY_NAMES)]
+            more = "…" if len(series.products) > FAMILY_NAMES else ""
+            series.label = f"{series.key} · {' / '.join(top)}{more}"
     return found
 
 
