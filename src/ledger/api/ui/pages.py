@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from ledger.api.ui import data, order_view, reports_view
+from ledger.api.ui import data, order_view, planning_page, reports_view
 from ledger.api.ui.i18n import LANG_COOKIE, LANGS, translator
 from ledger.api.ui.render import HERE, lang_of, page, to_login
 from ledger.api.ui.session import (
@@ -36,6 +36,7 @@ STATIC = {
     "favicon.svg": "image/svg+xml",
 }
 Text = Annotated[str, Query(max_length=200)]
+router.include_router(planning_page.router)  # /ui/planning
 
 
 def _opt(value: str) -> str | None:
