@@ -23,6 +23,7 @@ from ledger.clock import SimulatedClock
 from ledger.projections.framework import Source, catch_up, fold_events, records_of
 from ledger.projections.runner import open_view, rebuild
 from ledger.projections.seasonal import SEASONAL, DemandRow, family_of
+from ledger.projections.seasonal_replica import seasonal_replica
 from ledger.projections.seasonal_series import DIMENSIONS, demand_rows, tally
 from ledger.settings import Settings
 
@@ -184,3 +185,22 @@ def test_cancelled_split_and_merged_orders_ask_for_nothing_their_replacements_do
     months = tally(demand_rows(view, "product"), "product")["MOT-1"].months
     assert set(months) == {"2024-12"}
     assert (months["2024-12"].orders, months["2024-12"].quantity) == (3, 11)
+
+
+def test_the_in_memory_replica_follows_the_log_ahead_of_the_stored_view(tmp_path: Path) -> None:
+    clock = SimulatedClock(T0)
+    app = Ledger(Settings(database_url=f"sqlite:///{quote(str(tmp_path / 'r.db'))}"), clock)
+    try:
+        driver = SeasonalDriver(app, clock, seed=5)
+        for i in range(40):
+            driver.step(i * 7, i * 13)
+        stored_view, source = open_view(app, SEASONAL), Source.of(app)
+        catch_up(stored_view, source)
+        replica = seasonal_replica(stored_view, source)
+        assert replica is seasonal_replica(stored_view, source)  # one per view
+        assert stored(replica.current()) == stored(stored_view) == folded(app)
+        for i in range(40, 60):
+            driver.step(i * 7, i * 13)  # the stored view does not catch up
+        assert stored(replica.current()) == folded(app) != stored(stored_view)
+    finally:
+        app.close()

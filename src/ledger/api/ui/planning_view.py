@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ledger.api.routes.seasonal import seasonal_rows
 from ledger.api.ui.charts import Chart, Series, grouped_bars
 from ledger.api.ui.forecast_chart import LineChart, line_chart, months_of
 from ledger.api.ui.i18n import Translate
@@ -50,7 +51,7 @@ def month_label(t: Translate) -> Any:
 
 def planning_data(worker: Worker, query: PlanningQuery, t: Translate) -> dict[str, Any]:
     now = worker.now()
-    seasonal, forecasts = worker.views["seasonal"], worker.forecasts
+    seasonal, forecasts = seasonal_rows(worker), worker.forecasts
     report = seasonal_report(seasonal, forecasts, by=query.by, today=now, months=query.months,
                              history_months=HISTORY, limit=CHOICES)  # fmt: skip
     items = report["items"]
@@ -92,7 +93,7 @@ def _chosen(worker: Worker, query: PlanningQuery, items: list[dict[str, Any]]) -
     if wanted is None or (found is not None and found["forecasts"]):
         return found
     try:
-        report = seasonal_report(worker.views["seasonal"], worker.forecasts, by=query.by,
+        report = seasonal_report(seasonal_rows(worker), worker.forecasts, by=query.by,
                                  today=worker.now(), months=query.months, series=wanted,
                                  history_months=HISTORY)  # fmt: skip
     except LookupError:
