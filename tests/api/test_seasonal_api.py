@@ -18,7 +18,7 @@ from api_client import TOKENS
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms
+from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms, SkuQty
 from ledger.api.app import create_app
 from ledger.application import Ctx, Ledger
 from ledger.clock import SimulatedClock
@@ -71,6 +71,13 @@ def fill(app: Ledger, clock: SimulatedClock) -> dict[str, int]:
     app.verify(CTX, open_order, checks={"customer": True, "product": True, "delivery": True})
     app.confirm(CTX, open_order, promised_date=date(2027, 1, 20), payment_terms=PaymentTerms())
     app.allocate_stock(CTX, open_order, sku="MOT-B", quantity=15, warehouse="深圳一号仓")
+    # Two shipments by air, scheduled and not dispatched: one overdue, one for February.
+    cameras = receive(app, "速运电子", [Line("CEL-X", "摄像机", 8, Decimal(268))], "CNY", "air")
+    app.verify(CTX, cameras, checks={"customer": True, "product": True, "delivery": True})
+    app.confirm(CTX, cameras, promised_date=date(2027, 2, 20), payment_terms=PaymentTerms())
+    for sid, day, quantity in (("S-1", date(2026, 11, 25), 3), ("S-2", date(2027, 2, 10), 5)):
+        app.schedule_shipment(CTX, cameras, shipment_id=sid, planned_date=day, carrier="国航货运",
+                              lines=[SkuQty("CEL-X", quantity)], mode="air")  # fmt: skip
     clock.set(NOW)
     return received
 
@@ -120,7 +127,7 @@ def item(report: dict[str, Any], series: str) -> dict[str, Any]:
 
 def test_history_shows_each_month_beside_the_same_month_last_year(client: TestClient) -> None:
     report = get(client, "/reports/seasonal", by="product", history=24)
-    assert report["current_month"] == "2026-12" and report["total"] == 3
+    assert report["current_month"] == "2026-12" and report["total"] == 4
     lgt = item(report, "LGT-A")
     by_month = {h["month"]: h for h in lgt["history"]}
     assert len(lgt["history"]) == 24 and lgt["first_month"] == "2024-06"
@@ -143,7 +150,7 @@ def test_before_the_first_job_the_forecasts_are_pending(client: TestClient) -> N
 
 def test_the_daily_job_stores_forecasts_that_find_the_october_peak(client: TestClient) -> None:
     summary = client.app.state.worker.forecast()  # type: ignore[attr-defined]
-    assert summary["series"] == 3 + 2 + 2 + 2  # products, families, customers, modes
+    assert summary["series"] == 4 + 3 + 3 + 3  # products, families, customers, modes
     report = get(client, "/reports/seasonal", by="product", months=12)
     lgt = item(report, "LGT-A")
     assert lgt["forecast_source"] == "daily_job" and report["computed_at"].startswith("2026-12-10")
@@ -220,7 +227,10 @@ def test_planning_sets_expected_quantity_against_open_orders_and_stock(client: T
         skus, key=lambda sku: (-skus[sku]["to_cover"], sku)
     )
     modes = {m["mode"]: {p["month"]: p for p in m["months"]} for m in plan["transport"]}
-    assert set(modes) == {"road", "sea"}
+    assert set(modes) == {"road", "sea", "air"}
+    # Scheduled and not dispatched: in the planned month, an overdue one now.
+    assert [modes["air"][m]["planned"] for m in plan["months"]] == [1, 0, 1]
+    assert modes["air"]["2027-02"]["awaiting"] == 0  # it has its shipments
     # Nothing shipped yet, so the lead time is a month: orders without a
     # promise are awaited next month, and so is the motor order promised then.
     assert plan["lead_months"] == 1

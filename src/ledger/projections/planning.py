@@ -106,9 +106,22 @@ def _point(point: dict[str, Any] | None, month: str) -> dict[str, Any]:
 # -- per transport mode -------------------------------------------------------------------
 
 
+_LEADS: dict[tuple[int, str, date], int] = {}
+
+
 def lead_months(reports: View[ReportRow], today: date) -> int:
     """The median months from receipt to first dispatch, over orders received
-    in the last twelve months (one when none has shipped)."""
+    in the last twelve months (one when none has shipped); worked out once a
+    day per process, since it reads a year of report rows and moves slowly."""
+    key = (id(reports), reports.table, today)
+    if key not in _LEADS:
+        if len(_LEADS) > 16:
+            _LEADS.clear()
+        _LEADS[key] = _lead_months(reports, today)
+    return _LEADS[key]
+
+
+def _lead_months(reports: View[ReportRow], today: date) -> int:
     since = shift(month_of(today), -12)
     days = [
         times["shipped"][0]
@@ -142,22 +155,26 @@ def transport_plan(
             tally = counts.setdefault((mode, month), {"planned": 0, "awaiting": 0, "expected": 0.0})
             tally[part] += amount
 
-    _scheduled(shipments.select(), add)
-    _awaiting(board.select(), seasonal, day, lag, add)
+    live = board.select()
+    _scheduled(live, shipments, add)
+    _awaiting(live, seasonal, day, lag, add)
     peaks = _expected(seasonal, forecasts, span, lag, add)
     modes = sorted({mode for mode, _ in counts} | set(peaks))
     return {"lead_months": lag, "modes": [_mode_row(m, span, counts, peaks) for m in modes]}
 
 
-def _scheduled(rows: Iterable[ShipmentsRow], add: Any) -> None:
-    for row in rows:
+def _scheduled(live: list[OrderFacts], shipments: View[ShipmentsRow], add: Any) -> None:
+    """Shipments of live orders scheduled and not dispatched, in their planned
+    month (the shipments view knows their mode; only those orders are read)."""
+    waiting = [f.order_id for f in live if any(s.status in WAITING for s in f.shipments.values())]
+    for row in shipments.rows(waiting).values():
         for shipment in row.shipments.values():
-            if shipment.status in WAITING and row.status not in ("cancelled",):
+            if shipment.status in WAITING:
                 add(shipment.mode, shipment.planned_date[:7], "planned", 1)
 
 
 def _awaiting(
-    rows: Iterable[OrderFacts], seasonal: View[DemandRow], today: date, lag: int, add: Any
+    rows: list[OrderFacts], seasonal: View[DemandRow], today: date, lag: int, add: Any
 ) -> None:
     waiting = [f for f in rows if f.open_quantity > 0 and not f.shipments]
     modes = seasonal.rows([f.order_id for f in waiting])
