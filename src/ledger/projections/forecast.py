@@ -190,6 +190,7 @@ def _fit(y: np.ndarray, kind: str) -> Any:
 
 def _hw(kind: str) -> Method:
     def run(y: np.ndarray, h: int) -> Path:
+        warm_up()  # statsmodels' import sets warning filters of its own: before ours
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # convergence notes: the backtest judges the fit

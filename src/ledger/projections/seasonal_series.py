@@ -123,6 +123,8 @@ def tally(rows: Iterable[DemandRow], by: str, key: str | None = None) -> dict[st
     """Every series of the dimension ``by`` (only ``key``'s if given)."""
     found: dict[str, Series] = {}
     for row in rows:
+        if key is not None and not _may_hold(row, by, key):
+            continue
         for name, label, quantity, amounts in contributions(row, by):
             if key is not None and name != key:
                 continue
@@ -142,6 +144,16 @@ def tally(rows: Iterable[DemandRow], by: str, key: str | None = None) -> dict[st
             more = "…" if len(series.products) > FAMILY_NAMES else ""
             series.label = f"{series.key} · {' / '.join(top)}{more}"
     return found
+
+
+def _may_hold(row: DemandRow, by: str, key: str) -> bool:
+    """Whether the row can add to the series ``key`` (a quick test first, as
+    one series is asked for far more often than all)."""
+    if by == "product":
+        return key in row.lines
+    if by == "family":
+        return any(family_of(sku) == key for sku in row.lines)
+    return True
 
 
 def values(series: Series, measure: str, months: Sequence[str], currency: str = "") -> list[float]:
