@@ -4,15 +4,20 @@ hand at the end does not pile up on the last months."""
 
 from __future__ import annotations
 
+import io
 import random
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from ledger.application import Ledger
+from ledger.clock import SimulatedClock
 from ledger.demo.plan import Story
 from ledger.demo.planner import FINISHED, _counts, build_plan
+from ledger.demo.runner import run_demo
 from ledger.demo.seasons import SEASONS, Arrivals, festival, place_stories
+from ledger.settings import Settings
 
 START = date(2023, 7, 1)
 DAYS = 3 * 365
@@ -94,3 +99,19 @@ def test_the_months_received_stay_level_to_the_end_of_the_window() -> None:
         before = received[f"2025-{month[5:]}"]
         assert 0.6 * before < received[month] < 1.6 * before, month
     assert min(received[f"{y}-02"] for y in (2024, 2025, 2026)) < sum(last_year) / 12
+
+
+def test_a_story_cut_at_the_end_has_made_all_its_orders_first() -> None:
+    rng = random.Random(3)
+    late = [Story(family="CEL", orders_until=120.0) for _ in range(2000)]
+    starts = place_stories([Story(family="CEL"), *late], rng, Arrivals(rng, START, DAYS))
+    assert max(starts[1:]) + 120 < DAYS  # the merge or split before the window ends
+    assert max(starts[1:]) > DAYS - 130  # and still late in it: cut there, under way
+
+
+def test_the_demo_makes_exactly_the_orders_asked_for_though_stories_are_cut() -> None:
+    clock = SimulatedClock(datetime(2000, 1, 1, tzinfo=UTC))
+    ledger = Ledger(Settings(database_url="memory://"), clock)
+    report = run_demo(ledger, clock, orders=900, seed=11, until=date(2026, 11, 30),
+                      out=io.StringIO(), progress=None)  # fmt: skip
+    assert report.orders == 900

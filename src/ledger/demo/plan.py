@@ -89,6 +89,7 @@ class Story:
     steps: list[Step] = field(default_factory=list)
     settled: bool = True  # ends in a closed state: may lie anywhere in the window
     family: str = ""  # of the first order's first product: when in the year it arrives
+    orders_until: float = 0.0  # the day of its last step that makes an order (a merge, a split)
 
     @property
     def length(self) -> float:
@@ -116,11 +117,15 @@ class Writer:
         reason: str = "",
         *,
         numbered: bool = False,
+        creates: bool = False,
     ) -> None:
-        """``act`` happens ``gap`` (a range of days) after the track's last step."""
+        """``act`` happens ``gap`` (a range of days) after the track's last step;
+        ``creates``: it makes new orders (a split's parts)."""
         track.day += self.rng.uniform(*gap)
         step = Step(track.day, self._seq, track.key, actor, act, what, reason, numbered)
         self.story.steps.append(step)
+        if numbered or creates:
+            self.story.orders_until = max(self.story.orders_until, track.day)
         self._seq += 1
 
 

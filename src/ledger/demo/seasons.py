@@ -167,8 +167,10 @@ def place_stories(stories: Sequence[Story], rng: random.Random, arrivals: Arriva
 
     Finished stories are drawn from their family's year, anywhere in the
     window: one that starts late is still under way at its end (the planner
-    cuts its steps there). Of the stories meant to stay in progress, a fifth
-    are stuck anywhere (the backlog) and the rest end in the last few weeks.
+    cuts its steps there), though never before its merge or split has made
+    its orders, so that ``--orders`` orders are made. Of the stories meant to
+    stay in progress, a fifth are stuck anywhere (the backlog) and the rest
+    end in the last few weeks.
     The very first story opens the window so the data spans it.
     """
     days = arrivals.days
@@ -185,6 +187,7 @@ def place_stories(stories: Sequence[Story], rng: random.Random, arrivals: Arriva
             starts[i] = max(0.0, latest - rng.expovariate(1 / 10))
             busy[min(int(starts[i]), days - 1)] += 1
     arrivals.thin(busy, [story.family for story in stories])
-    for i in drawn:
-        starts[i] = arrivals.draw(rng, stories[i].family, days - 1)
+    for i in drawn:  # cut at the end, but never before its last order is made
+        story = stories[i]
+        starts[i] = arrivals.draw(rng, story.family, max(0.0, days - 1 - story.orders_until))
     return starts

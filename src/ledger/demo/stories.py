@@ -64,6 +64,7 @@ class StoryBook:
             "split",
             _split_act(key, [k for k, _ in children], parts),
             "客户要求分批交货",
+            creates=True,
         )
         by_sku = {line.sku: line for line in p.lines}
         for (child_key, fate), part in zip(children, parts, strict=True):
