@@ -24,7 +24,7 @@ from ledger.projections.framework import Source, catch_up, fold_events, records_
 from ledger.projections.runner import open_view, rebuild
 from ledger.projections.seasonal import SEASONAL, DemandRow, family_of
 from ledger.projections.seasonal_replica import seasonal_replica
-from ledger.projections.seasonal_series import DIMENSIONS, demand_rows, tally
+from ledger.projections.seasonal_series import DIMENSIONS, Series, demand_rows, tally
 from ledger.settings import Settings
 
 T0 = datetime(2024, 11, 20, 9, 0, tzinfo=UTC)
@@ -90,9 +90,13 @@ def from_orders(app: Ledger, by: str) -> dict[tuple[str, str], tuple[int, int, d
 
 
 def from_view(rows: list[DemandRow], by: str) -> dict[tuple[str, str], Any]:
+    return figures_of(tally(rows, by))
+
+
+def figures_of(found: dict[str, Series]) -> dict[tuple[str, str], Any]:
     return {
         (key, month): (f.orders, f.quantity, {c: a for c, a in f.amounts.items()})
-        for key, series in tally(rows, by).items()
+        for key, series in found.items()
         for month, f in series.months.items()
     }
 
@@ -199,8 +203,19 @@ def test_the_in_memory_replica_follows_the_log_ahead_of_the_stored_view(tmp_path
         replica = seasonal_replica(stored_view, source)
         assert replica is seasonal_replica(stored_view, source)  # one per view
         assert stored(replica.current()) == stored(stored_view) == folded(app)
-        for i in range(40, 60):
+        for by in DIMENSIONS:  # summed now, then kept current as rows change
+            assert figures_of(replica.series(by)) == from_orders(app, by)
+        handed_out = replica.series("product")
+        then = figures_of(handed_out)
+        for i in range(40, 90):
             driver.step(i * 7, i * 13)  # the stored view does not catch up
         assert stored(replica.current()) == folded(app) != stored(stored_view)
+        assert figures_of(handed_out) == then != figures_of(replica.series("product"))
+        for by in DIMENSIONS:
+            assert figures_of(replica.series(by)) == from_orders(app, by), by
+            some = next(iter(replica.series(by)))
+            assert figures_of(replica.series(by, some)) == {
+                k: v for k, v in from_orders(app, by).items() if k[0] == some
+            }
     finally:
         app.close()

@@ -34,6 +34,7 @@ from ledger.projections.seasonal_series import (
     MAX_MONTHS,
     MEASURES,
     Series,
+    SeriesSource,
     demand_rows,
     history,
     month_of,
@@ -117,7 +118,7 @@ def run_forecasts(forecasts: View[Row], seasonal: View[DemandRow], now: datetime
 
 
 def seasonal_report(
-    seasonal: View[DemandRow],
+    source: SeriesSource,
     forecasts: View[Row],
     *,
     by: str,
@@ -138,7 +139,7 @@ def seasonal_report(
     chosen = measure or DEFAULT_MEASURE[by]
     choice("measure", chosen, MEASURES)
     current = month_of(today.date())
-    found = tally(demand_rows(seasonal, by, series, shift(current, -MAX_MONTHS)), by, series)
+    found = source.series(by, series)
     if series is not None and series not in found:
         raise LookupError(f"no {by} {series!r} has any orders")
     ordered = sorted(found.values(), key=lambda s: (-s.total(chosen), s.key))

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 from ledger.projections.framework import Filter, View
 from ledger.projections.seasonal import DemandRow, family_of
@@ -25,15 +26,20 @@ FAMILY_NAMES = 3  # product names in a family's label
 
 @dataclass
 class Figures:
-    """One month of one series."""
+    """One month of one series; ``orders_in`` counts the orders per currency,
+    so a currency leaves ``amounts`` with its last order (see ``add``)."""
 
     orders: int = 0
     quantity: int = 0
     amounts: dict[str, Decimal] = field(default_factory=dict)
+    orders_in: Counter[str] = field(default_factory=Counter)
 
     def plain(self) -> dict[str, object]:
         amounts = {cur: str(amount) for cur, amount in sorted(self.amounts.items())}
         return {"orders": self.orders, "quantity": self.quantity, "amount": amounts}
+
+    def copy(self) -> Figures:
+        return Figures(self.orders, self.quantity, dict(self.amounts), Counter(self.orders_in))
 
 
 @dataclass
@@ -57,6 +63,19 @@ class Series:
         """Orders or quantity over every month (amounts are per currency)."""
         name = "quantity" if measure == "quantity" else "orders"
         return sum(getattr(figures, name) for figures in self.months.values())
+
+    def copy(self) -> Series:
+        months = {month: figures.copy() for month, figures in self.months.items()}
+        return Series(self.key, self.label, months, Counter(self.products))
+
+
+class SeriesSource(Protocol):
+    """Where a report finds its series: summed from rows (``RowsSeries``) or
+    kept up to date in memory (``seasonal_replica``)."""
+
+    def series(self, by: str, key: str | None = None) -> dict[str, Series]:
+        """Every series of the dimension ``by`` (only ``key``'s if given)."""
+        ...
 
 
 # -- months ---------------------------------------------------------------------------
@@ -123,27 +142,57 @@ def tally(rows: Iterable[DemandRow], by: str, key: str | None = None) -> dict[st
     """Every series of the dimension ``by`` (only ``key``'s if given)."""
     found: dict[str, Series] = {}
     for row in rows:
-        if key is not None and not _may_hold(row, by, key):
-            continue
-        for name, label, quantity, amounts in contributions(row, by):
-            if key is not None and name != key:
-                continue
-            series = found.get(name)
-            if series is None:
-                series = found[name] = Series(name, label)
-            if by == "family":
-                series.products.update(label.split(" / "))
-            figures = series.months.setdefault(row.month, Figures())
-            figures.orders += 1
-            figures.quantity += quantity
-            for cur, amount in amounts.items():
-                figures.amounts[cur] = figures.amounts.get(cur, Decimal(0)) + amount
-    for series in found.values():
-        if series.products:  # a family: its code and its most ordered products
-            top = [name for name, _ in series.products.most_common(FAMILY_NAMES)]
-            more = "…" if len(series.products) > FAMILY_NAMES else ""
-            series.label = f"{series.key} · {' / '.join(top)}{more}"
+        if key is None or _may_hold(row, by, key):
+            add(found, row, by, 1, key)
     return found
+
+
+def add(
+    found: dict[str, Series],
+    row: DemandRow,
+    by: str,
+    sign: int,
+    key: str | None = None,
+    *,
+    shared: bool = False,
+) -> None:
+    """Add the row's contributions to the series in ``found`` (``sign`` -1:
+    take them away again; a month, currency or series left without orders
+    goes, so adding and taking away leaves what summing afresh gives).
+
+    ``shared``: readers may hold the series: a changed one is replaced by a
+    changed copy, never changed where it is."""
+    for name, label, quantity, amounts in contributions(row, by):
+        if key is not None and name != key:
+            continue
+        series = found.get(name)
+        if series is None:
+            series = found[name] = Series(name, label)
+        elif shared:
+            series = found[name] = series.copy()
+        figures = series.months.setdefault(row.month, Figures())
+        figures.orders += sign
+        figures.quantity += sign * quantity
+        for cur, amount in amounts.items():
+            figures.amounts[cur] = figures.amounts.get(cur, Decimal(0)) + sign * amount
+            figures.orders_in[cur] += sign
+            if not figures.orders_in[cur]:
+                del figures.amounts[cur], figures.orders_in[cur]
+        if not figures.orders:
+            del series.months[row.month]
+        if by == "family":
+            series.products.update({name: sign for name in label.split(" / ")})
+            series.products = +series.products
+            _name_family(series)
+        if not series.months:
+            del found[name]
+
+
+def _name_family(series: Series) -> None:
+    """A family's label: its code and its most ordered products."""
+    top = [name for name, _ in series.products.most_common(FAMILY_NAMES)]
+    more = "…" if len(series.products) > FAMILY_NAMES else ""
+    series.label = f"{series.key} · {' / '.join(top)}{more}"
 
 
 def _may_hold(row: DemandRow, by: str, key: str) -> bool:
@@ -154,6 +203,16 @@ def _may_hold(row: DemandRow, by: str, key: str) -> bool:
     if by == "family":
         return any(family_of(sku) == key for sku in row.lines)
     return True
+
+
+class RowsSeries:
+    """Series summed from the rows of a view, at each call."""
+
+    def __init__(self, view: View[DemandRow], since: str | None = None) -> None:
+        self.view, self.since = view, since
+
+    def series(self, by: str, key: str | None = None) -> dict[str, Series]:
+        return tally(demand_rows(self.view, by, key, self.since), by, key)
 
 
 def values(series: Series, measure: str, months: Sequence[str], currency: str = "") -> list[float]:

@@ -22,19 +22,17 @@ from ledger.api.read_models import (
     invalid,
 )
 from ledger.api.responses import ErrorOut, FastJSON
-from ledger.projections.framework import View
 from ledger.projections.planning import horizon, sku_plan, transport_plan
-from ledger.projections.seasonal import DemandRow
-from ledger.projections.seasonal_replica import seasonal_replica
+from ledger.projections.seasonal_replica import SeasonalReplica, seasonal_replica
 from ledger.projections.seasonal_report import HORIZON, seasonal_report
 from ledger.worker import Worker
 
 router = APIRouter(tags=["planning"], responses=VIEW_ERRORS)
 
 
-def seasonal_rows(worker: Worker) -> View[DemandRow]:
-    """The seasonal rows held in memory by this process, current to the log's head."""
-    return seasonal_replica(worker.views["seasonal"], worker.source).current()
+def seasonal_memory(worker: Worker) -> SeasonalReplica:
+    """The seasonal rows and series held in memory by this process."""
+    return seasonal_replica(worker.views["seasonal"], worker.source)
 
 
 By = Annotated[
@@ -95,7 +93,7 @@ def seasonal(
     caught_up(worker, "seasonal", after, wait)
     try:
         report = seasonal_report(
-            seasonal_rows(worker), worker.forecasts, by=by, today=worker.now(),
+            seasonal_memory(worker), worker.forecasts, by=by, today=worker.now(),
             months=months, measure=measure, series=series, currency=currency,
             history_months=history, limit=limit, offset=offset,
         )  # fmt: skip
@@ -120,7 +118,8 @@ def planning(
     now, views = worker.now(), worker.views
     skus = sku_plan(views["board"], worker.forecasts, today=now.date(), months=months)
     transport = transport_plan(
-        shipments=views["shipments"], board=views["board"], seasonal=seasonal_rows(worker),
+        shipments=views["shipments"], board=views["board"],
+        seasonal=seasonal_memory(worker).current(),
         forecasts=worker.forecasts, reports=views["reports"], today=now, months=months,
     )  # fmt: skip
     page = {"items": skus[offset : offset + limit], "total": len(skus), "limit": limit,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ledger.api.routes.seasonal import seasonal_rows
+from ledger.api.routes.seasonal import seasonal_memory
 from ledger.api.ui.charts import Chart, Series, grouped_bars
 from ledger.api.ui.forecast_chart import LineChart, line_chart, months_of
 from ledger.api.ui.i18n import Translate
@@ -51,15 +51,15 @@ def month_label(t: Translate) -> Any:
 
 def planning_data(worker: Worker, query: PlanningQuery, t: Translate) -> dict[str, Any]:
     now = worker.now()
-    seasonal, forecasts = seasonal_rows(worker), worker.forecasts
-    report = seasonal_report(seasonal, forecasts, by=query.by, today=now, months=query.months,
+    memory, forecasts = seasonal_memory(worker), worker.forecasts
+    report = seasonal_report(memory, forecasts, by=query.by, today=now, months=query.months,
                              history_months=HISTORY, limit=CHOICES)  # fmt: skip
     items = report["items"]
     chosen = _chosen(worker, query, items)
     skus = sku_plan(worker.views["board"], forecasts, today=now.date(), months=query.months)
     views = worker.views
     transport = transport_plan(
-        shipments=views["shipments"], board=views["board"], seasonal=seasonal,
+        shipments=views["shipments"], board=views["board"], seasonal=memory.current(),
         forecasts=forecasts, reports=views["reports"], today=now, months=query.months,
     )  # fmt: skip
     label = month_label(t)
@@ -93,7 +93,7 @@ def _chosen(worker: Worker, query: PlanningQuery, items: list[dict[str, Any]]) -
     if wanted is None or (found is not None and found["forecasts"]):
         return found
     try:
-        report = seasonal_report(seasonal_rows(worker), worker.forecasts, by=query.by,
+        report = seasonal_report(seasonal_memory(worker), worker.forecasts, by=query.by,
                                  today=worker.now(), months=query.months, series=wanted,
                                  history_months=HISTORY)  # fmt: skip
     except LookupError:
