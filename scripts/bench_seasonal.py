@@ -66,7 +66,7 @@ def main() -> int:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--orders", type=int, default=1200, help="demo orders (default 1200: over 200 series)"
+        "--orders", type=int, default=1500, help="demo orders (default 1500: over 200 series)"
     )
     parser.add_argument("--years", type=int, default=3, help="demo years (default 3)")
     parser.add_argument("--requests", type=int, default=60, help="requests per HTTP figure")
