@@ -239,3 +239,15 @@ def test_planning_sets_expected_quantity_against_open_orders_and_stock(client: T
     assert modes["sea"]["2026-12"]["awaiting"] == 0
     # December's new orders ship in January; January's in February.
     assert modes["sea"]["2027-02"]["expected"] > 0 and modes["sea"]["2026-12"]["expected"] == 0
+
+
+def test_an_empty_store_has_no_series_no_plan_and_says_so_on_the_page() -> None:
+    settings = Settings(database_url="memory://", tokens=TOKENS, forecast_cron=None)
+    with TestClient(create_app(settings), raise_server_exceptions=True) as empty:
+        report = empty.get("/reports/seasonal", headers=AUTH).json()
+        assert (report["items"], report["total"], report["computed_at"]) == ([], 0, None)
+        plan = empty.get("/reports/planning", headers=AUTH).json()
+        assert (plan["skus"]["items"], plan["transport"]) == ([], [])
+        empty.cookies.set("ledger_token", "t-auditor", path="/ui")
+        page = empty.get("/ui/planning", headers={"Accept-Language": "zh-CN"})
+        assert page.status_code == 200 and "暂无订单，无法预测。" in page.text
