@@ -28,6 +28,7 @@ from ledger.settings import Settings, backend_of, get_settings
 from ledger.worker import Worker
 
 log = logging.getLogger("ledger.api")
+WARM_UP_AFTER = 20.0  # seconds after start
 
 DESCRIPTION = """Event-sourced order follow-up (業務跟單).
 
@@ -50,8 +51,11 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # statsmodels takes a second or two to import: not in the first forecast request.
-        threading.Thread(target=warm_up, name="forecaster-warm-up", daemon=True).start()
+        # statsmodels takes a second or two of CPU to import: not in the first
+        # forecast request, nor while the process is starting and serving its first calls.
+        warming = threading.Timer(WARM_UP_AFTER, warm_up)
+        warming.daemon = True
+        warming.start()
         # Runners and scheduler in this process unless `serve --no-projections`.
         if settings.run_projections:
             worker.start()
@@ -60,6 +64,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         try:
             yield
         finally:
+            warming.cancel()
             if watch is not None:
                 watch.stop()
             worker.stop()
