@@ -1,4 +1,4 @@
-"""`ledger demo`: a deterministic year of orders in every stage."""
+"""`ledger demo`: deterministic years of orders in every stage."""
 
 from __future__ import annotations
 
@@ -159,18 +159,19 @@ def test_if_empty_fills_an_empty_store(make_ledger: LedgerFactory) -> None:
     assert demo(ledger, clock, orders=10, if_empty=True).orders == 10
 
 
-def test_events_span_the_past_year_and_none_lies_in_the_future(
-    make_ledger: LedgerFactory,
+@pytest.mark.parametrize("years", [3, 1])
+def test_events_span_the_years_asked_for_and_none_lies_in_the_future(
+    make_ledger: LedgerFactory, years: int
 ) -> None:
     ledger, clock = make_ledger()
-    report = demo(ledger, clock)
+    report = demo(ledger, clock, years=years)
     times = [
         entry.recorded_at
         for number, _, _ in report.rows
         for entry in ledger.history(order_id_for(number))
     ]
     assert len(times) == report.events
-    assert max(times) - min(times) > timedelta(days=300)
+    assert timedelta(days=365 * years - 65) < max(times) - min(times) < timedelta(days=365 * years)
     assert max(times) < datetime.combine(UNTIL, datetime.min.time(), UTC)
 
 

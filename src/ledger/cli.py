@@ -20,6 +20,7 @@ from ledger.audit.cli_commands import add_audit, add_backup, add_replay, add_res
 from ledger.cli_support import EXIT_REFUSED, positive
 from ledger.demo import add_demo_command
 from ledger.worker.commands import add_project_command, add_rebuild_command
+from ledger.worker.forecasting import add_forecast_command
 
 Subparsers = Any  # argparse._SubParsersAction is private; its instance is all we touch
 Handler = Callable[[argparse.Namespace], int]
@@ -131,6 +132,7 @@ SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
     add_backup,
     add_restore,
     add_import_command,
+    add_forecast_command,
 ]
 
 

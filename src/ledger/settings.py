@@ -132,6 +132,7 @@ class Settings(BaseSettings):
     alert_cron: str = "*/15 * * * *"
     seal_cron: str | None = "5 * * * *"  # seal the moved chain heads hourly
     backup_cron: str | None = None
+    forecast_cron: str | None = "20 2 * * *"  # the seasonal forecasts, daily
     backup_dir: str = "./backups"
     backup_keep: int = 7
     stale_days: int = 14

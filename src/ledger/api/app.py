@@ -8,6 +8,7 @@ factory in each worker; settings then come from the environment.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,10 +26,12 @@ from ledger.api.routes.imports import UPLOAD_BODY_BYTES, UPLOAD_PATHS
 from ledger.api.ui.imports_page import router as imports_ui_router
 from ledger.api.ui.pages import router as ui_router
 from ledger.application import Ledger
+from ledger.projections.forecast import warm_up
 from ledger.settings import Settings, backend_of, get_settings
 from ledger.worker import Worker
 
 log = logging.getLogger("ledger.api")
+WARM_UP_AFTER = 20.0  # seconds after start
 
 DESCRIPTION = """Event-sourced order follow-up (業務跟單).
 
@@ -51,6 +54,11 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # statsmodels takes a second or two of CPU to import: not in the first
+        # forecast request, nor while the process is starting and serving its first calls.
+        warming = threading.Timer(WARM_UP_AFTER, warm_up)
+        warming.daemon = True
+        warming.start()
         # Runners and scheduler in this process unless `serve --no-projections`.
         if settings.run_projections:
             worker.start()
@@ -59,6 +67,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         try:
             yield
         finally:
+            warming.cancel()
             if watch is not None:
                 watch.stop()
             worker.stop()

@@ -15,9 +15,10 @@ def add_demo_command(subparsers: Any) -> None:
         "demo",
         help="fill the store with realistic orders in every stage",
         description=(
-            "Drive the ledger through a year of realistic, deterministic data: "
+            "Drive the ledger through years of realistic, deterministic data: "
             "orders from many customers in every stage, with splits, merges, partial "
-            "shipments, transit exceptions, quality issues, complaints and credit notes."
+            "shipments, transit exceptions, quality issues, complaints and credit notes; "
+            "each product family with its own peaks and slack months in the year."
         ),
     )
     parser.add_argument("--orders", type=positive, default=300, help="orders (default 300)")
@@ -32,17 +33,30 @@ def add_demo_command(subparsers: Any) -> None:
         metavar="YYYY-MM-DD",
         help="the stories end before this day (default today, UTC); fixes the data across days",
     )
+    parser.add_argument(
+        "--years",
+        type=_years,
+        default=3,
+        help="years of orders before --until, with their seasons (default 3, at most 10)",
+    )
     parser.set_defaults(handler=demo)
 
 
 def demo(args: argparse.Namespace) -> int:
     """Run the demo on the store LEDGER_DATABASE_URL names."""
     # Imported here so that `ledger --help` and the other commands stay quick.
+    from ledger.aggregates.values import FIRST_DAY
     from ledger.application import Ledger
+    from ledger.cli_support import Refused
     from ledger.clock import SimulatedClock
     from ledger.demo.runner import run_demo
     from ledger.settings import get_settings
 
+    if args.until is not None and args.until.year - args.years <= FIRST_DAY.year:
+        raise Refused(
+            f"--until {args.until} with --years {args.years} would tell stories before "
+            f"{FIRST_DAY}: choose a later day or fewer years"
+        )
     clock = SimulatedClock(datetime(2000, 1, 1, tzinfo=UTC))  # set to each step's moment
     ledger = Ledger(get_settings(), clock)
     try:
@@ -53,6 +67,7 @@ def demo(args: argparse.Namespace) -> int:
             seed=args.seed,
             if_empty=args.if_empty,
             until=args.until,
+            years=args.years,
         )
     finally:
         ledger.close()
@@ -75,3 +90,13 @@ def _until(text: str) -> date:
     if not first <= day <= last:
         raise argparse.ArgumentTypeError(f"{text} is outside {first} to {last}")
     return day
+
+
+def _years(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 10:
+        raise argparse.ArgumentTypeError("must be between 1 and 10")
+    return value

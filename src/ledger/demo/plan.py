@@ -1,8 +1,9 @@
 """Stories as timed steps: what happens to which order, when, and by whom.
 
 A story is written in days relative to its own start, then placed somewhere
-in the past twelve months. All stories' steps are then merged by time, so
-the store records them in the order they happened.
+in the window of years before ``--until`` (``seasons.place_stories``). All
+stories' steps are then merged by time, so the store records them in the
+order they happened.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ledger.aggregates.order import Order
 from ledger.aggregates.values import Line
 from ledger.demo.people import Client
 
-WINDOW_DAYS = 365
+YEAR_DAYS = 365
 CENT = Decimal("0.01")
 # Steps fall into working hours in China: 09:00–19:00 Beijing time.
 WORKDAY_START_UTC = time(1, 0)
@@ -86,7 +87,9 @@ class Story:
     """The steps of one order, or of the orders a split or merge ties together."""
 
     steps: list[Step] = field(default_factory=list)
-    settled: bool = True  # ends in a closed state: may lie anywhere in the year
+    settled: bool = True  # ends in a closed state: may lie anywhere in the window
+    family: str = ""  # of the first order's first product: when in the year it arrives
+    orders_until: float = 0.0  # the day of its last step that makes an order (a merge, a split)
 
     @property
     def length(self) -> float:
@@ -114,27 +117,16 @@ class Writer:
         reason: str = "",
         *,
         numbered: bool = False,
+        creates: bool = False,
     ) -> None:
-        """``act`` happens ``gap`` (a range of days) after the track's last step."""
+        """``act`` happens ``gap`` (a range of days) after the track's last step;
+        ``creates``: it makes new orders (a split's parts)."""
         track.day += self.rng.uniform(*gap)
         step = Step(track.day, self._seq, track.key, actor, act, what, reason, numbered)
         self.story.steps.append(step)
+        if numbered or creates:
+            self.story.orders_until = max(self.story.orders_until, track.day)
         self._seq += 1
-
-
-def place(story: Story, rng: random.Random, first: bool) -> float:
-    """Pick the story's start, in days after the window opens.
-
-    Closed stories lie anywhere in the year; open ones mostly end in the last
-    few weeks (work in progress), a fifth anywhere (stuck orders for the
-    backlog). The very first story opens the window so the data spans it.
-    """
-    latest = max(0.0, WINDOW_DAYS - 1 - story.length)
-    if first:
-        return rng.uniform(0, 1)
-    if story.settled or rng.random() < 0.2:
-        return rng.uniform(0, latest)
-    return max(0.0, latest - rng.expovariate(1 / 10))
 
 
 def moment(window_start: date, day: float) -> datetime:

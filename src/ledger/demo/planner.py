@@ -3,7 +3,10 @@
 The fates (the stage each order ends in) are dealt from a deck in fixed
 proportions, so even a small demo shows every stage, and ``--orders N``
 means exactly N orders in the store: a split into k parts uses k + 1 of
-them, a merge of m orders m + 1.
+them, a merge of m orders m + 1. The fates of orders still in progress
+are the work in hand, about the last few months' orders: their shares
+shrink with the years the demo spans (``IN_HAND_MONTHS`` of them), and the
+finished fates take the rest.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ledger.demo.people import Client, make_clients
-from ledger.demo.plan import WINDOW_DAYS, Step, Story, moment, place
+from ledger.demo.plan import YEAR_DAYS, Step, Story, moment
+from ledger.demo.seasons import Arrivals, place_stories
 from ledger.demo.stories import StoryBook
 
 # Share of each fate, in percent of the orders.
@@ -37,7 +41,10 @@ FATES = {
     "split": 3,
     "merged": 4,
 }
+FINISHED = ("archived", "cancelled", "rejected", "settled", "split", "merged")
 EVERY_FATE_FROM = 40  # with this many orders, every fate appears at least once
+YEARS = 3
+IN_HAND_MONTHS = 3  # the shares of FATES in progress are those of this many months' orders
 
 
 @dataclass(frozen=True)
@@ -53,8 +60,9 @@ class Plan:
         return Counter(at.year for at, step in self.steps if step.numbered)
 
 
-def build_plan(orders: int, seed: int, until: date) -> Plan:
-    """Write every story for ``orders`` orders and merge their steps by time."""
+def build_plan(orders: int, seed: int, until: date, years: int = YEARS) -> Plan:
+    """Write every story for ``orders`` orders over ``years`` years before
+    ``until`` and merge their steps by time."""
     rng = random.Random(seed)
     clients = make_clients(rng, max(12, orders // 6))
     # A few customers order often, most only now and then.
@@ -62,16 +70,22 @@ def build_plan(orders: int, seed: int, until: date) -> Plan:
     book = StoryBook(rng)
     keys = (f"o{n}" for n in itertools.count(1))
     take = keys.__next__
-    window_start = until - timedelta(days=WINDOW_DAYS)
-    timed: list[tuple[datetime, int, Step]] = []
-    for i, (kind, fates) in enumerate(_deal(rng, orders)):
+    days = YEAR_DAYS * years
+    window_start = until - timedelta(days=days)
+    stories = []
+    for kind, fates in _deal(rng, orders, years):
         client = rng.choices(clients, cum_weights=weights)[0]
-        story = _write(book, kind, fates, client, take)
-        start = place(story, rng, first=i == 0)
-        # A story longer than the window is squeezed into it, never into the future.
-        scale = min(1.0, (WINDOW_DAYS - 1) / story.length) if story.length else 1.0
+        stories.append(_write(book, kind, fates, client, take))
+    starts = place_stories(stories, rng, Arrivals(rng, window_start, days))
+    timed: list[tuple[datetime, int, Step]] = []
+    for story, start in zip(stories, starts, strict=True):
+        # A story longer than the window is squeezed into it; one that would
+        # go on after the window is cut there (its order is still under way).
+        scale = min(1.0, (days - 1) / story.length) if story.length else 1.0
         for step in story.steps:
-            timed.append((moment(window_start, start + step.day * scale), step.seq, step))
+            day = start + step.day * scale
+            if day < days:
+                timed.append((moment(window_start, day), step.seq, step))
     timed.sort(key=lambda t: (t[0], t[1]))
     return Plan([(at, step) for at, _, step in timed], orders, window_start)
 
@@ -86,11 +100,13 @@ def _write(
     return book.single(take(), client, fates[0])
 
 
-def _counts(orders: int) -> dict[str, int]:
+def _counts(orders: int, years: int = 1) -> dict[str, int]:
     """Largest-remainder shares of the fates, every fate at least once when
     there are enough orders (taken from the most common fate)."""
-    total = sum(FATES.values())
-    exact = {fate: orders * weight / total for fate, weight in FATES.items()}
+    scale = IN_HAND_MONTHS / (12 * years)
+    shares = {f: w if f in FINISHED else w * scale for f, w in FATES.items()}
+    total = sum(shares.values())
+    exact = {fate: orders * weight / total for fate, weight in shares.items()}
     counts = {fate: int(share) for fate, share in exact.items()}
     by_remainder = sorted(FATES, key=lambda f: (-(exact[f] - counts[f]), f))
     for fate in by_remainder[: orders - sum(counts.values())]:
@@ -103,10 +119,10 @@ def _counts(orders: int) -> dict[str, int]:
     return counts
 
 
-def _deal(rng: random.Random, orders: int) -> list[tuple[str, list[str]]]:
+def _deal(rng: random.Random, orders: int, years: int) -> list[tuple[str, list[str]]]:
     """Stories as (kind, fates): ("single", [fate]), ("split", [child fates...]),
     ("merge", [result fate, "merged" per source...])."""
-    counts = _counts(orders)
+    counts = _counts(orders, years)
     simple = [f for f, n in counts.items() if f not in ("split", "merged") for _ in range(n)]
     rng.shuffle(simple)
     deck = deque(simple)

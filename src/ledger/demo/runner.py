@@ -29,7 +29,7 @@ from ledger.clock import SimulatedClock
 from ledger.collection import few_collections
 from ledger.demo.numbers import reserve_numbers
 from ledger.demo.plan import Scene, Step
-from ledger.demo.planner import Plan, build_plan
+from ledger.demo.planner import YEARS, Plan, build_plan
 
 DEMO_NAMESPACE = UUID("0d3e6f1a-2b6c-4f7e-9d3a-5e1c0de0d3e0")
 BATCH_EVENTS = 5000  # about 200 orders' worth of events per transaction
@@ -60,11 +60,13 @@ def run_demo(
     seed: int = 2026,
     if_empty: bool = False,
     until: date | None = None,
+    years: int = YEARS,
     out: TextIO = sys.stdout,
     progress: TextIO | None = sys.stderr,
 ) -> DemoReport:
-    """Fill the ledger with ``orders`` orders whose stories end before ``until``
-    (default: today, UTC). ``clock`` must be the ledger's clock."""
+    """Fill the ledger with ``orders`` orders received over ``years`` years
+    whose stories end before ``until`` (default: today, UTC). ``clock`` must
+    be the ledger's clock."""
     started = time.perf_counter()
     if if_empty:
         last = ledger.recorder.max_notification_id()
@@ -74,7 +76,7 @@ def run_demo(
     bar = _Progress(progress)
     with few_collections():  # the scene keeps every order alive
         bar.note(f"planning {orders:,} orders")
-        plan = build_plan(orders, seed, until or datetime.now(UTC).date())
+        plan = build_plan(orders, seed, until or datetime.now(UTC).date(), years)
         bar.total = max(len(plan.steps), 1)
         bar.note(f"reserving {sum(plan.numbers_needed().values()):,} order numbers")
         scene, events = _execute(ledger, clock, plan, seed, bar)

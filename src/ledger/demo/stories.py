@@ -22,6 +22,7 @@ from ledger.demo.people import Client
 from ledger.demo.plan import CENT, Act, Profile, Scene, Story, Track, Writer
 
 TARGETS = STAGES  # the lifecycle, in order: the stage a story aims for
+SETTLED = ("archived", "cancelled", "rejected", "settled")  # fates that may lie anywhere in time
 PROBLEMS = {
     "customer": "客户电话无法接通，联系人待确认",
     "product": "型号与规格不符，数量需与客户重新确认",
@@ -39,7 +40,7 @@ class StoryBook:
     # -- stories ---------------------------------------------------------------
 
     def single(self, key: str, client: Client, fate: str) -> Story:
-        story = Story(settled=fate in ("archived", "cancelled", "rejected", "settled"))
+        story = Story(settled=fate in SETTLED)
         self.w.start(story)
         p = self._profile(Track(key), client)
         self._receive(p)
@@ -48,7 +49,7 @@ class StoryBook:
 
     def split(self, key: str, client: Client, children: list[tuple[str, str]]) -> Story:
         """An order closed into parts delivered separately; each part has its fate."""
-        story = Story(settled=all(f in ("archived", "cancelled") for _, f in children))
+        story = Story(settled=all(f in SETTLED for _, f in children))
         self.w.start(story)
         p = self._profile(Track(key), client, min_units=len(children))
         self._receive(p)
@@ -63,6 +64,7 @@ class StoryBook:
             "split",
             _split_act(key, [k for k, _ in children], parts),
             "客户要求分批交货",
+            creates=True,
         )
         by_sku = {line.sku: line for line in p.lines}
         for (child_key, fate), part in zip(children, parts, strict=True):
@@ -72,7 +74,7 @@ class StoryBook:
 
     def merge(self, keys: list[str], client: Client, result: tuple[str, str]) -> Story:
         """Orders of one customer combined into one; the new order has its fate."""
-        story = Story(settled=result[1] in ("archived", "cancelled"))
+        story = Story(settled=result[1] in SETTLED)
         self.w.start(story)
         sources = []
         for key in keys:
@@ -146,7 +148,8 @@ class StoryBook:
         """A new order's lines (1–4 catalogue items at list price) and its staff."""
         rng = self.rng
         count = rng.choices((1, 2, 3, 4), weights=(45, 30, 15, 10))[0]
-        products = rng.sample(cat.PRODUCTS, count)
+        products = _products(rng, count)
+        self.w.story.family = self.w.story.family or products[0].family
         rate = cat.RATES[client.currency]
         lines = []
         for product in products:
@@ -259,6 +262,18 @@ class StoryBook:
                 "archive",
                 lambda s: s.order(key).archive(f"AR-{s.at:%Y%m}-{s.order(key).number}"),
             )
+
+
+def _products(rng: random.Random, count: int) -> list[cat.Product]:
+    """``count`` products, of one family where it has that many: a customer
+    buying lighting buys more lighting (so each family keeps its own year)."""
+    first = rng.choice(cat.PRODUCTS)
+    kin = [p for p in cat.PRODUCTS if p.family == first.family and p is not first]
+    chosen = rng.sample(kin, min(count - 1, len(kin)))
+    if len(chosen) < count - 1:
+        others = [p for p in cat.PRODUCTS if p.family != first.family]
+        chosen += rng.sample(others, count - 1 - len(chosen))
+    return [first, *chosen]
 
 
 def _round_quantity(quantity: int) -> int:

@@ -17,6 +17,7 @@ from ledger.projections.complaints import COMPLAINTS
 from ledger.projections.framework import ReadModel
 from ledger.projections.reports import REPORTS
 from ledger.projections.search import SEARCH
+from ledger.projections.seasonal import SEASONAL
 from ledger.projections.shipments import SHIPMENTS
 from ledger.projections.statements import STATEMENTS
 
@@ -31,6 +32,7 @@ READ_MODELS: dict[str, ReadModel[Any]] = {
         STATEMENTS,
         SHIPMENTS,
         ARCHIVE,
+        SEASONAL,
     )
 }
 

@@ -18,17 +18,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from eventsourcing.persistence import IntegrityError
 
 from ledger.application import Ledger
 from ledger.clock import Clock
 from ledger.projections.alerts import ALERTS, scan_alerts
+from ledger.projections.forecast_store import FORECASTS, TABLE
 from ledger.projections.framework import Part, Source, View, catch_up, fill
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import (
@@ -86,6 +88,7 @@ class Worker:
         self.views: dict[str, View[Any]] = {n: open_view(ledger, m) for n, m in READ_MODELS.items()}
         self.alerts: View[Row] = open_view(ledger, ALERTS, "alerts")
         self.rebuilds: View[Row] = open_view(ledger, REBUILDS, "projection_rebuilds")
+        self.forecasts: View[Row] = open_view(ledger, FORECASTS, TABLE)
         self.runners: dict[str, Runner[Any]] = {}
         self.job_runs: list[tuple[str, float]] = []  # (job, monotonic time) run here
         self.stuck_seconds = stuck_seconds
@@ -138,6 +141,11 @@ class Worker:
             self._hub.close()
             self._hub = None
 
+    @property
+    def stopping(self) -> bool:
+        """``stop`` was called: long jobs should return."""
+        return self._stopping
+
     def _lease(self, name: str) -> Lease:
         with self._guard:
             return self._leases.setdefault(name, self._new_lease(name))
@@ -156,10 +164,11 @@ class Worker:
         if jobs:
             alert_cron = CronTrigger.from_crontab(self.settings.alert_cron, UTC)
             elected["alerts"] = (alert_cron, self.scan_alerts)
-        crons = {
+        crons: dict[str, tuple[str | None, Callable[[], Any]]] = {
             "rebuild": (self.settings.rebuild_cron, self.nightly_rebuild),
             "seal": (self.settings.seal_cron, self.seal_chain),
             "backup": (self.settings.backup_cron, self.scheduled_backup),
+            "forecast": (self.settings.forecast_cron, self.forecast),
         }
         for name, (cron, run) in crons.items():
             if jobs and cron:
@@ -167,6 +176,10 @@ class Worker:
         for name, (trigger, run) in elected.items():
             task = self._elected(name, run)
             scheduler.add_job(task, self._triggers.get(name, trigger), id=name, name=name)
+        if "forecast" in elected:  # no forecasts yet, or yesterday's: make them at start
+            at = DateTrigger(datetime.now(UTC) + timedelta(seconds=2), timezone=UTC)
+            task = self._elected("forecast", lambda: self.forecast(only_if_stale=True))
+            scheduler.add_job(task, at, id="forecast-start", name="forecast-start")
         return scheduler
 
     def _elected(self, job: str, run: Callable[[], Any]) -> Callable[[], None]:
@@ -283,6 +296,12 @@ class Worker:
         path = run_scheduled_backup(self.settings)
         log.info("backup written: %s", path.name)
         return path.name
+
+    def forecast(self, *, only_if_stale: bool = False) -> dict[str, Any] | None:
+        """Forecast every seasonal series and store them (LEDGER_FORECAST_CRON)."""
+        from ledger.worker.forecasting import forecast_job
+
+        return forecast_job(self, only_if_stale=only_if_stale)
 
     def nightly_rebuild(self) -> None:
         self.rebuild_all(chosen_models(self.settings.rebuild_models))

@@ -18,6 +18,7 @@ from ledger.api.routes import (
     orders,
     registers,
     reserved,
+    seasonal,
     shipments,
     supply,
 )
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     imports.router,
     board.router,
     registers.router,
+    seasonal.router,
     admin.router,
     metrics.router,
     audit.router,

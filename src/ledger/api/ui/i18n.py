@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ledger.api.ui.i18n_planning import LABELS as PLANNING_LABELS
+
 LANGS = ("en", "zh")
 LANG_COOKIE = "ledger_lang"
 
@@ -308,6 +310,8 @@ _EVENTS: dict[str, tuple[str, str]] = {
     "OrderArchived": ("Order archived", "订单归档"),
     "PersonalDataErased": ("Personal data erased", "个人数据已删除"),
 }
+
+_LABELS.update(PLANNING_LABELS)
 
 Translate = Callable[..., str]
 

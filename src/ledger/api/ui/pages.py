@@ -18,7 +18,7 @@ from ledger.aggregates.values import FIRST_DAY, LAST_DAY, within_business_range
 from ledger.api.errors import ApiError
 from ledger.api.fields import DATE_RANGE
 from ledger.api.params import CleanText
-from ledger.api.ui import data, downloads, order_view, reports_view
+from ledger.api.ui import data, downloads, order_view, planning_page, reports_view
 from ledger.api.ui.i18n import LANG_COOKIE, LANGS, translator
 from ledger.api.ui.render import HERE, PageRoute, lang_of, page, refused, to_login
 from ledger.api.ui.session import (
@@ -40,6 +40,7 @@ STATIC = {
     "favicon.svg": "image/svg+xml",
 }
 Text = Annotated[CleanText, Query(max_length=200)]
+router.include_router(planning_page.router)  # /ui/planning
 
 
 def _opt(value: str) -> str | None:
