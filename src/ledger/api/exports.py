@@ -8,6 +8,10 @@ parameters ``limit``/``offset`` only page the JSON), in the listing's
 order, with headers in the caller's language (``Accept-Language``: zh or
 en). A CSV streams as it is written; an XLSX is written to a temporary
 file (``0600``, unlinked at once) a row at a time, then streamed.
+
+A route may also answer other layouts of its rows, as further listings:
+``variants={"template": ORDERS_TEMPLATE}`` adds ``format=template-csv`` and
+``format=template-xlsx`` (the orders in the import template's columns).
 """
 
 from __future__ import annotations
