@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,19 +23,9 @@ from ledger.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "api"))
 from api_client import TOKENS, Api
+from export_support import settled
 
 UNTIL = date(2026, 6, 30)
-
-
-def settled(client: TestClient) -> None:
-    """Every projection has applied every event."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = client.get("/admin/projections", headers=Api.auth("admin")).json()
-        if all(p["lag_events"] == 0 for p in status["projections"]):
-            return
-        time.sleep(0.1)
-    raise AssertionError("the projections did not catch up in 60 s")
 
 
 @pytest.fixture(scope="module")

@@ -69,7 +69,7 @@ def expected_text(kind: str, value: Any) -> str:
         return "yes" if value else "no"
     if kind == "datetime":
         return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S")
-    if kind == "text" and str(value)[:1] in ("=", "+", "-", "@"):
+    if kind == "text" and str(value)[:1] in ("=", "+", "-", "@", "'"):
         return "'" + str(value)
     return str(value)
 

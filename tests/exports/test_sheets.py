@@ -15,7 +15,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.exports.streams import PAGE, every_item, in_order
-from ledger.formats.sheets import Column, Sheet, csv_chunks, money_text, safe_text, write_xlsx
+from ledger.formats.sheets import (
+    Column,
+    Sheet,
+    csv_chunks,
+    money_text,
+    safe_text,
+    unescaped_text,
+    write_xlsx,
+)
 from ledger.projections.board import BOARD
 from ledger.projections.facts import OrderFacts
 from ledger.projections.view_memory import MemoryView
@@ -59,6 +67,12 @@ def test_csv_rows_read_back_as_written(items: list[dict[str, Any]]) -> None:
 def test_a_csv_cell_never_starts_a_formula(value: str) -> None:
     assert not safe_text(value).startswith(("=", "+", "-", "@", "\t", "\r"))
     assert safe_text(value).removeprefix("'") == value or safe_text(value) == value
+
+
+@given(st.one_of(TEXT, st.tuples(st.sampled_from("'=+-@\t\r"), TEXT).map("".join)))
+def test_the_csv_escape_is_undone_exactly(value: str) -> None:
+    """The import reads back any text an export wrote, apostrophes and all."""
+    assert unescaped_text(safe_text(value)) == value
 
 
 @given(AMOUNTS, st.sampled_from(["CNY", "JPY", "KWD", "USD"]))

@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import openpyxl
 import pytest
@@ -85,3 +86,46 @@ def test_the_order_page_prints_a_dispatch_note_and_the_customers_statement(
     assert body.startswith(b"%PDF-")
     name, body = download(page, "a[href$='/statement.pdf']")
     assert name.startswith("statement-") and body.startswith(b"%PDF-")
+
+
+def test_the_boards_template_button_gives_its_orders_in_the_import_templates_layout(
+    page: Any, server: Server
+) -> None:
+    board = server.get("/board", stage="in_production", limit="500")
+    cards = [card for column in board["columns"] for card in column["cards"]]
+    customer = cards[0]["customer"]
+    page.goto(f"/ui/board?customer={quote(customer)}")
+    name, body = download(page, ".downloads a[href^='/ui/board/template.xlsx']")
+    assert name.startswith("board-orders-template-") and name.endswith(".xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Customer reference", "Channel", "Customer")
+    board = server.get("/board", customer=customer, limit="500")
+    numbers = [card["number"] for column in board["columns"] for card in column["cards"]]
+    lines = {n: len(server.get("/orders", number=n)["items"][0]["lines"]) for n in numbers}
+    assert [row[0] for row in rows[1:]] == [n for n in numbers for _ in range(lines[n])]
+    assert {row[2] for row in rows[1:]} == {customer}
+
+
+def test_the_imports_page_downloads_orders_as_a_template_that_checks_clean(
+    open_page: Callable[..., Any], server: Server, tmp_path: Path
+) -> None:
+    """Orders at a stage, downloaded from the imports page in Chinese, and the
+    same file checked by its upload form: every order ready to record."""
+    page = open_page(locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN,zh"})
+    page.goto("/ui/imports")
+    page.select_option("#x-stage", "confirmed")
+    name, body = download(page, "[data-testid=export-csv]")
+    assert name.startswith("orders-template-") and name.endswith(".csv")
+    rows = csv_rows(body)
+    assert rows[0][:3] == ["客户订单号", "接单渠道", "客户名称"]
+    found = server.get("/orders", stage="confirmed", limit="500")["items"]
+    assert sorted({row[0] for row in rows[1:]}) == sorted(o["number"] for o in found) and found
+    page.set_input_files("#import-file", files=[{"name": name, "mimeType": "text/csv",
+                                                "buffer": body}])  # fmt: skip
+    with page.expect_navigation():
+        page.click("[data-testid=check]")
+    message = page.locator("[data-testid=report-message]").inner_text()
+    ready = f"可以录入——订单：{len(found)} 个，产品行：{len(rows) - 1} 行"
+    assert message.startswith(ready), message
+    assert page.locator("[data-testid=problems]").count() == 0

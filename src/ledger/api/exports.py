@@ -8,6 +8,10 @@ parameters ``limit``/``offset`` only page the JSON), in the listing's
 order, with headers in the caller's language (``Accept-Language``: zh or
 en). A CSV streams as it is written; an XLSX is written to a temporary
 file (``0600``, unlinked at once) a row at a time, then streamed.
+
+A route may also answer other layouts of its rows, as further listings:
+``variants={"template": ORDERS_TEMPLATE}`` adds ``format=template-csv`` and
+``format=template-xlsx`` (the orders in the import template's columns).
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ from __future__ import annotations
 import inspect
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain
-from typing import IO, Annotated, Any, Literal, TypeVar, get_type_hints
+from typing import IO, Annotated, Any, Literal, TypeVar, cast, get_type_hints
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
@@ -40,14 +44,12 @@ MEDIA = {
     "pdf": "application/pdf",
 }
 CHUNK = 64 * 1024
-SheetFormat = Annotated[
-    Literal["csv", "xlsx"] | None,
-    Query(description="csv or xlsx: every matching row as a file (limit/offset not applied)"),
-]
-AnyFormat = Annotated[
-    Literal["csv", "xlsx", "pdf"] | None,
-    Query(description="csv or xlsx: every matching row as a file; pdf: a printable document"),
-]
+_FORMAT_HELP = {
+    False: "csv or xlsx: every matching row as a file (limit/offset not applied)",
+    True: "csv or xlsx: every matching row as a file; pdf: a printable document",
+}
+SheetFormat = Annotated[Literal["csv", "xlsx"] | None, Query(description=_FORMAT_HELP[False])]
+AnyFormat = Annotated[Literal["csv", "xlsx", "pdf"] | None, Query(description=_FORMAT_HELP[True])]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -103,9 +105,14 @@ def sheet_file(listing: Listing, fmt: str, lang: str, worker: Worker, params: Pa
     except ValueError as error:
         raise invalid(str(error)) from None
     columns = listing.columns(params)
+    titles = (
+        listing.headers(lang)
+        if listing.headers is not None
+        else [header(c.name, lang, utc=c.kind == "datetime") for c in columns]
+    )
     sheet = Sheet(
         listing.name,
-        [header(c.name, lang, utc=c.kind == "datetime") for c in columns],
+        titles,
         columns,
         items if first is None else chain([first], items),
         YES_NO[lang],
@@ -130,20 +137,53 @@ class PdfAnswer:
 
 
 def listing_get(
-    router: APIRouter, path: str, listing: Listing, *, pdf: PdfAnswer | None = None, **options: Any
+    router: APIRouter,
+    path: str,
+    listing: Listing,
+    *,
+    pdf: PdfAnswer | None = None,
+    variants: Mapping[str, Listing] | None = None,
+    **options: Any,
 ) -> Callable[[F], F]:
-    """``router.get(path, **options)`` with ``?format=`` added (see the module)."""
+    """``router.get(path, **options)`` with ``?format=`` added (see the module).
+    ``variants`` are other layouts of the same rows: ``{"template": ...}`` adds
+    ``format=template-csv`` and ``format=template-xlsx``."""
     formats = ("csv", "xlsx", "pdf") if pdf else ("csv", "xlsx")
 
     def register(endpoint: F) -> F:
         responses = {**options.pop("responses", {}), **file_responses(*formats)}
-        router.get(path, responses=responses, **options)(_with_format(endpoint, listing, pdf))
+        answer = _with_format(endpoint, _Layouts(listing, dict(variants or {})), pdf)
+        router.get(path, responses=responses, **options)(answer)
         return endpoint
 
     return register
 
 
-def _with_format(endpoint: Callable[..., Any], listing: Listing, pdf: PdfAnswer | None) -> Any:
+@dataclass(frozen=True)
+class _Layouts:
+    """A route's listing and its variants, by the ``format`` values that ask for each."""
+
+    listing: Listing
+    variants: dict[str, Listing]
+
+    def formats(self, pdf: bool) -> tuple[str, ...]:
+        own = ("csv", "xlsx", "pdf") if pdf else ("csv", "xlsx")
+        return (*own, *(f"{name}-{f}" for name in self.variants for f in ("csv", "xlsx")))
+
+    def annotation(self, pdf: bool) -> Any:
+        if not self.variants:
+            return AnyFormat if pdf else SheetFormat
+        named = ", ".join(f"{name}-csv or {name}-xlsx" for name in self.variants)
+        values = cast(Any, Literal)[self.formats(pdf)]
+        help_ = f"{_FORMAT_HELP[pdf]}; {named}: the same orders in that layout (docs/exports.md)"
+        return Annotated[values | None, Query(description=help_)]
+
+    def pick(self, fmt: str) -> tuple[Listing, str]:
+        name, _, sheet = fmt.rpartition("-")
+        return (self.variants[name], sheet) if name else (self.listing, sheet)
+
+
+def _with_format(endpoint: Callable[..., Any], layouts: _Layouts, pdf: PdfAnswer | None) -> Any:
     hints = get_type_hints(endpoint, include_extras=True)
     keyword = inspect.Parameter.KEYWORD_ONLY
     own = [p.replace(kind=keyword, annotation=hints[p.name])
@@ -151,7 +191,7 @@ def _with_format(endpoint: Callable[..., Any], listing: Listing, pdf: PdfAnswer 
     extras = pdf.parameters if pdf else ()
     added = [
         inspect.Parameter(
-            "format", keyword, default=None, annotation=AnyFormat if pdf else SheetFormat
+            "format", keyword, default=None, annotation=layouts.annotation(pdf is not None)
         ),
         inspect.Parameter("export_request", keyword, annotation=Request),
         *extras,
@@ -168,7 +208,8 @@ def _with_format(endpoint: Callable[..., Any], listing: Listing, pdf: PdfAnswer 
             return endpoint(**arguments)
         if fmt == "pdf" and pdf is not None:
             return pdf.answer(request, arguments, given)
-        return _export(listing, fmt, request, arguments)
+        listing, sheet = layouts.pick(fmt)
+        return _export(listing, sheet, request, arguments)
 
     run.__name__ = endpoint.__name__
     run.__doc__ = endpoint.__doc__

@@ -35,13 +35,15 @@ Rows = Callable[[Worker, Params], Iterator[Item]]
 @dataclass(frozen=True)
 class Listing:
     """A listing as a file: its name (the file's and the sheet's), the view it
-    reads (for read-your-writes), its columns and its items."""
+    reads (for read-your-writes), its columns and its items; ``headers`` in a
+    language ("en", "zh") when the columns do not take the API's labels."""
 
     name: str
     view: str
     columns: Callable[[Params], Sequence[Column]]
     rows: Rows
     stem: Callable[[Params], str] = field(default=lambda p: "")
+    headers: Callable[[str], Sequence[str]] | None = None
 
 
 def fixed(*columns: Column) -> Callable[[Params], Sequence[Column]]:

@@ -3,10 +3,11 @@
 A listing's items are the JSON items of its read (dicts); a ``Column``
 says which value of an item goes in a cell and of what kind, so a sheet
 keeps numbers as numbers, amounts as amounts in the currency's minor unit
-and dates as dates. Neither writer holds more than a batch of rows: CSV is
-yielded in chunks, XLSX goes through XlsxWriter's ``constant_memory`` mode
-(each row is flushed to a temporary file as soon as the next one starts)
-into a file the caller then streams.
+(unit prices with every one of their up to 4 decimals) and dates as dates.
+Neither writer holds more than a batch of rows: CSV is yielded in chunks,
+XLSX goes through XlsxWriter's ``constant_memory`` mode (each row is
+flushed to a temporary file as soon as the next one starts) into a file
+the caller then streams.
 """
 
 from __future__ import annotations
@@ -21,16 +22,20 @@ from typing import IO, Any, Literal
 
 from xlsxwriter.workbook import Workbook
 
+from ledger.aggregates.values import UNIT_PRICE_PLACES as PRICE_PLACES
 from ledger.aggregates.values import minor_unit
 
-Kind = Literal["text", "int", "number", "money", "date", "datetime", "bool"]
+Kind = Literal["text", "int", "number", "money", "price", "date", "datetime", "bool"]
 Item = Mapping[str, Any]
 
 BOM = "\ufeff"  # Excel reads a CSV as UTF-8 only when it starts with one
 CSV_BATCH = 200  # rows per yielded chunk
 XLSX_MAX_ROWS = 1_048_576  # a worksheet's limit, header included
 # A text cell starting with one of these is a formula to a spreadsheet program.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A CSV text cell starting with one of these gets a leading apostrophe: the
+# apostrophe itself too, so that the escape can be undone without ambiguity.
+_ESCAPED_STARTS = (*FORMULA_STARTS, "'")
 
 
 def minor_places(currency: str) -> int:
@@ -92,6 +97,7 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
     "int": int,
     "number": _number,
     "money": _money,
+    "price": _money,
     "date": _day,
     "datetime": _moment,
     "bool": bool,
@@ -108,8 +114,22 @@ def money_text(amount: Decimal, currency: str) -> str:
 
 def safe_text(text: str) -> str:
     """Text a spreadsheet program shows as text: a leading formula character
-    gets an apostrophe (OWASP's advice against CSV injection)."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    gets an apostrophe (OWASP's advice against CSV injection); so does a
+    leading apostrophe, so that ``unescaped_text`` gives back every text."""
+    return "'" + text if text.startswith(_ESCAPED_STARTS) else text
+
+
+def unescaped_text(cell: str) -> str:
+    """The text ``safe_text`` was given (a CSV cell read back): an apostrophe
+    before a formula character or another apostrophe is the escape."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_ESCAPED_STARTS) else cell
+
+
+def exact_float(value: Decimal) -> float | None:
+    """``value`` as a double when the double reads back as the same number
+    (up to 15 significant digits), else None."""
+    number = float(value)
+    return number if Decimal(repr(number)) == value else None
 
 
 @dataclass(frozen=True)
@@ -132,7 +152,7 @@ def csv_cell(column: Column, item: Item, yes_no: tuple[str, str]) -> str:
     if value is None:
         return ""
     kind = column.kind
-    if kind == "money":
+    if kind in ("money", "price"):
         return money_text(value, str(item.get(column.currency) or ""))
     if kind == "datetime":
         return str(value.isoformat(sep=" ", timespec="seconds"))
@@ -168,7 +188,7 @@ _NUMBER_FORMATS = {
     "date": "yyyy-mm-dd",
     "datetime": "yyyy-mm-dd hh:mm:ss",
 }
-_WIDTHS = {"date": 12, "datetime": 20, "money": 16, "bool": 8}
+_WIDTHS = {"date": 12, "datetime": 20, "money": 16, "price": 14, "bool": 8}
 
 
 class _Formats:
@@ -181,12 +201,22 @@ class _Formats:
             kind: book.add_format({"num_format": f}) for kind, f in _NUMBER_FORMATS.items()
         }
         self.money: dict[int, Any] = {}
+        self.prices: dict[int, Any] = {}
 
     def of_money(self, places: int) -> Any:
         if places not in self.money:
             pattern = "#,##0" + ("." + "0" * places if places else "")
             self.money[places] = self.book.add_format({"num_format": pattern})
         return self.money[places]
+
+    def of_price(self, places: int) -> Any:
+        """At least the currency's places, up to a unit price's 4 (``#,##0.00##``)."""
+        if places not in self.prices:
+            fixed = min(places, PRICE_PLACES)
+            # No places at all would end a whole price with a bare decimal point.
+            pattern = f"#,##0.{'0' * fixed}{'#' * (PRICE_PLACES - fixed)}" if fixed else "General"
+            self.prices[places] = self.book.add_format({"num_format": pattern})
+        return self.prices[places]
 
 
 def _write_cell(ws: Any, row: int, col: int, column: Column, item: Item, f: _Formats) -> None:
@@ -199,6 +229,8 @@ def _write_cell(ws: Any, row: int, col: int, column: Column, item: Item, f: _For
     elif kind == "money":
         places = minor_places(str(item.get(column.currency) or ""))
         ws.write_number(row, col, float(value), f.of_money(places))
+    elif kind == "price":
+        _write_price(ws, row, col, value, minor_places(str(item.get(column.currency) or "")), f)
     elif kind == "date":
         ws.write_datetime(row, col, datetime(value.year, value.month, value.day), f.kinds[kind])
     elif kind == "datetime":
@@ -208,6 +240,16 @@ def _write_cell(ws: Any, row: int, col: int, column: Column, item: Item, f: _For
     else:
         number = float(value) if isinstance(value, Decimal) else value
         ws.write_number(row, col, number, f.kinds[kind])
+
+
+def _write_price(ws: Any, row: int, col: int, value: Decimal, places: int, f: _Formats) -> None:
+    """A unit price as a number, unless a double would change it (more than 15
+    significant digits): then as its text, which a reader takes as exactly it."""
+    number = exact_float(value)
+    if number is None:
+        ws.write_string(row, col, f"{value:f}")
+    else:
+        ws.write_number(row, col, number, f.of_price(places))
 
 
 def _new_sheet(book: Workbook, sheet: Sheet, part: int, f: _Formats) -> Any:

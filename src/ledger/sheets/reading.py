@@ -1,6 +1,7 @@
 """An uploaded file's bytes read into a grid of cells: an .xlsx workbook's
 first visible worksheet (python-calamine) or a .csv file (UTF-8 with or
-without BOM, UTF-16 with BOM, GB18030).
+without BOM, UTF-16 with BOM, GB18030; a CSV cell's apostrophe before a
+formula character, the exports' escape, is taken off).
 
 The kind is told by the content, never by the file's name. Before a
 workbook reaches the reader its zip container is checked
@@ -17,6 +18,7 @@ from typing import Literal
 
 from python_calamine import CalamineError, CalamineWorkbook
 
+from ledger.formats.sheets import unescaped_text
 from ledger.sheets.container import check_container, damaged
 from ledger.sheets.limits import MAX_COLUMNS, MAX_FILE_BYTES, MAX_GRID_ROWS
 from ledger.sheets.problems import FileRefused, Problem
@@ -102,7 +104,9 @@ def _read_csv(data: bytes) -> Grid:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         for record in reader:
-            rows.append(list(record))
+            # A CSV the service exported escapes texts that look like formulas
+            # ("'+86 21..."): read back, they are the texts themselves.
+            rows.append([unescaped_text(cell) for cell in record])
             if len(rows) > MAX_GRID_ROWS:
                 break
     except csv.Error as error:

@@ -29,6 +29,7 @@ from ledger.api.read_models import (
 )
 from ledger.api.responses import FastJSON
 from ledger.exports.listings import ALERTS, BACKLOG, BOARD
+from ledger.exports.template import BOARD_TEMPLATE
 from ledger.projections.alerts import list_alerts
 from ledger.projections.backlog import backlog_report
 from ledger.projections.board import board_cards
@@ -50,7 +51,9 @@ Severity = Literal["low", "medium", "high"]
 PerColumn = Annotated[int, Query(ge=1, le=500, description="cards per column")]
 
 
-@listing_get(router, "/board", BOARD, response_model=BoardOut)
+@listing_get(
+    router, "/board", BOARD, variants={"template": BOARD_TEMPLATE}, response_model=BoardOut
+)
 def board(
     worker: WorkerDep,
     principal: PrincipalDep,

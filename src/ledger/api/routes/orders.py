@@ -51,6 +51,7 @@ from ledger.api.schemas import (
 )
 from ledger.application import OrderNotFound
 from ledger.exports.listings import SEARCH
+from ledger.exports.template import ORDERS_TEMPLATE
 from ledger.projections.search import search_orders as find_orders
 
 router = APIRouter()
@@ -81,7 +82,14 @@ async def receive_order(body: ReceiveIn, ledger: LedgerDep, ctx: CtxDep) -> Resp
     return await in_thread(run)
 
 
-@listing_get(reads, "", SEARCH, response_model=SearchOut, responses=VIEW_ERRORS)
+@listing_get(
+    reads,
+    "",
+    SEARCH,
+    variants={"template": ORDERS_TEMPLATE},
+    response_model=SearchOut,
+    responses=VIEW_ERRORS,
+)
 def search_orders(
     ledger: LedgerDep,
     worker: WorkerDep,

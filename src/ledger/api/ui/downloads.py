@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
+from ledger.aggregates.base import SIDE_STAGES, STAGES
 from ledger.api.documents import company_of, pdf_response, statement_document
 from ledger.api.exports import sheet_file
 from ledger.api.params import CleanText
@@ -23,6 +24,7 @@ from ledger.api.ui.session import principal_of
 from ledger.application import OrderNotFound
 from ledger.exports.listings import BACKLOG, BOARD, Listing
 from ledger.exports.registers import LEAD_TIMES, SALES
+from ledger.exports.template import BOARD_TEMPLATE, ORDERS_TEMPLATE
 from ledger.formats.shipping_pdf import Kind as DocumentKind
 from ledger.formats.shipping_pdf import shipping_pdf
 from ledger.projections.board import FLAGS
@@ -32,17 +34,24 @@ Sheet = Annotated[Literal["csv", "xlsx"], Path()]
 Text = Annotated[CleanText, Query(max_length=200)]
 Year = Annotated[int | None, Query(ge=2000, le=9999)]
 Grouping = Literal["month", "customer", "product"]
+STAGE_NAMES = frozenset((*STAGES, *SIDE_STAGES))
 
 
 def _opt(value: str) -> str | None:
     return value.strip() or None
 
 
-def _as_of(value: str) -> Any:
+def _day(value: str) -> date | None:
+    """The day given, or None (a page's filter left empty or mistyped means any)."""
     try:
-        return end_of_day(date.fromisoformat(value.strip())) if value.strip() else None
+        return date.fromisoformat(value.strip()) if value.strip() else None
     except ValueError:
         return None
+
+
+def _as_of(value: str) -> Any:
+    day = _day(value)
+    return end_of_day(day) if day is not None else None
 
 
 def _sheet(request: Request, listing: Listing, fmt: str, params: dict[str, Any]) -> Response:
@@ -51,15 +60,39 @@ def _sheet(request: Request, listing: Listing, fmt: str, params: dict[str, Any])
     return sheet_file(listing, fmt, lang_of(request), worker_of(request), params)
 
 
+def _board_params(customer: str, product: str, flag: str, as_of: str) -> dict[str, Any]:
+    return {"customer": _opt(customer), "product": _opt(product), "as_of": _as_of(as_of),
+            "flag": flag if flag in FLAGS else None}  # fmt: skip
+
+
 @router.get("/board/export.{fmt}")
 def board_file(
     request: Request, fmt: Sheet, customer: Text = "", product: Text = "", flag: Text = "",
     as_of: Text = "",
 ) -> Response:  # fmt: skip
     """Every card of the board as the page filters it."""
-    params = {"customer": _opt(customer), "product": _opt(product), "as_of": _as_of(as_of),
-              "flag": flag if flag in FLAGS else None}  # fmt: skip
-    return _sheet(request, BOARD, fmt, params)
+    return _sheet(request, BOARD, fmt, _board_params(customer, product, flag, as_of))
+
+
+@router.get("/board/template.{fmt}")
+def board_template_file(
+    request: Request, fmt: Sheet, customer: Text = "", product: Text = "", flag: Text = "",
+    as_of: Text = "",
+) -> Response:  # fmt: skip
+    """The orders on the board as the page filters it, in the import template's layout."""
+    params = _board_params(customer, product, flag, as_of)
+    return _sheet(request, BOARD_TEMPLATE, fmt, params)
+
+
+@router.get("/imports/orders.{fmt}")
+def orders_template_file(
+    request: Request, fmt: Sheet, customer: Text = "", stage: Text = "",
+    created_from: Text = "", created_to: Text = "",
+) -> Response:  # fmt: skip
+    """The orders found by the imports page's filters, in the import template's layout."""
+    params = {"customer": _opt(customer), "stage": stage if stage in STAGE_NAMES else None,
+              "created_from": _day(created_from), "created_to": _day(created_to)}  # fmt: skip
+    return _sheet(request, ORDERS_TEMPLATE, fmt, params)
 
 
 @router.get("/backlog/export.{fmt}")

@@ -262,6 +262,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "download.xlsx": ("Excel", "Excel"),
     "download.cards": ("Every card", "全部卡片"),
     "download.orders": ("Every order listed", "全部订单"),
+    "download.template": ("Its orders as an import template", "订单（导入模板格式）"),
     "download.sales_month": ("Sales by month", "按月销售"),
     "download.sales_customer": ("Sales by customer", "按客户销售"),
     "download.sales_product": ("Sales by product", "按产品销售"),

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
+from ledger.aggregates.base import SIDE_STAGES, STAGES
 from ledger.api.deps import command_ctx, in_thread
 from ledger.api.intake.checking import check_file
 from ledger.api.intake.commit import commit_file
@@ -73,6 +74,18 @@ _LABELS: dict[str, tuple[str, str]] = {
     "status.already_recorded": ("already recorded", "此前已录入"),
     "status.ready": ("ready", "可录入"),
     "more": ("… and {n} more", "……另有 {n} 个"),
+    "export": ("Download orders as a template", "下载订单（模板格式）"),
+    "export_intro": (
+        "The orders these filters find, one row per line in the template's columns, the order "
+        "number as the customer reference: to enter them again in another ledger. (Imported "
+        "into this one, they would be recorded again, as new orders.)",
+        "按以下条件查到的订单，每个产品一行，列与模板相同，订单号作为客户订单号："
+        "用于在另一套系统中重新录入。（导入本系统会作为新订单再录入一次。）",
+    ),
+    "export_customer": ("Customer (full name)", "客户（全称）"),
+    "stage": ("Stage", "阶段"),
+    "created_from": ("Received from", "接单日期从"),
+    "created_to": ("Received up to", "接单日期至"),
     "no_file": ("Choose a file first.", "请先选择文件。"),
     "may_not": ("Your role may not receive orders.", "您的角色无权录入订单。"),
 }
@@ -97,6 +110,7 @@ def _render(request: Request, who: Any, status: int = 200, **context: Any) -> HT
     return page(
         request, "imports.html", who, status, it=_labels(lang), limits=limits,
         header=lambda key: BY_KEY[key].header(lang) if key in BY_KEY else "",
+        stages=STAGES + SIDE_STAGES,
         shown_orders=SHOWN_ORDERS, **context,
     )  # fmt: skip
 
