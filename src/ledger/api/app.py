@@ -22,6 +22,8 @@ from ledger.api.responses import FastJSON
 from ledger.api.routes import ROUTERS
 from ledger.api.ui import router as ui_router
 from ledger.application import Ledger
+from ledger.integration.feed import Feed, numbers_in
+from ledger.integration.tail import FeedTail
 from ledger.settings import Settings, backend_of, get_settings
 from ledger.worker import Worker
 
@@ -43,6 +45,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     owns_ledger = ledger is None
     service = ledger if ledger is not None else Ledger(settings)
     worker = Worker(service, clock=service.clock)
+    feed = Feed(service, numbers=numbers_in(worker.views["search"]))
+    tail = FeedTail(feed)
     # PostgreSQL can go away under a running service: answer 503 at once meanwhile.
     watch = StoreWatch.of(settings.database) if store == "postgres" else None
 
@@ -58,6 +62,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         finally:
             if watch is not None:
                 watch.stop()
+            tail.stop()
             worker.stop()
             if owns_ledger:
                 service.close()
@@ -73,6 +78,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.state.ledger = service
     app.state.store = store
     app.state.worker = worker
+    app.state.feed = feed
+    app.state.feed_tail = tail
     app.state.store_watch = watch
     app.state.metrics = metrics = Metrics(worker)
     app.state.tokens = tokens

@@ -9,6 +9,7 @@ from ledger.api.routes import (
     audit,
     board,
     complaints,
+    events,
     finance,
     health,
     lifecycle,
@@ -32,6 +33,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin.router,
     metrics.router,
     audit.router,
+    events.router,
     reserved.router,
     health.router,
 )
