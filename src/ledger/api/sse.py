@@ -36,6 +36,7 @@ def frame(item: Item) -> bytes:
 
 
 HEARTBEAT = b": heartbeat\n\n"
+END = {"type": "http.response.body", "body": b"", "more_body": False}
 DROPPED = b": dropped: this stream fell behind; reconnect with Last-Event-ID\n\n"
 
 
@@ -59,7 +60,19 @@ class EventStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        completed = False
+        try:
+            completed = await self._stream(receive, send)
+        except asyncio.CancelledError:
+            # The server is stopping: uvicorn cancels the streams still open
+            # after its graceful timeout. End this one properly all the same.
+            completed = True
+        if completed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(send(END), 1.0)
+
+    async def _stream(self, receive: Receive, send: Send) -> bool:
+        """Write the frames until they end or the client leaves; False if it stalled."""
+        completed = True
         async with anyio.create_task_group() as group:
 
             async def leave_with_client() -> None:
@@ -74,8 +87,7 @@ class EventStream(Response):
                 with contextlib.suppress(Exception):
                     await self.frames.aclose()  # type: ignore[attr-defined]
             group.cancel_scope.cancel()
-        if completed:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return completed
 
     async def _write(self, send: Send) -> bool:
         """Write every frame; False if a write stalled (the client is given up)."""

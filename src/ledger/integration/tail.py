@@ -142,10 +142,13 @@ class FeedTail:
             if not notes:
                 return
             with self._lock:
-                listeners = list(self._listeners)
-                decoded = {opened: self.feed.items(notes, opened)
-                           for opened in {listener.opened for listener in listeners}}  # fmt: skip
-                for listener in listeners:
+                flags = {listener.opened for listener in self._listeners}
+            # Decoded outside the lock: a client joining meanwhile is not kept waiting.
+            decoded = {opened: self.feed.items(notes, opened) for opened in flags}
+            with self._lock:
+                for listener in list(self._listeners):
+                    if listener.opened not in decoded:  # joined since: decoded now
+                        decoded[listener.opened] = self.feed.items(notes, listener.opened)
                     listener.offer(decoded[listener.opened])
                     if listener.dropped:
                         self._listeners.discard(listener)
