@@ -38,6 +38,7 @@ class AlertEvent(Aggregate.Event):
     order_id: str
     number: str
     order_version: int
+    stage: str
     condition: str
 
     def mutate(self, aggregate: Any) -> Any:
@@ -56,7 +57,6 @@ class OrderAlerts(Aggregate):
 
     class OverdueRaised(AlertEvent):
         severity: str
-        stage: str
         detail: dict[str, Any]
 
         def apply(self, aggregate: Any) -> None:
@@ -66,7 +66,6 @@ class OrderAlerts(Aggregate):
         shipment_id: str
         status: str
         severity: str
-        stage: str
 
         def apply(self, aggregate: Any) -> None:
             aggregate.raised[self.condition] = TRANSIT_EXCEPTION
@@ -110,5 +109,4 @@ class OrderAlerts(Aggregate):
         """Record that a raised condition has ended (nothing if it is not raised)."""
         kind = self.raised.get(condition)
         if kind is not None:
-            order = {k: v for k, v in order.items() if k != "stage"}
             self.trigger_event(self.AlertCleared, condition=condition, kind=kind, **order)

@@ -28,6 +28,7 @@ from eventsourcing.persistence import IntegrityError
 
 from ledger.application import Ledger
 from ledger.clock import Clock
+from ledger.integration.alert_events import CONDITIONS, AlertEvents
 from ledger.projections.alerts import ALERTS, scan_alerts
 from ledger.projections.framework import Part, Source, View, catch_up, fill
 from ledger.projections.registry import READ_MODELS
@@ -44,6 +45,7 @@ from ledger.projections.side_tables import RecordsModel, Row, text, update
 from ledger.settings import Settings
 from ledger.worker.leases import Lease, lease_factory
 from ledger.worker.status import model_status
+from ledger.worker.webhooks import WebhookRunner
 
 log = logging.getLogger("ledger.worker")
 
@@ -85,12 +87,14 @@ class Worker:
         self.names = chosen_models(list(only) if only else None)
         self.views: dict[str, View[Any]] = {n: open_view(ledger, m) for n, m in READ_MODELS.items()}
         self.alerts: View[Row] = open_view(ledger, ALERTS, "alerts")
+        self.alert_events = AlertEvents(ledger, open_view(ledger, CONDITIONS, "alert_conditions"))
         self.rebuilds: View[Row] = open_view(ledger, REBUILDS, "projection_rebuilds")
         self.runners: dict[str, Runner[Any]] = {}
         self.job_runs: list[tuple[str, float]] = []  # (job, monotonic time) run here
         self.stuck_seconds = stuck_seconds
         self._triggers = dict(triggers or {})
         self._new_lease = lease_factory(self.settings)
+        self.webhooks = WebhookRunner.of(ledger, self.views["search"], self._new_lease)
         self._leases: dict[str, Lease] = {}
         self._progress: dict[str, tuple[int, float]] = {}
         self._hub: WakerHub | None = None
@@ -109,6 +113,7 @@ class Worker:
         self._stopping = False
         self._hub = WakerHub(self.source.recorder)
         self._group = RunnerGroup(self.source, hub=self._hub)
+        self.webhooks.start(self._hub)
         try:
             self.watchdog()
         except Exception:  # the store may be away at start: the watchdog retries
@@ -131,6 +136,7 @@ class Worker:
             for lease in self._leases.values():
                 lease.release()
             self._leases.clear()
+        self.webhooks.stop()
         if self._group is not None:
             self._group.stop()
             self._group = None
@@ -251,14 +257,17 @@ class Worker:
         return self.clock.now() if self.clock is not None else datetime.now(UTC)
 
     def scan_alerts(self, now: datetime | None = None) -> int:
-        """Replace the alerts by those due now (or at ``now``)."""
-        return scan_alerts(
+        """Replace the alerts by those due now (or at ``now``), and record on the
+        feed the overdue and transit-exception conditions that started or ended."""
+        count = scan_alerts(
             self.alerts,
             self.views["backlog"],
             self.views["board"],
             now=now or self.now(),
             stale_days=self.settings.stale_days,
         )
+        self.alert_events.record(self.alerts.select(), self.views["search"])
+        return count
 
     def seal_chain(self) -> int:
         """Seal the chain heads that moved since their last seal (LEDGER_SEAL_CRON)."""

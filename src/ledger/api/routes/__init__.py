@@ -19,6 +19,7 @@ from ledger.api.routes import (
     reserved,
     shipments,
     supply,
+    webhooks,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -31,6 +32,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     board.router,
     registers.router,
     admin.router,
+    webhooks.router,
     metrics.router,
     audit.router,
     events.router,
