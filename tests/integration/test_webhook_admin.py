@@ -10,13 +10,13 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from feed_support import ROLES, TOKENS, auth
-from receiver import Receiver
 from webhook_support import deliveries, order_story
 
 from ledger.api.app import create_app
 from ledger.integration.egress import is_public
 from ledger.integration.signing import SecretUnreadable
 from ledger.settings import Settings
+from webhook_receiver import Receiver
 
 KEY = "k" * 32
 

@@ -15,12 +15,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from feed_support import TOKENS, auth
-from receiver import Receiver
 from webhook_support import (
     CTX,
-    assert_every_event_delivered_in_order,
     deliveries,
-    logged,
     order_story,
     stories,
     wait_recorded,
@@ -29,6 +26,7 @@ from webhook_support import (
 from ledger.api.app import create_app
 from ledger.application import Ledger
 from ledger.settings import Settings
+from webhook_receiver import Receiver, assert_every_event_delivered_in_order, logged
 
 
 @dataclass

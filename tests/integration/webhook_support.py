@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
-
-from receiver import Received
 
 from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms
 from ledger.application import Ctx, Ledger
@@ -51,38 +48,6 @@ def stories(app: Ledger, orders: int, threads: int = 4) -> list[UUID]:
         worker.join()
     assert not errors, errors
     return made
-
-
-def logged(app: Ledger, after: int = 0) -> dict[int, tuple[str, int, str]]:
-    """Every order event after ``after``: position -> (order id, version, type)."""
-    return {
-        note.id: (str(note.originator_id), note.originator_version, note.topic.rsplit(".", 1)[1])
-        for note in app.recorder.select_notifications(after, 10**9, inclusive_of_start=False)
-        if ":Order." in note.topic
-    }
-
-
-def assert_every_event_delivered_in_order(
-    received: list[Received], expected: dict[int, tuple[str, int, str]], webhook_id: str
-) -> None:
-    """Each expected event delivered (verified by the receiver) with its own
-    stable webhook-id; per order, in version order; nothing unexpected."""
-    by_position: dict[int, set[str]] = defaultdict(set)
-    per_order: dict[str, list[int]] = defaultdict(list)
-    for r in received:
-        data = r.body["data"]
-        by_position[r.position].add(r.message_id)
-        assert (data["order_id"], data["version"], data["type"]) == expected[r.position]
-        assert r.body["type"] == data["type"] and r.body["timestamp"] == data["recorded_at"]
-        assert data["stage"], data
-        per_order[data["order_id"]].append(data["version"])
-    missing = sorted(set(expected) - set(by_position))
-    assert not missing, f"{len(missing)} events never delivered, first {missing[:5]}"
-    suffix = webhook_id.removeprefix("wh_")
-    for position, ids in by_position.items():
-        assert ids == {f"msg_{suffix}_{position}"}, (position, ids)
-    for order, versions in per_order.items():
-        assert versions == sorted(versions), (order, versions)
 
 
 def deliveries(client: Any, webhook_id: str, **params: Any) -> list[dict[str, Any]]:
