@@ -132,7 +132,7 @@ STREAM: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/events/stream", response_class=EventStream, responses=STREAM)
+@router.get("/events/stream", response_class=EventStream, status_code=200, responses=STREAM)
 async def stream_events(
     request: Request,
     feed: FeedDep,
