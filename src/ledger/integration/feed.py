@@ -66,6 +66,7 @@ class Feed:
         self._lookup = numbers
         self._decoders: dict[bool, PlainDecoder] = {}
         self._numbers: dict[str, str] = {}
+        self._ids: dict[UUID, str] = {}  # order ids as text, made once each
         self._lock = threading.Lock()
 
     def head(self) -> int:
@@ -128,11 +129,10 @@ class Feed:
             if kind is None:
                 continue
             state = decode(note)
-            item = (
-                _alert_item(note, kind, state)
-                if note.topic in ALERT_TYPES
-                else _item(note, kind, state)
-            )
+            if note.topic in ALERT_TYPES:
+                item = _alert_item(note, kind, state)
+            else:
+                item = _item(note, kind, state, self._text(note.originator_id))
             if item["number"] is None:
                 unnamed.append(item)
             items.append(item)
@@ -141,6 +141,14 @@ class Feed:
             for item in unnamed:
                 item["number"] = numbers.get(item["order_id"])
         return items
+
+    def _text(self, order_id: UUID) -> str:
+        text = self._ids.get(order_id)
+        if text is None:
+            if len(self._ids) > NUMBERS_KEPT:
+                self._ids.clear()
+            text = self._ids[order_id] = str(order_id)
+        return text
 
     def decoder(self, opened: bool) -> PlainDecoder:
         decoder = self._decoders.get(opened)
@@ -197,13 +205,13 @@ class Feed:
         return {p: found[p] for p in wanted if p in found}
 
 
-def _item(note: Any, kind: str, state: dict[str, Any]) -> dict[str, Any]:
+def _item(note: Any, kind: str, state: dict[str, Any], order_id: str) -> dict[str, Any]:
     recorded = state.pop("timestamp")
     meta = state.pop("meta", None) or {}
     number = state.get("number") if kind == "OrderReceived" else None
     return {
         "position": note.id,
-        "order_id": str(note.originator_id),
+        "order_id": order_id,
         "number": number,
         "type": kind,
         "version": note.originator_version,

@@ -26,6 +26,8 @@ from ledger.integration.personal import personal_converters
 from ledger.transcodings import DataclassAsDict
 
 Convert = Callable[[Any], Any]
+_SAME = frozenset({"datetime_iso", "date_iso", "decimal_str"})
+"""Transcodings whose stored string is already the plain value."""
 
 
 class _Inexact(Exception):
@@ -70,7 +72,7 @@ class PlainDecoder:
         for name, transcoding in transcoder.names.items():
             is_dataclass = type(transcoding) is DataclassAsDict
             convert[name] = _dataclass(transcoding) if is_dataclass else _decoded(transcoding)
-        convert.update(datetime_iso=_same, date_iso=_same, decimal_str=_same, uuid_hex=_uuid)
+        convert.update(dict.fromkeys(_SAME, _same), uuid_hex=_uuid)
         convert.update(personal_converters(personal_keys, opened))
         self._convert = convert
         self._versions: dict[str, int] = {}
@@ -78,7 +80,7 @@ class PlainDecoder:
     def __call__(self, stored: Any) -> dict[str, Any]:
         """The event's stored state, plain: ``timestamp`` and ``meta`` included,
         the library's ``originator_topic`` and ``class_version`` left out."""
-        data = bytes(stored.state)
+        data = stored.state if type(stored.state) is bytes else bytes(stored.state)
         if self.mapper.cipher:
             data = self.mapper.cipher.decrypt(data)
         if self.mapper.compressor:
@@ -119,11 +121,18 @@ class PlainDecoder:
         return d
 
     def _walk(self, d: dict[str, Any]) -> Any:
-        """``_hook`` bottom-up over what orjson parsed (``_Inexact`` at a float)."""
+        """``_hook`` bottom-up over what orjson parsed (``_Inexact`` at a float).
+
+        A transcoded string (a time, a date, an amount) is the commonest
+        value: it is replaced here, without a call of its own."""
+        same = _SAME
         for key, value in d.items():
             kind = type(value)
             if kind is dict:
-                d[key] = self._walk(value)
+                if len(value) == 2 and value.get("_type_") in same:
+                    d[key] = value["_data_"]
+                else:
+                    d[key] = self._walk(value)
             elif kind is list:
                 if value:
                     d[key] = self._walk_list(value)
