@@ -183,10 +183,14 @@ class Deliverer:
         data = {**item, "stage": stage}
         return orjson.dumps({"type": item["type"], "timestamp": item["recorded_at"], "data": data})
 
-    def send(self, sender: Sender, chain: list[Prepared]) -> list[Attempted]:
-        """Attempt a chain in order, stopping at its first failure."""
+    def send(
+        self, sender: Sender, chain: list[Prepared], stopping: Callable[[], bool] = lambda: False
+    ) -> list[Attempted]:
+        """Attempt a chain in order, stopping at its first failure (or when ``stopping()``)."""
         attempted: list[Attempted] = []
         for prepared in chain:
+            if attempted and stopping():
+                break
             at = self.clock()
             outcome = self._post(sender, prepared, int(at))
             attempt = self.judge(prepared.delivery, outcome, at)

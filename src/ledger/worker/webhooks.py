@@ -166,7 +166,9 @@ class WebhookRunner:
 
         def send() -> None:
             try:
-                outcome: list[Attempted] | BaseException = deliverer.send(self._sender, chain)
+                outcome: list[Attempted] | BaseException = deliverer.send(
+                    self._sender, chain, self._stop.is_set
+                )
             except BaseException as error:  # recorded as nothing sent: tried again
                 outcome = error
             self._done.put((deliverer.id, order, outcome))
