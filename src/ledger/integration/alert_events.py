@@ -83,7 +83,8 @@ class AlertEvents:
         return recorded
 
     def _mark(self, due: dict[str, Row]) -> dict[str, Row]:
-        """Mark conditions to raise and to clear; returns every one not settled."""
+        """Mark conditions to raise and to clear; returns every one not settled.
+        Writes nothing when nothing changed (most scans)."""
         pending: dict[str, Row] = {}
 
         def change(current: dict[str, Row]) -> dict[str, Row | None]:
@@ -99,7 +100,8 @@ class AlertEvents:
             pending.update({k: r for k, r in merged.items() if r and r["state"] != RAISED})
             return changes
 
-        update(self.view, change)
+        if change({str(row["key"]): row for row in self.view.select()}):
+            update(self.view, change)
         return pending
 
     def _settle(self, pending: dict[str, Row]) -> None:

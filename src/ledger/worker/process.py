@@ -102,6 +102,8 @@ class Worker:
         self._guard = threading.RLock()
         self._background: list[threading.Thread] = []
         self._stopping = False
+        self._jobs_running = 0
+        self._jobs_done = threading.Condition()
         self.scheduler: BackgroundScheduler | None = None
 
     # -- lifecycle ------------------------------------------------------------
@@ -127,6 +129,8 @@ class Worker:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        with self._jobs_done:  # a job still running must not outlive the store's connections
+            self._jobs_done.wait_for(lambda: self._jobs_running == 0, timeout=30)
         for thread in self._background:
             thread.join(timeout=10)  # an abandoned rebuild leaves only a shadow table
         with self._guard:
@@ -179,13 +183,19 @@ class Worker:
         """``run``, in the one process holding the job's lease."""
 
         def task() -> None:
-            if not self._lease(f"job:{job}").acquire():
+            if self._stopping or not self._lease(f"job:{job}").acquire():
                 return
             self.job_runs.append((job, time.monotonic()))
+            with self._jobs_done:
+                self._jobs_running += 1
             try:
                 run()
             except Exception:
                 log.exception("scheduled job %s failed", job)
+            finally:
+                with self._jobs_done:
+                    self._jobs_running -= 1
+                    self._jobs_done.notify_all()
 
         return task
 
