@@ -46,7 +46,9 @@ PENDING = Delivery(position=7, order_id="o", version=2, type="OrderVerified", st
 def test_any_2xx_is_delivered(status: int) -> None:
     attempt = deliverer().judge(PENDING, Outcome(status), 1000.0)
     assert (attempt.status, attempt.delivered_at, attempt.next_attempt_at) == (
-        "delivered", 1000.0, None
+        "delivered",
+        1000.0,
+        None,
     )
     assert (attempt.attempts, attempt.generation, attempt.last_error) == (1, 3, None)
 
@@ -68,5 +70,7 @@ def test_other_answers_and_no_answer_are_retried_then_failed(status: int | None)
 def test_410_leaves_the_delivery_first_in_line() -> None:
     attempt = deliverer().judge(PENDING, Outcome(410), 1000.0)
     assert (attempt.status, attempt.last_status, attempt.next_attempt_at) == (
-        "retrying", 410, 1000.0
+        "retrying",
+        410,
+        1000.0,
     )
