@@ -189,7 +189,10 @@ def test_a_client_too_slow_for_its_buffer_is_dropped_and_resumes_without_loss(
     tail = app.state.feed_tail
     tail.buffer = 5
     reader = Reader(base, after=0)
-    time.sleep(0.5)
+    deadline = time.monotonic() + 20
+    while tail.listeners < 1:  # it listens to the tail, past the log's (empty) history
+        assert time.monotonic() < deadline, "the client did not start"
+        time.sleep(0.02)
     positions = orders_at_once(app.state.ledger, 30)  # one commit: one page for a buffer of 5
     deadline = time.monotonic() + 20
     while not any("dropped" in c for c in reader.comments):

@@ -63,7 +63,7 @@ def test_pages_from_any_position_and_of_any_size_concatenate_to_the_log(
 ) -> None:
     head = log[-1]["position"]
     start = data.draw(st.integers(0, head), label="start")
-    sizes = data.draw(st.lists(st.integers(1, 60), min_size=1, max_size=8), label="sizes")
+    sizes = data.draw(st.lists(st.integers(5, 80), min_size=1, max_size=8), label="sizes")
     types = data.draw(st.sampled_from(TYPE_CHOICES), label="types")
     params = {"types": ",".join(types)} if types else {}
     read = read_all(client, start, sizes, head, **params)
@@ -79,7 +79,7 @@ def test_one_orders_pages_are_its_events_and_alerts_in_log_order(
     order = data.draw(st.sampled_from(sorted({e["order_id"] for e in log})), label="order")
     by = data.draw(st.sampled_from(["id", "number"]), label="by")
     ref = order if by == "id" else next(e["number"] for e in log if e["order_id"] == order)
-    sizes = data.draw(st.lists(st.integers(1, 10), min_size=1, max_size=4), label="sizes")
+    sizes = data.draw(st.lists(st.integers(1, 12), min_size=1, max_size=4), label="sizes")
     read = read_all(client, 0, sizes, head, order=ref)
     assert read == [e for e in log if e["order_id"] == order]
 
