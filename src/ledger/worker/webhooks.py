@@ -64,6 +64,7 @@ class WebhookRunner:
         self.deliverers: dict[str, Deliverer] = {}
         self._leases: dict[str, Lease] = {}
         self._busy: dict[str, set[str]] = {}
+        self._unreadable: set[str] = set()  # subscriptions whose secret did not open
         self._done: queue.Queue[tuple[str, str, list[Attempted] | BaseException]] = queue.Queue()
         self._stages = Stages(app)
         self._sender = Sender(
@@ -211,10 +212,13 @@ class WebhookRunner:
     def _adopt(self, subscription: Subscription) -> None:
         try:
             secret = self._box().open(subscription.id, subscription.secret)
-        except Exception as error:  # no audit key, or another one: say so, try later
-            log.warning("webhook %s: cannot open its secret: %s", subscription.id, error)
-            self._lease(subscription.id).release()
+        except Exception as error:  # no audit key, or another one: say so once, try later
+            level = logging.DEBUG if subscription.id in self._unreadable else logging.WARNING
+            log.log(level, "webhook %s: cannot open its secret: %s", subscription.id, error)
+            self._unreadable.add(subscription.id)
+            self._drop(subscription.id)
             return
+        self._unreadable.discard(subscription.id)
         self.deliverers[subscription.id] = Deliverer(
             subscription, secret, self.store, self.feed, self._stages,
             retry_base=self.settings.webhook_retry_base,
