@@ -113,6 +113,7 @@ class Deliverer:
         self.attempts = attempts
         self.clock = clock
         self.rng = random.Random()
+        self._recent: dict[int, Any] = {}  # the notifications last taken in, by position
 
     @property
     def id(self) -> str:
@@ -120,20 +121,30 @@ class Deliverer:
 
     def take_in(self) -> bool:
         """Add a delivery row for each matching event after the subscription's
-        position; False if its row moved meanwhile (replayed, disabled, deleted)."""
-        head = self.feed.head()
+        position; False if its row moved meanwhile (replayed, disabled, deleted).
+
+        With a type filter the position moves to the head as read before the
+        pages (past the events left out); without one, to the last event read."""
         topics = topics_of(self.subscription.events)
+        head = self.feed.head() if topics else None
         position = self.subscription.position
-        while position < head:
+        while head is None or position < head:
             notes = self.feed.recorder.select_notifications(
                 position, TAKE_IN_PAGE, stop=head, topics=topics, inclusive_of_start=False
             )
-            end = notes[-1].id if len(notes) == TAKE_IN_PAGE else head
-            rows = self._rows(notes)
-            if not self.store.take_in(self.id, position, end, rows, self.clock()):
+            if len(notes) == TAKE_IN_PAGE or head is None:
+                end = notes[-1].id if notes else position
+            else:
+                end = head
+            if end == position:
+                break
+            if not self.store.take_in(self.id, position, end, self._rows(notes), self.clock()):
                 return False
+            self._recent = {note.id: note for note in notes}  # what ``plan`` will send
             position = end
             self.subscription = _moved(self.subscription, position)
+            if len(notes) < TAKE_IN_PAGE:
+                break
         return True
 
     def _rows(self, notes: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -162,7 +173,9 @@ class Deliverer:
         return self._prepare(list(chains.values()))
 
     def _prepare(self, chains: list[list[Delivery]]) -> list[list[Prepared]]:
-        notes = self.feed.notes_at(d.position for chain in chains for d in chain)
+        wanted = [d.position for chain in chains for d in chain]
+        notes = {p: self._recent[p] for p in wanted if p in self._recent}
+        notes.update(self.feed.notes_at(p for p in wanted if p not in notes))
         items = {item["position"]: item for item in self.feed.items(notes.values())}
         prepared = []
         for chain in chains:

@@ -33,6 +33,7 @@ from ledger.worker.leases import Lease
 
 log = logging.getLogger("ledger.webhooks")
 
+MIN_INTERVAL = 0.05
 REFRESH_SECONDS = 1.0  # how often the subscriptions (and leases) are looked at again
 SENDERS = 8
 IN_FLIGHT = 32  # chains sent at once, over every subscription
@@ -123,6 +124,7 @@ class WebhookRunner:
     def _run(self) -> None:
         assert self._wake is not None
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 busy = self.step()
             except Exception:  # the store may be away: the next round retries
@@ -131,6 +133,11 @@ class WebhookRunner:
                 self._stop.wait(1.0)
             if not busy:
                 self._wake.wait(self.poll)
+            # Rounds at most every MIN_INTERVAL: a steady stream of commits
+            # (each a wake-up) is then delivered in batches, a few queries a round.
+            pause = MIN_INTERVAL - (time.monotonic() - started)
+            if pause > 0:
+                self._stop.wait(pause)
 
     def step(self) -> bool:
         """One round: record what was sent, take events in, send what is due.
