@@ -239,6 +239,7 @@ def _webhook_lag(url: str, seconds: float) -> dict[str, Any]:
         receiver.verify_with(secret)
         project = subprocess.Popen([LEDGER, "project", "--only", "board", "--no-schedule"],
                                    env=_env(url), stderr=subprocess.DEVNULL)  # fmt: skip
+        _board_caught_up(ledger, 600)  # a fresh data set's board is filled first
         warmup = _steady_commands(ledger, 1.0)
         _wait_arrived(receiver, [p for p, _ in warmup], 60)
         cpu = _cpu_seconds(project.pid)
@@ -259,6 +260,18 @@ def _webhook_lag(url: str, seconds: float) -> dict[str, Any]:
             "p90_ms": round(cuts[89], 1), "p99_ms": round(cuts[98], 1),
             "max_ms": round(max(lags), 1), "unverified": unverified,
             "project_cpu_ms_per_command": round(cpu / len(lags) * 1000, 2)}  # fmt: skip
+
+
+def _board_caught_up(ledger: Ledger, timeout: float) -> None:
+    from ledger.projections.board import BOARD
+    from ledger.projections.runner import open_view
+
+    view, head = open_view(ledger, BOARD), ledger.recorder.max_notification_id() or 0
+    deadline = time.monotonic() + timeout
+    while (view.max_tracking_id(ledger.name) or 0) < head:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the board did not reach {head} in {timeout} s")
+        time.sleep(0.2)
 
 
 def _subscribe(ledger: Ledger, url: str) -> tuple[str, str]:
