@@ -82,7 +82,11 @@ class Receiver:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died half-way: no delivery at all
+                    self.close_connection = True
+                    return
                 receiver._take(self, body)
 
             def log_message(self, format: str, *args: Any) -> None:
