@@ -124,6 +124,7 @@ class Feed:
         decode = self.decoder(opened)
         items: list[dict[str, Any]] = []
         unnamed: list[dict[str, Any]] = []
+        named: dict[str, str] = {}
         for note in notes:
             kind = TOPICS.get(note.topic)
             if kind is None:
@@ -135,7 +136,11 @@ class Feed:
                 item = _item(note, kind, state, self._text(note.originator_id))
             if item["number"] is None:
                 unnamed.append(item)
+            else:
+                named[item["order_id"]] = item["number"]
             items.append(item)
+        if named:
+            self.remember(named)
         if unnamed:
             numbers = self.numbers({item["order_id"] for item in unnamed})
             for item in unnamed:
