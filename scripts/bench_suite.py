@@ -11,20 +11,23 @@ target of the issue it comes from. Writes everything to bench/results.json
    recorder, the ledger's append with 1 and 16 callers, with and without
    group commit; on a fresh database;
 2. one demo data set of ``--orders`` orders (default 20,000) on a fresh
-   PostgreSQL database, shared by the next three parts;
+   PostgreSQL database, shared by the next four parts;
 3. audit (scripts/bench_audit.py): verify, backup, restore beside raw
    SELECT and raw COPY; the hash chain's write cost (its own schemas);
 4. read models (scripts/bench_projections.py): each rebuilt alone and all
    together beside a raw SELECT (of the first 100,000 events) read just
    before; GET /board?as_of=; live lag at 300 commands/s for 10 s (adds
    orders to the data set);
-5. HTTP (scripts/bench.py's load): `ledger serve --workers 2` on the demo
+5. change feed and webhooks (scripts/bench_integration.py): the whole log
+   read through GET /events by one client; webhook delivery lag at 300
+   commands/s to a receiver on loopback (adds orders to the data set);
+6. HTTP (scripts/bench.py's load): `ledger serve --workers 2` on the demo
    database, then `ledger serve` on a fresh SQLite file: GET /health, then
    POST /orders and POST /orders/{id}/verify from 16 clients; and the
    server's peak resident memory (VmHWM of the server process and of each
    of its workers, from /proc, at the end of the load) beside its resident
    memory once started;
-6. reads (scripts/bench_reads.py): GET /orders/{id} of a 1,000-event order
+7. reads (scripts/bench_reads.py): GET /orders/{id} of a 1,000-event order
    beside a 10-event one and GET /health, in process.
 
 ``--quick`` (under 2 minutes): 2,000 orders and fewer requests, reads on
@@ -56,6 +59,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench  # noqa: E402
 import bench_audit  # noqa: E402
+import bench_integration  # noqa: E402
 import bench_projections  # noqa: E402
 import bench_reads  # noqa: E402
 
@@ -101,6 +105,10 @@ def main() -> int:
                 lambda: bench_projections._run(url, None, args.lag_seconds)
             )
             results["projections"]["demo_seconds"] = results["demo"]["seconds"]
+        with part("integration"):
+            results["integration"] = _retried(
+                lambda: bench_integration.run_on(url, args.lag_seconds)
+            )
         with part("http_postgres"):
             _retried(lambda: _catch_up(url))
             results["http_postgres"] = _retried(lambda: _http(url, args.workers, args))
@@ -329,6 +337,7 @@ def _rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows += _read_rows(results.get("reads"))
     rows += _projection_rows(results.get("projections"))
     rows += _audit_rows(results.get("audit"))
+    rows += _integration_rows(results.get("integration"))
     return rows
 
 
@@ -457,6 +466,22 @@ def _audit_rows(audit: dict[str, Any] | None) -> list[dict[str, Any]]:
                      chain["without_chain_commands_per_s"], "time ≤ 1.10x", ratio <= 1.10,
                      f"time ratio {ratio}"))  # fmt: skip
     return rows
+
+
+def _integration_rows(integration: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if not integration:
+        return []
+    feed, lag = integration["feed"], integration["webhook_lag"]
+    part = f"change feed and webhooks, {feed['events']:,} events"
+    rate = feed["events_per_s"]
+    return [
+        _row(part, f"GET /events, pages of {feed['page']}, one reader", rate, "events/s",
+             "raw SELECT", feed["raw_select_events_per_s"], "≥ 50,000/s", rate >= 50000,
+             f"server CPU {feed['server_cpu_us_per_event']} µs/event"),
+        _row(part, "webhook delivery lag p99 at 300 commands/s", lag["p99_ms"], "ms", "p50",
+             lag["p50_ms"], "≤ 1,000 ms", lag["p99_ms"] <= 1000,
+             f"p90 {lag['p90_ms']} ms, max {lag['max_ms']} ms, {lag['unverified']} unverified"),
+    ]  # fmt: skip
 
 
 def _print(rows: list[dict[str, Any]], document: dict[str, Any], markdown: bool = False) -> None:

@@ -86,6 +86,9 @@ def serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level=args.log_level,
             access_log=not args.no_access_log,
+            # Change-feed streams never end by themselves: at shutdown they are
+            # given this long, then cancelled (each is ended properly).
+            timeout_graceful_shutdown=3,
         )
     except SystemExit as stop:
         # uvicorn logs why it could not start (an address in use, an unknown

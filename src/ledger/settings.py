@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Backend = Literal["memory", "sqlite", "postgres"]
@@ -145,6 +145,12 @@ class Settings(BaseSettings):
     company_email: str = ""
     company_tax_id: str = ""
     company_bank: str = ""
+    # Webhooks (docs/integration.md): private, loopback and link-local hosts are
+    # refused unless allowed; each attempt's socket timeout; the retry schedule.
+    webhook_allow_private: bool = False
+    webhook_timeout: float = Field(5.0, gt=0, le=60)
+    webhook_retry_base: float = Field(30.0, gt=0, le=3600)
+    webhook_attempts: int = Field(9, ge=1, le=20)
 
     @field_validator("database_url")
     @classmethod

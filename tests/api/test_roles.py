@@ -108,6 +108,7 @@ READS = [
     "/customers/王/statement",
     "/shipments",
     "/audit/archive",
+    "/events",
     "/metrics",
     "/health",
 ]
@@ -144,9 +145,12 @@ def test_the_permission_table_covers_every_command_route(app: FastAPI) -> None:
     }
     listed = {_template(path) for _, path, _ in COMMANDS}
     # Admin and audit actions, whose roles tests/api/test_audit_api.py checks;
-    # bulk intake, whose roles tests/api/test_imports.py checks.
+    # bulk intake, whose roles tests/api/test_imports.py checks; the webhooks',
+    # tests/integration/test_webhook_admin.py.
     assert documented - listed == {
         "/admin/projections/{name}/rebuild",
+        "/admin/webhooks",
+        "/admin/webhooks/{webhook_id}/replay",
         "/audit/seal",
         "/customers/{name}/erase",
         "/imports",

@@ -47,6 +47,7 @@ TOKENS = {
     "t-merchandiser": {"role": "merchandiser", "name": "max"},
     "t-finance": {"role": "finance", "name": "fiona"},
     "t-auditor": {"role": "auditor", "name": "audrey"},
+    "t-admin": {"role": "admin", "name": "ada"},
 }
 # The idempotency scope of each role's token (keys are stored per caller).
 SCOPES = {
@@ -112,7 +113,13 @@ class Service:
 
 
 @contextmanager
-def serving(database_url: str, tmp_path: Path, *, projections: bool = True) -> Iterator[Service]:
+def serving(
+    database_url: str,
+    tmp_path: Path,
+    *,
+    projections: bool = True,
+    extra: dict[str, str] | None = None,
+) -> Iterator[Service]:
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
     args = [LEDGER, "serve", "--port", str(port), "--no-access-log"]
@@ -120,7 +127,10 @@ def serving(database_url: str, tmp_path: Path, *, projections: bool = True) -> I
         args.append("--no-projections")
     with log.open("wb") as out:
         process = subprocess.Popen(
-            args, env=ledger_env(database_url), stdout=out, stderr=subprocess.STDOUT
+            args,
+            env=ledger_env(database_url, **(extra or {})),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     service = Service(process, f"http://127.0.0.1:{port}", log)
     try:
@@ -155,7 +165,12 @@ def wait_healthy(service: Service, timeout: float = 30) -> None:
 
 
 def start_projector(
-    database_url: str, tmp_path: Path, n: int, *, wait: bool = True
+    database_url: str,
+    tmp_path: Path,
+    n: int,
+    *,
+    wait: bool = True,
+    extra: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """`ledger project` as its own process; with ``wait``, returns once its runners run.
 
@@ -166,7 +181,7 @@ def start_projector(
     with log.open("wb") as out:
         process = subprocess.Popen(
             [LEDGER, "project"],
-            env=ledger_env(database_url, LEDGER_POOL_SIZE="3"),
+            env=ledger_env(database_url, LEDGER_POOL_SIZE="3", **(extra or {})),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -420,7 +435,8 @@ def open_ledger(database_url: str) -> Ledger:
 
 
 def stored_events(app: Ledger) -> list[Any]:
-    notifications = app.recorder.select_notifications(0, 10**9)
+    """The orders' events (not the alerts the alert scan may record meanwhile)."""
+    notifications = [n for n in app.recorder.select_notifications(0, 10**9) if ":Order." in n.topic]
     return [app.mapper.to_domain_event(n) for n in notifications]
 
 

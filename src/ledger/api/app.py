@@ -26,6 +26,8 @@ from ledger.api.routes.imports import UPLOAD_BODY_BYTES, UPLOAD_PATHS
 from ledger.api.ui.imports_page import router as imports_ui_router
 from ledger.api.ui.pages import router as ui_router
 from ledger.application import Ledger
+from ledger.integration.feed import Feed, numbers_in
+from ledger.integration.tail import FeedTail
 from ledger.projections.forecast import warm_up
 from ledger.settings import Settings, backend_of, get_settings
 from ledger.worker import Worker
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     owns_ledger = ledger is None
     service = ledger if ledger is not None else Ledger(settings)
     worker = Worker(service, clock=service.clock)
+    feed = Feed(service, numbers=numbers_in(worker.views["search"]))
+    tail = FeedTail(feed)
     # PostgreSQL can go away under a running service: answer 503 at once meanwhile.
     watch = StoreWatch.of(settings.database) if store == "postgres" else None
 
@@ -70,6 +74,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
             warming.cancel()
             if watch is not None:
                 watch.stop()
+            tail.stop()
             worker.stop()
             if owns_ledger:
                 service.close()
@@ -88,6 +93,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.state.ledger = service
     app.state.store = store
     app.state.worker = worker
+    app.state.feed = feed
+    app.state.feed_tail = tail
     app.state.store_watch = watch
     app.state.metrics = metrics = Metrics(worker)
     app.state.tokens = tokens

@@ -44,6 +44,7 @@ def _alert(kind: str, severity: str, facts: OrderFacts, detail: dict[str, Any]) 
         "number": facts.number,
         "customer": facts.customer,
         "stage": facts.stage,
+        "version": facts.version,
         "detail": detail,
     }
 

@@ -29,6 +29,7 @@ from eventsourcing.persistence import IntegrityError
 
 from ledger.application import Ledger
 from ledger.clock import Clock
+from ledger.integration.alert_events import CONDITIONS, AlertEvents
 from ledger.projections.alerts import ALERTS, scan_alerts
 from ledger.projections.forecast_store import FORECASTS, TABLE
 from ledger.projections.framework import Part, Source, View, catch_up, fill
@@ -46,6 +47,7 @@ from ledger.projections.side_tables import RecordsModel, Row, text, update
 from ledger.settings import Settings
 from ledger.worker.leases import Lease, lease_factory
 from ledger.worker.status import model_status
+from ledger.worker.webhooks import WebhookRunner
 
 log = logging.getLogger("ledger.worker")
 
@@ -87,6 +89,7 @@ class Worker:
         self.names = chosen_models(list(only) if only else None)
         self.views: dict[str, View[Any]] = {n: open_view(ledger, m) for n, m in READ_MODELS.items()}
         self.alerts: View[Row] = open_view(ledger, ALERTS, "alerts")
+        self.alert_events = AlertEvents(ledger, open_view(ledger, CONDITIONS, "alert_conditions"))
         self.rebuilds: View[Row] = open_view(ledger, REBUILDS, "projection_rebuilds")
         self.forecasts: View[Row] = open_view(ledger, FORECASTS, TABLE)
         self.runners: dict[str, Runner[Any]] = {}
@@ -94,6 +97,7 @@ class Worker:
         self.stuck_seconds = stuck_seconds
         self._triggers = dict(triggers or {})
         self._new_lease = lease_factory(self.settings)
+        self.webhooks = WebhookRunner.of(ledger, self.views["search"], self._new_lease)
         self._leases: dict[str, Lease] = {}
         self._progress: dict[str, tuple[int, float]] = {}
         self._hub: WakerHub | None = None
@@ -101,6 +105,8 @@ class Worker:
         self._guard = threading.RLock()
         self._background: list[threading.Thread] = []
         self._stopping = False
+        self._jobs_running = 0
+        self._jobs_done = threading.Condition()
         self.scheduler: BackgroundScheduler | None = None
 
     # -- lifecycle ------------------------------------------------------------
@@ -112,6 +118,7 @@ class Worker:
         self._stopping = False
         self._hub = WakerHub(self.source.recorder)
         self._group = RunnerGroup(self.source, hub=self._hub)
+        self.webhooks.start(self._hub)
         try:
             self.watchdog()
         except Exception:  # the store may be away at start: the watchdog retries
@@ -125,6 +132,8 @@ class Worker:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        with self._jobs_done:  # a job still running must not outlive the store's connections
+            self._jobs_done.wait_for(lambda: self._jobs_running == 0, timeout=30)
         for thread in self._background:
             thread.join(timeout=10)  # an abandoned rebuild leaves only a shadow table
         with self._guard:
@@ -134,6 +143,7 @@ class Worker:
             for lease in self._leases.values():
                 lease.release()
             self._leases.clear()
+        self.webhooks.stop()
         if self._group is not None:
             self._group.stop()
             self._group = None
@@ -186,13 +196,19 @@ class Worker:
         """``run``, in the one process holding the job's lease."""
 
         def task() -> None:
-            if not self._lease(f"job:{job}").acquire():
+            if self._stopping or not self._lease(f"job:{job}").acquire():
                 return
             self.job_runs.append((job, time.monotonic()))
+            with self._jobs_done:
+                self._jobs_running += 1
             try:
                 run()
             except Exception:
                 log.exception("scheduled job %s failed", job)
+            finally:
+                with self._jobs_done:
+                    self._jobs_running -= 1
+                    self._jobs_done.notify_all()
 
         return task
 
@@ -264,14 +280,17 @@ class Worker:
         return self.clock.now() if self.clock is not None else datetime.now(UTC)
 
     def scan_alerts(self, now: datetime | None = None) -> int:
-        """Replace the alerts by those due now (or at ``now``)."""
-        return scan_alerts(
+        """Replace the alerts by those due now (or at ``now``), and record on the
+        feed the overdue and transit-exception conditions that started or ended."""
+        count = scan_alerts(
             self.alerts,
             self.views["backlog"],
             self.views["board"],
             now=now or self.now(),
             stale_days=self.settings.stale_days,
         )
+        self.alert_events.record(self.alerts.select(), self.views["search"])
+        return count
 
     def seal_chain(self) -> int:
         """Seal the chain heads that moved since their last seal (LEDGER_SEAL_CRON)."""

@@ -10,6 +10,7 @@ from ledger.api.routes import (
     board,
     complaints,
     documents,
+    events,
     finance,
     health,
     imports,
@@ -21,6 +22,7 @@ from ledger.api.routes import (
     seasonal,
     shipments,
     supply,
+    webhooks,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -36,8 +38,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     registers.router,
     seasonal.router,
     admin.router,
+    webhooks.router,
     metrics.router,
     audit.router,
+    events.router,
     reserved.router,
     health.router,
 )

@@ -1,0 +1,243 @@
+"""The change feed: the application's notification log, as API clients read it.
+
+It reads what the projections read (``recorder.select_notifications``), in
+log order: position is the notification id. SQLite has one writer, and the
+PostgreSQL recorder locks the events table while it inserts, so an id is
+visible only once every smaller id is: a reader that moves on to ``next``
+never skips an event committed later.
+
+Each item is ``{position, order_id, number, type, version, recorded_at,
+occurred_at, actor, payload}``. An order's events carry its id and version;
+an alert (``alert.*``) carries the order it concerns and the version of the
+order it was judged on (see ``ledger.aggregates.alerts``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from ledger.aggregates.alerts import alerts_id
+from ledger.integration.feed_types import ALERT_TYPES, TOPICS, topics_of
+from ledger.integration.plain import PlainDecoder
+from ledger.projections.framework import View
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 2000
+SCAN_PAGE = 2000
+ORDER_SCAN = 50_000
+"""With ``order=``, how many notifications one read looks through at most:
+a page may then hold fewer events than asked for (even none) while ``next``
+moves on."""
+NUMBERS_KEPT = 100_000
+
+Numbers = Callable[[Collection[str]], Mapping[str, str]]
+"""Order numbers of order ids, from a read model (a miss is looked up in the log)."""
+
+
+def numbers_in(view: View[Any]) -> Numbers:
+    """Order numbers as a read model keyed by order knows them (the search index)."""
+
+    def numbers(order_ids: Collection[str]) -> dict[str, str]:
+        return {key: row.number for key, row in view.rows(order_ids).items()}
+
+    return numbers
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """Events in log order, and the position to read on from."""
+
+    events: list[dict[str, Any]]
+    next: int
+
+
+class Feed:
+    """Reads the change feed of one application."""
+
+    def __init__(self, app: Any, numbers: Numbers | None = None) -> None:
+        self.app = app
+        self.recorder = app.recorder
+        self._lookup = numbers
+        self._decoders: dict[bool, PlainDecoder] = {}
+        self._numbers: dict[str, str] = {}
+        self._ids: dict[UUID, str] = {}  # order ids as text, made once each
+        self._lock = threading.Lock()
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def read(
+        self,
+        after: int = 0,
+        limit: int = DEFAULT_LIMIT,
+        *,
+        types: Sequence[str] = (),
+        order: UUID | None = None,
+        stop: int | None = None,
+        opened: bool = True,
+    ) -> FeedPage:
+        """Up to ``limit`` events after ``after`` (up to ``stop``, default the
+        head), of ``types`` (default all) and of ``order`` (default every order);
+        ``opened``: personal fields opened (see ``personal.reads_personal``)."""
+        bound = self.head() if stop is None else stop
+        if after >= bound:
+            return FeedPage([], after)
+        topics = topics_of(types)
+        if order is not None:
+            notes, position = self._scan(after, limit, bound, topics, order)
+        else:
+            notes = self.recorder.select_notifications(
+                after, limit, stop=bound, topics=topics, inclusive_of_start=False
+            )
+            position = notes[-1].id if len(notes) == limit else bound
+        return FeedPage(self.items(notes, opened), position)
+
+    def _scan(
+        self, after: int, limit: int, bound: int, topics: Sequence[str], order: UUID
+    ) -> tuple[list[Any], int]:
+        """One order's notifications (its events and its alerts), looking
+        through at most ``ORDER_SCAN`` of the log."""
+        wanted = {order, alerts_id(order)}
+        found: list[Any] = []
+        position, scanned = after, 0
+        while position < bound and scanned < ORDER_SCAN:
+            notes = self.recorder.select_notifications(
+                position, SCAN_PAGE, stop=bound, topics=topics, inclusive_of_start=False
+            )
+            scanned += len(notes)
+            position = notes[-1].id if len(notes) == SCAN_PAGE else bound
+            for note in notes:
+                if note.originator_id in wanted:
+                    found.append(note)
+                    if len(found) == limit:
+                        return found, note.id
+        return found, position
+
+    def items(self, notes: Iterable[Any], opened: bool = True) -> list[dict[str, Any]]:
+        """The feed items of these notifications (topics not on the feed left out)."""
+        decode = self.decoder(opened)
+        items: list[dict[str, Any]] = []
+        unnamed: list[dict[str, Any]] = []
+        named: dict[str, str] = {}
+        for note in notes:
+            kind = TOPICS.get(note.topic)
+            if kind is None:
+                continue
+            state = decode(note)
+            if note.topic in ALERT_TYPES:
+                item = _alert_item(note, kind, state)
+            else:
+                item = _item(note, kind, state, self._text(note.originator_id))
+            if item["number"] is None:
+                unnamed.append(item)
+            else:
+                named[item["order_id"]] = item["number"]
+            items.append(item)
+        if named:
+            self.remember(named)
+        if unnamed:
+            numbers = self.numbers({item["order_id"] for item in unnamed})
+            for item in unnamed:
+                item["number"] = numbers.get(item["order_id"])
+        return items
+
+    def _text(self, order_id: UUID) -> str:
+        text = self._ids.get(order_id)
+        if text is None:
+            if len(self._ids) > NUMBERS_KEPT:
+                self._ids.clear()
+            text = self._ids[order_id] = str(order_id)
+        return text
+
+    def decoder(self, opened: bool) -> PlainDecoder:
+        decoder = self._decoders.get(opened)
+        if decoder is None:
+            keys = self.app.personal_keys
+            decoder = self._decoders[opened] = PlainDecoder(self.app.mapper, keys, opened=opened)
+        return decoder
+
+    def numbers(self, order_ids: Collection[str]) -> dict[str, str]:
+        """Each order's number: remembered, from the read model, else from its first event."""
+        with self._lock:
+            found = {oid: self._numbers[oid] for oid in order_ids if oid in self._numbers}
+        missing = [oid for oid in order_ids if oid not in found]
+        if missing and self._lookup is not None:
+            found.update(self._lookup(missing))
+            missing = [oid for oid in missing if oid not in found]
+        for oid in missing:
+            first = self.recorder.select_events(UUID(oid), lte=1, limit=1)
+            if first:
+                number = orjson.loads(bytes(self._plain_state(first[0]))).get("number")
+                if isinstance(number, str):
+                    found[oid] = number
+        self.remember(found)
+        return found
+
+    def _plain_state(self, stored: Any) -> bytes:
+        mapper = self.app.mapper
+        data = bytes(stored.state)
+        if mapper.cipher:
+            data = mapper.cipher.decrypt(data)
+        if mapper.compressor:
+            data = mapper.compressor.decompress(data)
+        return data
+
+    def remember(self, numbers: Mapping[str, str]) -> None:
+        with self._lock:
+            if len(self._numbers) > NUMBERS_KEPT:
+                self._numbers.clear()
+            self._numbers.update(numbers)
+
+    def notes_at(self, positions: Iterable[int], span: int = 500) -> dict[int, Any]:
+        """The notifications at these positions, read in runs of nearby ones."""
+        wanted = sorted(set(positions))
+        found: dict[int, Any] = {}
+        i = 0
+        while i < len(wanted):
+            j = i
+            while j + 1 < len(wanted) and wanted[j + 1] - wanted[i] < span:
+                j += 1
+            first, last = wanted[i], wanted[j]
+            for note in self.recorder.select_notifications(first, last - first + 1, stop=last):
+                found[note.id] = note
+            i = j + 1
+        return {p: found[p] for p in wanted if p in found}
+
+
+def _item(note: Any, kind: str, state: dict[str, Any], order_id: str) -> dict[str, Any]:
+    recorded = state.pop("timestamp")
+    meta = state.pop("meta", None) or {}
+    number = state.get("number") if kind == "OrderReceived" else None
+    return {
+        "position": note.id,
+        "order_id": order_id,
+        "number": number,
+        "type": kind,
+        "version": note.originator_version,
+        "recorded_at": recorded,
+        "occurred_at": str(meta.get("occurred_at") or recorded),
+        "actor": str(meta.get("actor", "")),
+        "payload": state,
+    }
+
+
+def _alert_item(note: Any, kind: str, state: dict[str, Any]) -> dict[str, Any]:
+    recorded = state.pop("timestamp")
+    meta = state.pop("meta", None) or {}
+    return {
+        "position": note.id,
+        "order_id": state.pop("order_id"),
+        "number": state.pop("number"),
+        "type": kind,
+        "version": state.pop("order_version"),
+        "recorded_at": recorded,
+        "occurred_at": recorded,
+        "actor": str(meta.get("actor", "")),
+        "payload": state,
+    }
