@@ -39,6 +39,7 @@ from ledger.audit.personal import (
 )
 from ledger.canonical import canonical_json
 from ledger.clock import Clock, SystemClock
+from ledger.followup import FollowUpCommands
 from ledger.persistence import IdempotencyKeyConflict, IdempotencyRecord, LedgerRecorder
 from ledger.persistence.creation import create_racing
 from ledger.persistence.records import ERASED_FINGERPRINT
@@ -147,7 +148,7 @@ def order_id_for(number: str) -> UUID:
     return uuid5(ORDER_NAMESPACE, number)
 
 
-class Ledger(Application[UUID]):
+class Ledger(FollowUpCommands, Application[UUID]):
     """The order follow-up service."""
 
     name = "ledger"

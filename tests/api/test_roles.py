@@ -24,6 +24,7 @@ SALES = {
     "complaint",
     "hold",
     "release",
+    "tracking",
 }
 WAREHOUSE = {"stock", "pack", "document", "dispatch", "transit", "deliver"}
 FINANCE = {"invoice", "credit", "payment", "settle"}
@@ -93,6 +94,7 @@ COMMANDS: list[tuple[str, str, Any]] = [
     ("settle", "/orders/{id}/settle", None),
     ("complaint", "/orders/{id}/complaints", {"category": "c", "description": "d"}),
     ("complaint", "/orders/{id}/complaints/C/resolve", {"resolution": "r"}),
+    ("tracking", "/orders/{id}/tracking-links", {"expires_in_days": 30}),
 ]
 READS = [
     "/orders/{id}",

@@ -26,11 +26,12 @@ from ledger.aggregates.finance import Finance
 from ledger.aggregates.planning import Planning
 from ledger.aggregates.receiving import Receiving
 from ledger.aggregates.shipping import Shipping
+from ledger.aggregates.tracking import Tracking
 
 __all__ = ["CLOSED", "SIDE_STAGES", "STAGES", "Order"]
 
 
-class Order(Receiving, Planning, Shipping, Finance, Aftercare, Aggregate):
+class Order(Receiving, Planning, Shipping, Finance, Aftercare, Tracking, Aggregate):
     """A sales order followed from receipt to archive."""
 
     Event = OrderEvent

@@ -90,6 +90,7 @@ class Receiving(OrderBase):
             order.cancel_reason = ""
             order.archive_ref = ""
             order.stage_reached = {}
+            order.tracking_links = {}
 
     @classmethod
     def receive(

@@ -27,6 +27,7 @@ SALES = frozenset(
         "complaint",
         "hold",
         "release",
+        "tracking",
     }
 )
 WAREHOUSE = frozenset({"stock", "pack", "document", "dispatch", "transit", "deliver"})

@@ -22,6 +22,7 @@ from ledger.api.routes import (
     seasonal,
     shipments,
     supply,
+    tracking,
     webhooks,
 )
 
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     supply.router,
     finance.router,
     complaints.router,
+    tracking.router,
     imports.router,
     board.router,
     registers.router,
@@ -42,6 +44,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     metrics.router,
     audit.router,
     events.router,
+    tracking.public,
     reserved.router,
     health.router,
 )
