@@ -13,8 +13,9 @@ import base64
 import binascii
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from ledger.aggregates.tracking import tracking_links
 
 if TYPE_CHECKING:
     from ledger.aggregates.order import Order
+    from ledger.aggregates.values import Customer, Delivery
     from ledger.application import Ctx, Result
     from ledger.clock import Clock
 
@@ -56,10 +58,14 @@ def order_of_token(token: str) -> UUID | None:
 
 
 class FollowUpCommands:
-    """Tracking-link commands (mixed into ``Ledger``)."""
+    """Tracking-link and backlog-review commands (mixed into ``Ledger``)."""
 
     if TYPE_CHECKING:
         clock: Clock
+
+        def allocate_number(self, year: int) -> str: ...
+
+        def _call(self, ctx: Ctx, order_id: UUID, method: str, **kwargs: Any) -> Result: ...
 
         def _command(
             self,
@@ -95,6 +101,54 @@ class FollowUpCommands:
             return []
 
         return self._command(ctx, order_id, "revoke_tracking_link", {"link_id": link_id}, act)
+
+    # -- backlog review -----------------------------------------------------------
+
+    def review_backlog(self, ctx: Ctx, order_id: UUID, *, cause: str, note: str = "") -> Result:
+        return self._call(ctx, order_id, "review_backlog", cause=cause, note=note)
+
+    def dispose_backlog(
+        self,
+        ctx: Ctx,
+        order_id: UUID,
+        *,
+        action: str,
+        reason: str,
+        prices: Mapping[str, Decimal] | None = None,
+        customer: Customer | None = None,
+        delivery: Delivery | None = None,
+    ) -> Result:
+        """Discount, resell, donate or cancel a reviewed stuck order. A resale's
+        new order is numbered like any other (only once the decision is allowed)
+        and saved together with this one; it is the result's ``others[0]``."""
+        from ledger.application import order_id_for
+
+        numbered: list[str] = []
+
+        def act(order: Order) -> list[Order]:
+            if action != "resell":
+                return order.dispose_backlog(action=action, reason=reason, prices=prices)
+            order.check_disposal(action, reason, prices, customer, delivery)
+            if not numbered:
+                numbered.append(self.allocate_number(self.clock.now().year))
+            number = numbered[0]
+            return order.dispose_backlog(
+                action=action,
+                reason=reason,
+                customer=customer,
+                delivery=delivery,
+                resold_id=order_id_for(number),
+                resold_number=number,
+            )
+
+        args = {
+            "action": action,
+            "reason": reason,
+            "prices": {sku: str(price) for sku, price in (prices or {}).items()},
+            "customer": customer,
+            "delivery": delivery,
+        }
+        return self._command(ctx, order_id, "dispose_backlog", args, act)
 
 
 def last_issued(order: Order) -> TrackingLinkState | None:

@@ -25,6 +25,7 @@ SALES = {
     "hold",
     "release",
     "tracking",
+    "backlog",
 }
 WAREHOUSE = {"stock", "pack", "document", "dispatch", "transit", "deliver"}
 FINANCE = {"invoice", "credit", "payment", "settle"}
@@ -95,6 +96,8 @@ COMMANDS: list[tuple[str, str, Any]] = [
     ("complaint", "/orders/{id}/complaints", {"category": "c", "description": "d"}),
     ("complaint", "/orders/{id}/complaints/C/resolve", {"resolution": "r"}),
     ("tracking", "/orders/{id}/tracking-links", {"expires_in_days": 30}),
+    ("backlog", "/orders/{id}/backlog/review", {"cause": "stock_shortage"}),
+    ("backlog", "/orders/{id}/backlog/dispose", {"action": "cancel", "reason": "r"}),
 ]
 READS = [
     "/orders/{id}",

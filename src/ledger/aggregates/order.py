@@ -20,6 +20,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.aftercare import Aftercare
+from ledger.aggregates.backlog import Backlog
 from ledger.aggregates.base import CLOSED, SIDE_STAGES, STAGES, OrderEvent
 from ledger.aggregates.context import current_stamp
 from ledger.aggregates.finance import Finance
@@ -31,7 +32,7 @@ from ledger.aggregates.tracking import Tracking
 __all__ = ["CLOSED", "SIDE_STAGES", "STAGES", "Order"]
 
 
-class Order(Receiving, Planning, Shipping, Finance, Aftercare, Tracking, Aggregate):
+class Order(Receiving, Planning, Shipping, Finance, Aftercare, Tracking, Backlog, Aggregate):
     """A sales order followed from receipt to archive."""
 
     Event = OrderEvent

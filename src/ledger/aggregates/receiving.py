@@ -91,6 +91,8 @@ class Receiving(OrderBase):
             order.archive_ref = ""
             order.stage_reached = {}
             order.tracking_links = {}
+            order.backlog_reviews = []
+            order.dispositions = []
 
     @classmethod
     def receive(

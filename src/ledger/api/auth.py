@@ -28,6 +28,7 @@ SALES = frozenset(
         "hold",
         "release",
         "tracking",
+        "backlog",
     }
 )
 WAREHOUSE = frozenset({"stock", "pack", "document", "dispatch", "transit", "deliver"})

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.aggregates.values import lines_total
+from ledger.projections.backlog_review import row_disposed
 from ledger.projections.facts import replace, topics
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.order_rows import Page, flag
@@ -54,6 +55,7 @@ STEPS: Steps = {
         archive_ref=e.archive_ref,
         archived_at=e.timestamp.isoformat(),
     ),
+    "BacklogDisposed": row_disposed,
 }
 
 

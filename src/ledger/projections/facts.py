@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any, TypeVar
 
 from ledger.aggregates.values import line_amount
+from ledger.projections.backlog_review import BACKLOG_STEPS, NOT_ACTIVITY
 
 EXCEPTIONS = ("delayed", "damaged", "lost")
 FINAL_STATUSES = ("cancelled", "rejected", "split", "merged", "archived", "settled")
@@ -90,6 +91,11 @@ class OrderFacts:
     paid: str = "0"
     open_quality_issues: tuple[str, ...] = ()
     open_complaints: tuple[str, ...] = ()
+    # The backlog review (``ledger.projections.backlog_review``): the last
+    # review's cause and time, and each decision as (action, at, units, value).
+    backlog_cause: str = ""
+    last_review_at: str | None = None
+    dispositions: tuple[tuple[str, str, int, str], ...] = ()
 
     # -- derived, exactly as the aggregate derives them ---------------------------
 
@@ -208,6 +214,8 @@ def _fold_facts(facts: OrderFacts | None, event: Any) -> OrderFacts | None:
         return facts
     step = STEPS.get(name)
     changed = step(facts, event) if step is not None else facts
+    if name in NOT_ACTIVITY:
+        return stamped(facts, changed, version=event.originator_version)
     at = event.timestamp.isoformat()
     return stamped(facts, changed, version=event.originator_version, last_event_at=at)
 
@@ -350,6 +358,7 @@ STEPS: dict[str, Step] = {
     "OrderReleased": lambda f, e: replace(f, on_hold=False),
     "OrderCancelled": _cancelled,
     "OrderArchived": lambda f, e: replace(f, status="archived"),
+    **BACKLOG_STEPS,
 }
 
 EVERY_EVENT = (
@@ -391,6 +400,8 @@ def load_facts(data: str | dict[str, Any]) -> OrderFacts:
     raw["shipments"] = {sid: _made(ShipmentFacts, s) for sid, s in raw["shipments"].items()}
     raw["open_quality_issues"] = tuple(raw["open_quality_issues"])
     raw["open_complaints"] = tuple(raw["open_complaints"])
+    if "dispositions" in raw:
+        raw["dispositions"] = tuple(tuple(item) for item in raw["dispositions"])
     return _made(OrderFacts, raw)
 
 

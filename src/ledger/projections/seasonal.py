@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.aggregates.values import line_amount
+from ledger.projections.backlog_review import row_disposed
 from ledger.projections.facts import replace, topics
 from ledger.projections.framework import Column
 from ledger.projections.rowkit import StepModel, Steps
@@ -79,6 +80,7 @@ STEPS: Steps = {
     "OrderCancelled": lambda r, e: replace(r, status="cancelled"),
     "OrderSplit": lambda r, e: replace(r, status="split"),
     "OrderMerged": lambda r, e: replace(r, status="merged"),
+    "BacklogDisposed": row_disposed,
 }
 
 

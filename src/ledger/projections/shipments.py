@@ -17,6 +17,7 @@ from typing import Any
 from ledger.aggregates import rules
 from ledger.aggregates.state import DocumentState, ShipmentState
 from ledger.aggregates.values import TRANSIT_EXCEPTIONS
+from ledger.projections.backlog_review import row_disposed
 from ledger.projections.facts import replace, topics
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.rowkit import (
@@ -114,6 +115,7 @@ def _dispatched(row: ShipmentsRow, e: Any) -> ShipmentsRow:
 
 STEPS: Steps = {
     **dict.fromkeys(STATUS_AFTER, with_status),
+    "BacklogDisposed": row_disposed,
     "ShipmentScheduled": _scheduled,
     "ShipmentRescheduled": _rescheduled,
     "OrderPacked": lambda r, e: _changed(r, e.shipment_id, status="packed"),

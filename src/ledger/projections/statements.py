@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.aggregates.values import add_days, lines_total
+from ledger.projections.backlog_review import row_disposed
 from ledger.projections.facts import replace, topics
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.order_rows import flag
@@ -99,6 +100,7 @@ STEPS: Steps = {
     ),
     "CreditNoteIssued": lambda r, e: replace(r, credited=_add(r.credited, e.amount)),
     "PaymentReceived": lambda r, e: replace(r, paid=_add(r.paid, e.amount)),
+    "BacklogDisposed": row_disposed,
 }
 
 

@@ -128,13 +128,23 @@ def _limit(request: Request) -> PerClientLimit:
     return cast(PerClientLimit, limit)
 
 
+# JSON first: a client (and schemathesis) reads the first media type as the main one.
+_HTML: dict[str, Any] = {"application/json": {}, "text/html": {"schema": {"type": "string"}}}
+
+
 @public.get(
     "/t/{token}",
     response_model=None,
     responses={
-        200: {"description": "the page (text/html), or JSON with ?format=json"},
-        404: {"model": ErrorOut, "description": "unknown or revoked link"},
-        410: {"model": ErrorOut, "description": "the link has expired"},
+        200: {
+            "description": "the page, or with ?format=json the view as JSON",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        },
+        404: {"model": ErrorOut, "description": "unknown or revoked link", "content": _HTML},
+        410: {"model": ErrorOut, "description": "the link has expired", "content": _HTML},
         429: {"model": ErrorOut, "description": "too many requests from this address"},
     },
 )
