@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from ledger.aggregates.backlog import dispositions_of, reviews_of
 from ledger.aggregates.values import unit_price_text
 
 if TYPE_CHECKING:
@@ -163,6 +164,10 @@ def describe(order: Order) -> dict[str, Any]:
         "cancel_reason": order.cancel_reason,
         "archive_ref": order.archive_ref,
         "stage_reached": plain(order.stage_reached),
+        "backlog": {
+            "reviews": plain(reviews_of(order)),
+            "dispositions": plain(dispositions_of(order)),
+        },
         "created_at": plain(order.created_on),
         "modified_at": plain(order.modified_on),
     }

@@ -313,6 +313,8 @@ _EVENTS: dict[str, tuple[str, str]] = {
     "PersonalDataErased": ("Personal data erased", "个人数据已删除"),
     "TrackingLinkIssued": ("Tracking link issued", "发出跟踪链接"),
     "TrackingLinkRevoked": ("Tracking link revoked", "撤销跟踪链接"),
+    "BacklogReviewed": ("Backlog reviewed", "积压订单审查"),
+    "BacklogDisposed": ("Backlog decision", "积压订单处理"),
 }
 
 _LABELS.update(PLANNING_LABELS)
