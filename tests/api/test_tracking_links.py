@@ -140,6 +140,7 @@ def test_revoked_and_unknown_links_answer_404_alike_expired_410(
         ("forged", forged),
         ("other_order", other_order),
         ("garbage", "/t/not-a-token"),
+        ("long", "/t/" + "x" * 500),
         ("expired", expiring["url"]),
     ]:
         started = time.monotonic()
@@ -147,13 +148,13 @@ def test_revoked_and_unknown_links_answer_404_alike_expired_410(
         elapsed = time.monotonic() - started
         html_answer = api.client.get(url)
         answers[name] = (json_answer.status_code, json_answer.json(), html_answer, elapsed)
-    for name in ("revoked", "forged", "other_order", "garbage"):
+    for name in ("revoked", "forged", "other_order", "garbage", "long"):
         status, body, html, elapsed = answers[name]
         assert status == 404 and body["code"] == "tracking_link_not_found", name
         assert html.status_code == 404 and html.text == answers["revoked"][2].text
         assert elapsed >= REFUSAL_SECONDS, (name, elapsed)
     # Each refusal waits out the same floor: what is left is scheduling noise.
-    times = [answers[name][3] for name in ("revoked", "forged", "other_order", "garbage")]
+    times = [answers[name][3] for name in ("revoked", "forged", "other_order", "garbage", "long")]
     assert max(times) - min(times) < 0.3, times
     status, body, html, elapsed = answers["expired"]
     assert status == 410 and body["code"] == "tracking_link_expired"

@@ -150,7 +150,7 @@ _HTML: dict[str, Any] = {"application/json": {}, "text/html": {"schema": {"type"
 )
 async def track(
     request: Request,
-    token: Annotated[str, Path(max_length=200)],
+    token: Annotated[str, Path(description="the token of the link (any text: refused alike)")],
     ledger: LedgerDep,
     format: Annotated[Literal["html", "json"], Query()] = "html",
 ) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ledger.api.ui.i18n_backlog import LABELS as BACKLOG_LABELS
 from ledger.api.ui.i18n_planning import LABELS as PLANNING_LABELS
 from ledger.api.ui.i18n_tracking import LABELS as TRACKING_LABELS
 
@@ -319,6 +320,7 @@ _EVENTS: dict[str, tuple[str, str]] = {
 
 _LABELS.update(PLANNING_LABELS)
 _LABELS.update(TRACKING_LABELS)
+_LABELS.update(BACKLOG_LABELS)
 
 Translate = Callable[..., str]
 
