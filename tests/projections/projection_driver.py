@@ -42,6 +42,7 @@ class Driver:
         self.rnd = random.Random(seed)
         self.orders: list[UUID] = []
         self.counter = 0
+        self.backlog_share = 0.0  # of the steps, how many review or decide about a stuck order
 
     def step(self, pick: int, choice: int) -> None:
         self.clock.advance(timedelta(hours=self.rnd.choice((1, 5, 30, 200))))
@@ -49,6 +50,9 @@ class Driver:
             self._try(self.receive)
             return
         order = self.ledger.get_order(self.orders[pick % len(self.orders)])
+        if self.rnd.random() < self.backlog_share:
+            self._try(lambda: self._backlog(order))
+            return
         action = self.advance if choice % 10 < 7 else self.side_step
         self._try(lambda: action(order))
 
