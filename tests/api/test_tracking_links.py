@@ -146,7 +146,7 @@ def test_revoked_and_unknown_links_answer_404_alike_expired_410(
         started = time.monotonic()
         json_answer = track(api, url)
         elapsed = time.monotonic() - started
-        html_answer = api.client.get(url)
+        html_answer = api.client.get(url, headers={"Accept": "text/html,*/*;q=0.8"})
         answers[name] = (json_answer.status_code, json_answer.json(), html_answer, elapsed)
     for name in ("revoked", "forged", "other_order", "garbage", "long"):
         status, body, html, elapsed = answers[name]
@@ -159,6 +159,10 @@ def test_revoked_and_unknown_links_answer_404_alike_expired_410(
     status, body, html, elapsed = answers["expired"]
     assert status == 410 and body["code"] == "tracking_link_expired"
     assert html.status_code == 410 and elapsed >= REFUSAL_SECONDS
+    assert "text/html" in html.headers["content-type"]
+    # Without asking for HTML, a refusal is the usual error JSON.
+    plain = api.client.get(revoked["url"])
+    assert plain.status_code == 404 and set(plain.json()) == {"code", "message", "details"}
     assert track(api, kept["url"]).status_code == 200
     statuses = {
         item["id"]: item["status"]

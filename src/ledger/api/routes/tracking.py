@@ -171,7 +171,9 @@ async def track(
     lang = choose_lang(None, request.headers.get("accept-language"))
     if lookup.status != "ok":
         await pad_refusal(started)
-        return _refusal(lookup.status, lang, format)
+        # A browser gets a page in its language; any other client the error JSON.
+        html = format == "html" and "text/html" in request.headers.get("accept", "")
+        return _refusal(lookup.status, lang, html)
     view = await in_thread(lambda: public_view(ledger, lookup))
     if format == "json":
         return FastJSON(view, headers={"Cache-Control": "no-store"})
@@ -185,10 +187,10 @@ async def track(
 _PRIVATE = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 
 
-def _refusal(status: str, lang: str, format: str) -> Response:
+def _refusal(status: str, lang: str, html: bool) -> Response:
     t = translator(lang)
     code, key = (410, "gone") if status == "expired" else (404, "unknown")
-    if format == "json":
+    if not html:
         error = "tracking_link_expired" if code == 410 else "tracking_link_not_found"
         body = {"code": error, "message": t(f"tracking.{key}"), "details": None}
         return FastJSON(body, code, {"Cache-Control": "no-store"})
