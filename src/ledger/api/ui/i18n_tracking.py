@@ -5,8 +5,8 @@ from __future__ import annotations
 LABELS: dict[str, tuple[str, str]] = {
     "tracking.title": ("Order {number}", "订单 {number}"),
     "tracking.intro": (
-        "Where your order is now. This page updates as your order moves.",
-        "您的订单当前进度。订单有新进展时本页随之更新。",
+        "Where your order is now; open the link again later to see its progress.",
+        "您的订单当前进度；稍后再次打开本链接即可查看最新进展。",
     ),
     "tracking.parts": (
         "Your order now travels as {count} orders:",
