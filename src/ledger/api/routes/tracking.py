@@ -16,6 +16,7 @@ from ledger.aggregates.state import TrackingLinkState
 from ledger.aggregates.tracking import tracking_links
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, SubId, allow, ctx_for, in_thread
 from ledger.api.errors import COMMAND_ERRORS, READ_ERRORS, ApiError
+from ledger.api.params import CleanText
 from ledger.api.responses import ErrorOut, FastJSON, etag
 from ledger.api.schemas import CommandIn
 from ledger.api.tracking import Lookup, PerClientLimit, look_up, pad_refusal, public_view
@@ -150,7 +151,7 @@ _HTML: dict[str, Any] = {"application/json": {}, "text/html": {"schema": {"type"
 )
 async def track(
     request: Request,
-    token: Annotated[str, Path(description="the token of the link (any text: refused alike)")],
+    token: Annotated[CleanText, Path(description="the link's token (a wrong one: 404)")],
     ledger: LedgerDep,
     format: Annotated[Literal["html", "json"], Query()] = "html",
 ) -> Response:
@@ -172,29 +173,29 @@ async def track(
     if lookup.status != "ok":
         await pad_refusal(started)
         # A browser gets a page in its language; any other client the error JSON.
-        html = format == "html" and "text/html" in request.headers.get("accept", "")
-        return _refusal(lookup.status, lang, html)
+        browser = format == "html" and "text/html" in request.headers.get("accept", "")
+        return _refusal(lookup.status, lang, browser)
     view = await in_thread(lambda: public_view(ledger, lookup))
     if format == "json":
         return FastJSON(view, headers={"Cache-Control": "no-store"})
-    html = ENV.get_template("tracking.html").render(
+    page = ENV.get_template("tracking.html").render(
         t=translator(lang), lang=lang, html_lang="zh-Hans" if lang == "zh" else "en", view=view
     )
-    return Response(html, media_type="text/html", headers={**HEADERS, **_PRIVATE})
+    return Response(page, media_type="text/html", headers={**HEADERS, **_PRIVATE})
 
 
 # A tracking page is the customer's: no search engine, no referrer leaking the token.
 _PRIVATE = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 
 
-def _refusal(status: str, lang: str, html: bool) -> Response:
+def _refusal(status: str, lang: str, browser: bool) -> Response:
     t = translator(lang)
     code, key = (410, "gone") if status == "expired" else (404, "unknown")
-    if not html:
+    if not browser:
         error = "tracking_link_expired" if code == 410 else "tracking_link_not_found"
         body = {"code": error, "message": t(f"tracking.{key}"), "details": None}
         return FastJSON(body, code, {"Cache-Control": "no-store"})
-    html = ENV.get_template("tracking_refused.html").render(
+    page = ENV.get_template("tracking_refused.html").render(
         t=t, lang=lang, html_lang="zh-Hans" if lang == "zh" else "en", key=key
     )
-    return Response(html, code, media_type="text/html", headers={**HEADERS, **_PRIVATE})
+    return Response(page, code, media_type="text/html", headers={**HEADERS, **_PRIVATE})
