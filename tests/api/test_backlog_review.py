@@ -115,9 +115,10 @@ def test_a_discount_lowers_prices_rounded_per_line_everywhere(
     assert card["total"] == "301.00"
     item = next(i for i in read(api, "/backlog", position)["items"] if i["order_id"] == oid)
     assert item["open_value"] == "301.00"
-    assert item["cause"] == "customer_delay" and item["last_review_at"] is not None
-    assert item["disposition"]["action"] == "discount"
-    assert item["disposition"]["value"] == "100.00"  # 300.00 → 200.00
+    shown = item["review"]
+    assert shown["cause"] == "customer_delay" and shown["last_review_at"] is not None
+    assert shown["disposition"]["action"] == "discount"
+    assert shown["disposition"]["value"] == "100.00"  # 300.00 → 200.00
     assert statement_line(api, position, order["number"])["total"] == "301.00"
 
 
@@ -310,8 +311,8 @@ def test_stale_orders_without_a_recent_review_raise_an_alert(
     assert due_alerts(position) == {quiet["id"]}
     # A review is not activity: the reviewed order is still stale.
     items = {i["order_id"]: i for i in read(api, "/backlog", position)["items"]}
-    assert items[reviewed["id"]]["stale"] and not items[reviewed["id"]]["review_due"]
-    assert items[quiet["id"]]["review_due"] and items[quiet["id"]]["cause"] is None
+    assert items[reviewed["id"]]["stale"] and not items[reviewed["id"]]["review"]["due"]
+    assert items[quiet["id"]]["review"]["due"] and items[quiet["id"]]["review"]["cause"] is None
     summary = read(api, "/backlog", position)["summary"]
     assert summary["by_cause"]["quality_hold"]["orders"] == 1
     assert summary["by_cause"]["unreviewed"]["orders"] == 1

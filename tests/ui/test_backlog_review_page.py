@@ -22,7 +22,7 @@ SEEN = {
 def reviewed(server: Server) -> dict[str, Any]:
     """Two stale backlog orders of the demo: one reviewed now, one not."""
     items = server.get("/backlog", limit="500")["items"]
-    due = [item for item in items if item["review_due"]]
+    due = [item for item in items if item["review"]["due"]]
     assert len(due) >= 2, "the demo ends days before today: its quiet orders are due"
     first, second = due[0], due[1]
     answer = server.api.post(

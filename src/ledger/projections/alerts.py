@@ -71,11 +71,12 @@ def find_alerts(
         if item["stale"]:
             quiet = {"days_since_last_event": item["days_since_last_event"]}
             found.append(_alert("stale", "low", facts, quiet))
-        if item["review_due"]:  # stale, and not reviewed within stale_days (backlog_review)
+        review = item["review"]
+        if review["due"]:  # stale, and not reviewed within stale_days (backlog_review)
             detail = {
                 "days_since_last_event": item["days_since_last_event"],
-                "last_review_at": item["last_review_at"],
-                "cause": item["cause"],
+                "last_review_at": review["last_review_at"],
+                "cause": review["cause"],
             }
             found.append(_alert("review_due", "medium", facts, detail))
     for facts in board:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ledger.projections.backlog_review import UNREVIEWED, review_columns
+from ledger.projections.backlog_review import UNREVIEWED, review_of
 from ledger.projections.facts import EVERY_EVENT, OrderFacts, topics
 from ledger.projections.framework import Column, View
 from ledger.projections.order_rows import FactsModel, Page
@@ -89,7 +89,7 @@ def backlog_item(facts: OrderFacts, now: datetime, stale_days: int) -> dict[str,
         "stale": stale,
         "days_since_last_event": quiet,
         "last_event_at": facts.last_event_at,
-        **review_columns(facts, now, stale_days),
+        "review": review_of(facts, now, stale_days),
         "lines": [
             {
                 "sku": sku,
@@ -140,7 +140,7 @@ def summarise(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
     causes: dict[str, dict[str, Any]] = {}
     for item in items:
         _count(
-            causes.setdefault(item.get("cause") or UNREVIEWED, _zero()),
+            causes.setdefault(item["review"]["cause"] or UNREVIEWED, _zero()),
             item["currency"],
             item["open_quantity"],
             item["open_value"],
@@ -172,7 +172,7 @@ def summarise(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "overdue_original": sum(1 for i in items if i["overdue_original"]),
         "overdue_latest": sum(1 for i in items if i["overdue_latest"]),
         "stale": sum(1 for i in items if i["stale"]),
-        "review_due": sum(1 for i in items if i.get("review_due")),
+        "review_due": sum(1 for i in items if i["review"]["due"]),
         "ageing": buckets,
         "by_customer": dict(sorted(customers.items())),
         "by_product": dict(sorted(products.items())),

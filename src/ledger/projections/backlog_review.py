@@ -80,13 +80,25 @@ def review_due(facts: Any, now: datetime, stale_days: int) -> bool:
     return last is None or datetime.fromisoformat(last) <= now - timedelta(days=stale_days)
 
 
-def review_columns(facts: Any, now: datetime, stale_days: int) -> dict[str, Any]:
-    """What a backlog entry shows of the review: cause, last review, decisions."""
+# The review of an order never reviewed nor decided about, due or not: shared
+# (a backlog page holds one item per order; these are never changed).
+_NEVER = {
+    due: {"cause": None, "last_review_at": None, "due": due, "disposition": None}
+    for due in (False, True)
+}
+
+
+def review_of(facts: Any, now: datetime, stale_days: int) -> dict[str, Any]:
+    """What a backlog entry shows of the review (its ``review``): the last
+    review's cause and time, whether a review is due, the last decision."""
+    due = review_due(facts, now, stale_days)
+    if facts.last_review_at is None and not facts.dispositions:
+        return _NEVER[due]
     last = facts.dispositions[-1] if facts.dispositions else None
     return {
         "cause": facts.backlog_cause or None,
         "last_review_at": facts.last_review_at,
-        "review_due": review_due(facts, now, stale_days),
+        "due": due,
         "disposition": None
         if last is None
         else {"action": last[0], "at": last[1], "units": last[2], "value": last[3]},
