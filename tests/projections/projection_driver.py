@@ -50,7 +50,7 @@ class Driver:
             self._try(self.receive)
             return
         order = self.ledger.get_order(self.orders[pick % len(self.orders)])
-        if self.rnd.random() < self.backlog_share:
+        if self.backlog_share and self.rnd.random() < self.backlog_share:
             self._try(lambda: self._backlog(order))
             return
         action = self.advance if choice % 10 < 7 else self.side_step
