@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ledger.api.intake.command import add_import_command
-from ledger.audit.cli_commands import add_audit, add_backup, add_replay, add_restore
+from ledger.audit.cli_commands import add_audit, add_backup, add_replay
 from ledger.cli_support import EXIT_REFUSED, positive
 from ledger.demo import add_demo_command
-from ledger.worker.commands import add_project_command, add_rebuild_command
+from ledger.worker.commands import add_project_command, add_rebuild_command, add_restore_command
 from ledger.worker.forecasting import add_forecast_command
 
 Subparsers = Any  # argparse._SubParsersAction is private; its instance is all we touch
@@ -133,7 +133,7 @@ SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
     add_audit,
     add_replay,
     add_backup,
-    add_restore,
+    add_restore_command,
     add_import_command,
     add_forecast_command,
 ]

@@ -29,8 +29,8 @@ from ledger.aggregates.state import (
 )
 from ledger.aggregates.values import Customer, Delivery
 from ledger.application import Ledger
-from ledger.audit.key_tables import key_table_for
-from ledger.audit.personal import CUSTOMER_SEALED, DELIVERY_SEALED
+from ledger.persistence.key_tables import key_table_for
+from ledger.persistence.personal import CUSTOMER_SEALED, DELIVERY_SEALED
 from ledger.settings import Settings
 from privacy_support import Markers, build_instance, event_classes
 from strategies import STANDARD_LINES, lines_of

@@ -20,8 +20,8 @@ from projection_driver import Driver
 
 from ledger.aggregates.privacy import privacy_of
 from ledger.application import Ledger
-from ledger.audit.personal import SEALED_MARK, open_sealed
 from ledger.clock import SimulatedClock
+from ledger.persistence.personal import SEALED_MARK, open_sealed
 from ledger.projections.framework import Source, catch_up, fill, fold_events, records_of
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import open_view, rebuild_many

@@ -12,8 +12,8 @@ import pytest
 
 from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms, SkuQty
 from ledger.application import Ctx, Ledger
-from ledger.audit.personal import open_sealed
 from ledger.clock import SimulatedClock
+from ledger.persistence.personal import open_sealed
 from ledger.projections.archive import ARCHIVE, archive_index
 from ledger.projections.complaints import COMPLAINTS, complaint_register
 from ledger.projections.framework import ReadModel, Source, catch_up

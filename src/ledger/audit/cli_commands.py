@@ -1,4 +1,4 @@
-"""``ledger audit verify|seal|export``, ``ledger replay``, ``ledger backup|restore``.
+"""``ledger audit verify|seal|export``, ``ledger replay``, ``ledger backup``.
 
 Each ``add_*`` adds one subcommand to the ``ledger`` parser; the work is
 imported when the command runs, so ``ledger --help`` stays fast. Refusals
@@ -215,7 +215,7 @@ def run_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- backup and restore --------------------------------------------------------------
+# -- backup --------------------------------------------------------------
 
 
 def add_backup(subparsers: Subparsers) -> None:
@@ -237,34 +237,3 @@ def run_backup(args: argparse.Namespace) -> int:
         progress.finish()
     print(f"backed up {manifest['counts']['events']} events to {args.file}")
     return 0
-
-
-def add_restore(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("restore", help="load a backup into an empty store")
-    parser.add_argument("file", type=Path)
-    parser.set_defaults(handler=run_restore)
-
-
-def run_restore(args: argparse.Namespace) -> int:
-    """Check the backup before the store is even opened, so a refusal (a missing
-    key, a corrupt file) creates nothing; a later one removes what was created."""
-    from ledger.audit.keys import existing_key, key_file
-    from ledger.audit.restore import leaving_nothing, open_backup, restore
-    from ledger.settings import get_settings
-
-    settings = get_settings()
-    with (
-        leaving_nothing(settings),
-        open_backup(args.file, existing_key(settings)) as checked,
-        opened_ledger(create=True) as ledger,
-    ):
-        progress = Progress("restore", checked.events)
-        counts = restore(ledger, checked, progress)
-        progress.finish()
-    print(f"restored {counts['events']} events of {counts['orders']} orders; projections rebuilt")
-    if settings.database.backend == "sqlite":
-        print(f"the audit key it verified with is kept in {key_file(settings)} (mode 0600)")
-    return 0
-
-
-COMMANDS = (add_audit, add_replay, add_backup, add_restore)

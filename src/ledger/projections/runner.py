@@ -27,6 +27,7 @@ from ledger.projections.framework import (
     fold_page,
 )
 from ledger.projections.view_memory import MemoryView
+from ledger.projections.view_sqlite import make_sqlite_view
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,8 @@ def open_view(app: Any, model: ReadModel[R], table: str = "") -> View[R]:
     if datastore is None:
         return MemoryView(model, table)
     if type(datastore).__name__ == "SQLiteDatastore":
-        from ledger.projections.view_sqlite import make_sqlite_view
-
         return make_sqlite_view(datastore, model, table)
-    from ledger.projections.view_postgres import make_postgres_view
+    from ledger.projections.view_postgres import make_postgres_view  # psycopg: PostgreSQL only
 
     return make_postgres_view(datastore, model, table)
 
@@ -67,7 +66,7 @@ class Waker:
             self._thread.start()
 
     def _listen(self) -> None:
-        from psycopg.sql import SQL, Identifier
+        from psycopg.sql import SQL, Identifier  # only a PostgreSQL store listens
 
         while not self._stopped.is_set():
             try:
@@ -311,10 +310,9 @@ class RunnerGroup:
     """One thread keeping several runners' views caught up together.
 
     Eight runners each on their own thread each read the same page, decode
-    the same events and commit a transaction of their own every step: at a
-    steady 300 commands/s that was 1.3–1.6 ms of CPU per command, nearly
-    all of it per step rather than per event (a runner whose model folds
-    none of the events cost as much as the board's). A group reads and
+    the same events and commit a transaction of their own every step: that
+    cost is per step rather than per event (a runner whose model folds none
+    of the events costs as much as the board's). A group reads and
     decodes each page once, folds it into every member's rows and commits
     every member's rows and position in one transaction (see
     ``step_together``). Members keep their own lock, position, waits and

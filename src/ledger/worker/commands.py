@@ -1,5 +1,6 @@
-"""``ledger project`` (runners and scheduler in the foreground) and
-``ledger rebuild NAME|--all`` (blue/green, with a progress bar)."""
+"""``ledger project`` (runners and scheduler in the foreground),
+``ledger rebuild NAME|--all`` (blue/green, with a progress bar) and
+``ledger restore FILE`` (a backup loaded, then every read model rebuilt)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from ledger.projections.registry import READ_MODELS
@@ -95,8 +97,41 @@ def rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_restore_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "restore", help="load a backup into an empty store, then rebuild the read models"
+    )
+    parser.add_argument("file", type=Path)
+    parser.set_defaults(handler=run_restore)
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    """Check the backup before the store is even opened, so a refusal (a missing
+    key, a corrupt file) creates nothing; a later one removes what was created."""
+    from ledger.audit.cli_commands import opened_ledger
+    from ledger.audit.keys import existing_key, key_file
+    from ledger.audit.restore import leaving_nothing, open_backup
+    from ledger.cli_support import Progress
+    from ledger.settings import get_settings
+    from ledger.worker.restore import restore
+
+    settings = get_settings()
+    with (
+        leaving_nothing(settings),
+        open_backup(args.file, existing_key(settings)) as checked,
+        opened_ledger(create=True) as ledger,
+    ):
+        progress = Progress("restore", checked.events)
+        counts = restore(ledger, checked, progress)
+        progress.finish()
+    print(f"restored {counts['events']} events of {counts['orders']} orders; projections rebuilt")
+    if settings.database.backend == "sqlite":
+        print(f"the audit key it verified with is kept in {key_file(settings)} (mode 0600)")
+    return 0
+
+
 class ProgressBar:
-    """``name [#####.....]  45%  12000/26000 events  35000 ev/s`` on one line."""
+    """``name [#####.....]  45%  12000/26000 events  <rate> ev/s`` on one line."""
 
     def __init__(self, name: str, out: TextIO, width: int = 30) -> None:
         self.name, self.out, self.width = name, out, width
