@@ -9,6 +9,7 @@ as ``in_part``."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,7 @@ def test_a_failed_part_leaves_the_live_view_serving(
         rebuild_many([(live, None)], source)
         before = stored(live)
 
-        def failing(views: list[View[Any]], head: int, part: Part) -> Any:
+        def failing(views: Sequence[View[Any]], head: int, part: Part) -> Callable[[], None]:
             def join() -> None:
                 raise RuntimeError("the other part failed")
 
