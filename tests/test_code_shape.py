@@ -20,24 +20,19 @@ LONG_FUNCTIONS = {
     "ledger/api/fastpath.py:fast_command": 86,
 }
 
-CLI = "a command's handler: `ledger --help` does not load the service"
 POSTGRES = "psycopg: only a PostgreSQL store loads it"
+STATSMODELS = "numpy and statsmodels load only to forecast"
 # Modules that may import inside functions, and why.
 LATE_IMPORTS = {
-    "ledger/cli.py": CLI,
-    "ledger/cli_support.py": CLI,
-    "ledger/audit/cli_commands.py": CLI,
-    "ledger/worker/commands.py": CLI,
-    "ledger/demo/command.py": CLI,
-    "ledger/api/intake/command.py": CLI,
-    "ledger/worker/forecasting.py": CLI + "; numpy and statsmodels load only to forecast",
-    "ledger/projections/forecast.py": "statsmodels loads only to forecast",
+    "ledger/cli.py": "uvicorn and FastAPI load only to serve",
+    "ledger/api/intake/command.py": "openpyxl, calamine and numpy load only to import a file",
+    "ledger/worker/forecasting.py": STATSMODELS,
+    "ledger/projections/forecast.py": STATSMODELS,
     "ledger/settings.py": "apscheduler loads only when a cron is set",
     "ledger/audit/store.py": POSTGRES,
     "ledger/persistence/key_tables.py": POSTGRES,
     "ledger/projections/runner.py": POSTGRES,
     "ledger/worker/leases.py": POSTGRES,
-    "ledger/projections/framework.py": "checkpoints build on the framework (to be moved apart)",
 }
 
 

@@ -1,5 +1,5 @@
 """The rebuild's bulk path: one pass over the log folds every read model in
-memory and writes each view once (``framework.fill``, ``runner.rebuild_many``).
+memory and writes each view once (``bulk.fill``, ``runner.rebuild_many``).
 It must give exactly what the incremental, paged path gives, on every backend,
 and the projection decoder must decode events as the application's mapper
 does, apart from the sealed personal data no read model shows."""
@@ -22,7 +22,8 @@ from ledger.aggregates.privacy import privacy_of
 from ledger.application import Ledger
 from ledger.clock import SimulatedClock
 from ledger.persistence.personal import SEALED_MARK, open_sealed
-from ledger.projections.framework import Source, catch_up, fill, fold_events, records_of
+from ledger.projections.bulk import fill
+from ledger.projections.framework import Source, catch_up, fold_events, records_of
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import open_view, rebuild_many
 from ledger.settings import Settings

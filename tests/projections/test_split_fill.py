@@ -1,4 +1,4 @@
-"""A rebuild split across processes by order (``framework.fill`` with
+"""A rebuild split across processes by order (``bulk.fill`` with
 ``part``): each part folds only its own orders' events, part 0 records the
 position and merges the parts' checkpoints. The union must be exactly the
 whole fill: the same rows, the same position, the same checkpoints; and
@@ -22,8 +22,9 @@ from ledger.clock import SimulatedClock
 from ledger.projections import checkpoints, runner
 from ledger.projections.backlog import BACKLOG
 from ledger.projections.board import BOARD
+from ledger.projections.bulk import fill
 from ledger.projections.checkpoints import store_of
-from ledger.projections.framework import Part, Source, View, fill, fold_events, in_part, records_of
+from ledger.projections.framework import Part, Source, View, fold_events, in_part, records_of
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import open_view, rebuild_many
 from ledger.settings import Settings

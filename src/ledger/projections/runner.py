@@ -15,6 +15,7 @@ from typing import Any, Generic
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.popo import POPOApplicationRecorder
 
+from ledger.projections.bulk import fill
 from ledger.projections.framework import (
     DEFAULT_PAGE,
     Part,
@@ -23,7 +24,6 @@ from ledger.projections.framework import (
     Source,
     View,
     catch_up,
-    fill,
     fold_page,
 )
 from ledger.projections.view_memory import MemoryView
@@ -533,7 +533,7 @@ def rebuild(
 
 FillElsewhere = Callable[[Sequence[View[Any]], int, Part], Callable[[], None]]
 """Starts filling some shadow views up to a position in another process, for
-one part of the orders (``framework.fill``); returns the function that waits
+one part of the orders (``bulk.fill``); returns the function that waits
 for it (and raises if it failed)."""
 
 
@@ -549,7 +549,7 @@ def rebuild_many(
 
     ``targets`` are (view, lock) pairs; the lock (if any) is the one its live
     runner holds while catching up. Every shadow is folded in memory from the
-    same read of the log and bulk-written once (``framework.fill``); with
+    same read of the log and bulk-written once (``bulk.fill``); with
     ``elsewhere``, another process folds half of the orders into the same
     shadows meanwhile (each process reads and decodes only its own orders'
     events). Then each shadow, under its view's lock, catches up with what

@@ -1,10 +1,15 @@
 """``ledger project`` (runners and scheduler in the foreground),
-``ledger rebuild NAME|--all`` (blue/green, with a progress bar) and
-``ledger restore FILE`` (a backup loaded, then every read model rebuilt)."""
+``ledger rebuild NAME|--all`` (blue/green, with a progress bar),
+``ledger restore FILE`` (a backup loaded, then every read model rebuilt) and
+``ledger forecast`` (the forecast job, once).
+
+The worker is loaded with the ``ledger`` command anyway (``ledger.worker``
+imports it), so these handlers import nothing late."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -13,7 +18,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from ledger.application import Ledger
+from ledger.audit.cli_commands import opened_ledger
+from ledger.audit.keys import existing_key, key_file
+from ledger.audit.restore import leaving_nothing, open_backup
+from ledger.cli_support import Progress
 from ledger.projections.registry import READ_MODELS
+from ledger.settings import get_settings
+from ledger.worker.forecasting import forecast_job
+from ledger.worker.process import RebuildBusy, Worker
+from ledger.worker.restore import restore
 
 
 def add_project_command(subparsers: Any) -> None:
@@ -47,10 +61,6 @@ def add_rebuild_command(subparsers: Any) -> None:
 
 
 def project(args: argparse.Namespace) -> int:
-    from ledger.application import Ledger
-    from ledger.settings import get_settings
-    from ledger.worker.process import Worker
-
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
@@ -69,10 +79,6 @@ def project(args: argparse.Namespace) -> int:
 
 
 def rebuild(args: argparse.Namespace) -> int:
-    from ledger.application import Ledger
-    from ledger.settings import get_settings
-    from ledger.worker.process import RebuildBusy, Worker
-
     ledger = Ledger(get_settings())
     worker = Worker(ledger)
     try:
@@ -108,13 +114,6 @@ def add_restore_command(subparsers: Any) -> None:
 def run_restore(args: argparse.Namespace) -> int:
     """Check the backup before the store is even opened, so a refusal (a missing
     key, a corrupt file) creates nothing; a later one removes what was created."""
-    from ledger.audit.cli_commands import opened_ledger
-    from ledger.audit.keys import existing_key, key_file
-    from ledger.audit.restore import leaving_nothing, open_backup
-    from ledger.cli_support import Progress
-    from ledger.settings import get_settings
-    from ledger.worker.restore import restore
-
     settings = get_settings()
     with (
         leaving_nothing(settings),
@@ -127,6 +126,28 @@ def run_restore(args: argparse.Namespace) -> int:
     print(f"restored {counts['events']} events of {counts['orders']} orders; projections rebuilt")
     if settings.database.backend == "sqlite":
         print(f"the audit key it verified with is kept in {key_file(settings)} (mode 0600)")
+    return 0
+
+
+def add_forecast_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "forecast",
+        help="forecast every seasonal series now and store the forecasts",
+        description="Run the daily forecast job once: bring the seasonal read model up "
+        "to date, forecast every series (product, family, customer, transport mode) and "
+        "replace the stored forecasts that GET /reports/seasonal shows.",
+    )
+    parser.set_defaults(handler=forecast_command)
+
+
+def forecast_command(args: argparse.Namespace) -> int:
+    ledger = Ledger(get_settings())
+    try:
+        worker = Worker(ledger, only=["seasonal"])
+        summary = forecast_job(worker)
+        print(json.dumps(summary, ensure_ascii=False), file=sys.stdout)
+    finally:
+        ledger.close()
     return 0
 
 

@@ -34,8 +34,9 @@ from ledger.audit.service import seal
 from ledger.clock import Clock
 from ledger.integration.alert_events import CONDITIONS, AlertEvents
 from ledger.projections.alerts import ALERTS, scan_alerts
+from ledger.projections.bulk import fill
 from ledger.projections.forecast_store import FORECASTS, TABLE
-from ledger.projections.framework import Part, Source, View, catch_up, fill
+from ledger.projections.framework import Part, Source, View, catch_up
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import (
     REBUILD_PAGE,
