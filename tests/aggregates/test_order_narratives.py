@@ -1,6 +1,6 @@
 """The order follow-up process, section by section, told as specifications.
 
-Each class follows one section of the course (DOMAIN.md) on a bare
+Each class follows one stage of the process (docs/domain.md) on a bare
 ``Order`` aggregate: what the merchandiser records, what the order then
 says, and which guard refuses what (with its stable code, writing nothing).
 """
