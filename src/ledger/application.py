@@ -32,15 +32,15 @@ from ledger.aggregates.values import (
     PurchaseItem,
     SkuQty,
 )
-from ledger.audit.personal import (
-    PersonalDataMapper,
-    PersonalKeys,
-    register_personal_transcodings,
-)
 from ledger.canonical import canonical_json
 from ledger.clock import Clock, SystemClock
 from ledger.persistence import IdempotencyKeyConflict, IdempotencyRecord, LedgerRecorder
 from ledger.persistence.creation import create_racing
+from ledger.persistence.personal import (
+    PersonalDataMapper,
+    PersonalKeys,
+    register_personal_transcodings,
+)
 from ledger.persistence.records import ERASED_FINGERPRINT
 from ledger.settings import Settings, eventsourcing_env, get_settings
 from ledger.transcodings import register_domain_transcodings
@@ -180,7 +180,7 @@ class Ledger(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
-        # Personal fields are sealed with their customer's key (see ledger.audit.personal).
+        # Personal fields are sealed with their customer's key (see ledger.persistence.personal).
         self.personal_keys = PersonalKeys(lambda: self)
         register_personal_transcodings(transcoder, self.personal_keys)
 
@@ -884,7 +884,7 @@ class _Retry(Exception):
 
 def _fingerprint(ctx: Ctx, name: str, order_id: UUID | None, args: dict[str, Any]) -> str:
     """What tells a repeat of a command from another use of its idempotency key;
-    only a command with a key needs one (about 40 µs of canonical JSON)."""
+    only a command with a key needs one (canonical JSON is not free)."""
     if not ctx.idempotency_key:
         return ""
     text = canonical_json({"command": name, "order_id": str(order_id or ""), "args": args})

@@ -1,4 +1,4 @@
-"""Each role may do exactly what SPEC §4 grants it; everyone may read."""
+"""Each role may do exactly what docs/api.md grants it; everyone may read."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -56,10 +56,61 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     # PostgreSQL can go away under a running service: answer 503 at once meanwhile.
     watch = StoreWatch.of(settings.database) if store == "postgres" else None
 
+    app = FastAPI(
+        title="ledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=_lifespan(settings, service, worker, tail, watch, owns_ledger=owns_ledger),
+        default_response_class=FastJSON,
+        docs_url=None,  # served by install_docs, without a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    app.state.settings = settings
+    app.state.ledger = service
+    app.state.store = store
+    app.state.worker = worker
+    app.state.feed = feed
+    app.state.feed_tail = tail
+    app.state.store_watch = watch
+    app.state.metrics = metrics = Metrics(worker)
+    app.state.tokens = tokens
+    app.state.dev_token = dev_token
+    if dev_token is not None:
+        log.warning("no LEDGER_TOKENS: development token %s", dev_token)
+    _install(app, watch, store, metrics)
+    return app
+
+
+def _install(app: FastAPI, watch: StoreWatch | None, store: str, metrics: Metrics) -> None:
+    """The error handlers, the docs, the middleware and every router."""
+    install_error_handlers(app)
+    install_docs(app)
+    if watch is not None:
+        app.add_middleware(StoreGate, watch=watch, store=store)
+    app.add_middleware(BodyLimit, uploads=dict.fromkeys(UPLOAD_PATHS, UPLOAD_BODY_BYTES))
+    app.add_middleware(CountCommands, metrics=metrics)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.include_router(imports_ui_router)  # before the pages' catch-all 404
+    app.include_router(ui_router)  # the web pages under /ui
+
+
+def _lifespan(
+    settings: Settings,
+    service: Ledger,
+    worker: Worker,
+    tail: FeedTail,
+    watch: StoreWatch | None,
+    *,
+    owns_ledger: bool,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What starts with the service and stops with it."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # statsmodels takes a second or two of CPU to import: not in the first
-        # forecast request, nor while the process is starting and serving its first calls.
+        # statsmodels is slow to import: not in the first forecast request,
+        # nor while the process is starting and serving its first calls.
         warming = threading.Timer(WARM_UP_AFTER, warm_up)
         warming.daemon = True
         warming.start()
@@ -79,36 +130,4 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
             if owns_ledger:
                 service.close()
 
-    app = FastAPI(
-        title="ledger",
-        version="0.1.0",
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        default_response_class=FastJSON,
-        docs_url=None,  # served by install_docs, without a CDN
-        redoc_url=None,
-        swagger_ui_oauth2_redirect_url=None,
-    )
-    app.state.settings = settings
-    app.state.ledger = service
-    app.state.store = store
-    app.state.worker = worker
-    app.state.feed = feed
-    app.state.feed_tail = tail
-    app.state.store_watch = watch
-    app.state.metrics = metrics = Metrics(worker)
-    app.state.tokens = tokens
-    app.state.dev_token = dev_token
-    if dev_token is not None:
-        log.warning("no LEDGER_TOKENS: development token %s", dev_token)
-    install_error_handlers(app)
-    install_docs(app)
-    if watch is not None:
-        app.add_middleware(StoreGate, watch=watch, store=store)
-    app.add_middleware(BodyLimit, uploads=dict.fromkeys(UPLOAD_PATHS, UPLOAD_BODY_BYTES))
-    app.add_middleware(CountCommands, metrics=metrics)
-    for router in ROUTERS:
-        app.include_router(router)
-    app.include_router(imports_ui_router)  # before the pages' catch-all 404
-    app.include_router(ui_router)  # the web pages under /ui
-    return app
+    return lifespan

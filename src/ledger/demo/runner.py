@@ -178,8 +178,8 @@ def _save(
     transaction, then the snapshots their orders reached.
 
     ``Application.save`` takes aggregates (whose events it files aggregate by
-    aggregate) or single events (each checked against a runtime protocol,
-    some 60 µs apiece on Python 3.11). One ``_Batch`` keeps the events in time
+    aggregate) or single events (each checked, slowly, against a runtime
+    protocol). One ``_Batch`` keeps the events in time
     order at the cost of one check.
     """
     if batch:

@@ -47,7 +47,7 @@ from ledger.aggregates.order import Order
 from ledger.aggregates.privacy import Privacy, privacy_of
 from ledger.aggregates.state import STATE_TYPES
 from ledger.aggregates.values import ERASED, VALUE_TYPES, Customer, Delivery
-from ledger.audit.key_tables import key_table_for
+from ledger.persistence.key_tables import key_table_for
 from ledger.transcodings import DataclassAsDict
 
 # Other processes see an erasure within this many seconds (their cached keys expire).
