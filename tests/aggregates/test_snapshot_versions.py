@@ -112,8 +112,15 @@ def story() -> Order:
             step(order.change_document_status, shipment_id="S-1", kind=kind, status=status)
     step(order.dispatch, shipment_id="S-1", tracking_number="SF1")
     step(order.deliver, shipment_id="S-1", received_by="李四")
-    step(order.invoice, invoice_number="INV-1", amount=Decimal("65.00"), issued_on=date(2026, 2, 20))
-    step(order.receive_payment, reference="P-1", amount=Decimal("30.00"), received_on=date(2026, 2, 25))
+    step(
+        order.invoice, invoice_number="INV-1", amount=Decimal("65.00"), issued_on=date(2026, 2, 20)
+    )
+    step(
+        order.receive_payment,
+        reference="P-1",
+        amount=Decimal("30.00"),
+        received_on=date(2026, 2, 25),
+    )
     step(
         order.file_complaint,
         complaint_id="C-1",
