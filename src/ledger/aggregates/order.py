@@ -20,12 +20,13 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.aftercare import Aftercare
-from ledger.aggregates.base import CLOSED, SIDE_STAGES, STAGES, OrderEvent
+from ledger.aggregates.base import OrderEvent
 from ledger.aggregates.context import current_stamp
 from ledger.aggregates.finance import Finance
 from ledger.aggregates.planning import Planning
 from ledger.aggregates.receiving import Receiving
 from ledger.aggregates.shipping import Shipping
+from ledger.aggregates.stages import CLOSED, SIDE_STAGES, STAGES
 
 __all__ = ["CLOSED", "SIDE_STAGES", "STAGES", "Order"]
 

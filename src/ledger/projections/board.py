@@ -10,13 +10,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledger.aggregates.base import SIDE_STAGES, STAGES
 from ledger.aggregates.readout import ratio
+from ledger.aggregates.stages import CLOSED, SIDE_STAGES, STAGES
 from ledger.projections.facts import STEPS, OrderFacts, fraction, topics
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.order_rows import FactsModel, Page, flag, paged_query
 
-CLOSED = ("cancelled", "split", "merged", "archived")
 COLUMNS = tuple(s for s in (*STAGES, *SIDE_STAGES) if s not in CLOSED)
 FLAGS = ("on_hold", "open_quality_issue", "open_complaint", "overdue", "transit_exception")
 

@@ -7,7 +7,7 @@ import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ledger.aggregates.base import STAGES
+from ledger.aggregates.stages import STAGES
 from ledger.projections.framework import Filter, View
 from ledger.projections.rowkit import check_year
 
@@ -33,8 +33,10 @@ def stage_times(reached: dict[str, str]) -> dict[str, tuple[float, float]]:
     start = reached.get("received")
     if start is None:
         return {}
-    times = {s: datetime.fromisoformat(reached[s]) for s in STAGES if s in reached}
-    result = {}
+    times: dict[str, datetime] = {
+        s: datetime.fromisoformat(reached[s]) for s in STAGES if s in reached
+    }
+    result: dict[str, tuple[float, float]] = {}
     for i, stage in enumerate(STAGES[1:], start=1):
         if stage not in times:
             continue
