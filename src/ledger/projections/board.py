@@ -12,7 +12,7 @@ from typing import Any
 
 from ledger.aggregates.readout import ratio
 from ledger.aggregates.stages import CLOSED, SIDE_STAGES, STAGES
-from ledger.projections.facts import STEPS, OrderFacts, fraction, topics
+from ledger.projections.facts import STEPS, OrderFacts, fraction
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.order_rows import FactsModel, Page, flag, paged_query
 
@@ -39,7 +39,7 @@ class BoardModel(FactsModel):
 
     name = "board"
     checkpointed = True
-    topics = topics("OrderReceived", *STEPS)
+    topics = STEPS.topics(without=STEPS.unchanged)
     columns = (
         Column("number", "text", lambda f: f.number),
         Column("customer", "text", lambda f: f.customer),

@@ -18,7 +18,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ledger.projections.facts import STEPS, OrderFacts, fold_facts, load_facts, plain_facts, topics
+from ledger.aggregates.order import Order
+from ledger.aggregates.stages import Stage
+from ledger.projections.facts import STEPS, OrderFacts, fold_facts, load_facts, plain_facts
 from ledger.projections.framework import Column, Filter, ReadModel, View
 from ledger.projections.lead_times import lead_times as lead_times
 from ledger.projections.lead_times import quantile as quantile
@@ -29,14 +31,15 @@ NOT_SOLD = ("split", "merged")
 # Events that change neither stage, lines nor status; a stage is noted on the
 # event that reaches it, so skipping these notes the same times.
 _IGNORED = (
-    "DeliveryDatePromised",
-    "ShipmentRescheduled",
-    "QualityIssueRaised",
-    "QualityIssueResolved",
-    "TransitUpdated",
-    "PaymentReceived",
-    "ComplaintFiled",
-    "ComplaintResolved",
+    *STEPS.unchanged,
+    Order.DeliveryDatePromised,
+    Order.ShipmentRescheduled,
+    Order.QualityIssueRaised,
+    Order.QualityIssueResolved,
+    Order.TransitUpdated,
+    Order.PaymentReceived,
+    Order.ComplaintFiled,
+    Order.ComplaintResolved,
 )
 
 
@@ -60,9 +63,9 @@ def note_stage(reached: dict[str, str], facts: OrderFacts, at: str) -> dict[str,
     """``Order._note_stage``: full delivery counts even when the stage jumps
     straight to invoiced. Returns ``reached`` itself when nothing is new."""
     stage = facts.stage
-    new = [] if stage in reached else [stage]
-    if "delivered" not in reached and facts.fully_delivered:  # cheap once noted
-        new.insert(0, "delivered")
+    new: list[str] = [] if stage in reached else [stage]
+    if Stage.DELIVERED not in reached and facts.fully_delivered:  # cheap once noted
+        new.insert(0, Stage.DELIVERED)
     if not new:
         return reached
     return {**reached, **dict.fromkeys(new, at)}
@@ -72,7 +75,7 @@ class ReportsModel(ReadModel[ReportRow]):
     """A row per order ever received."""
 
     name = "reports"
-    topics = topics("OrderReceived", *(name for name in STEPS if name not in _IGNORED))
+    topics = STEPS.topics(without=_IGNORED)
     columns = (
         Column("number", "text", lambda r: r.facts.number),
         Column("customer", "text", lambda r: r.facts.customer),
