@@ -74,6 +74,10 @@ FINISHED: frozenset[str] = CLOSED | {Status.SETTLED}
 """Statuses of an order with nothing left to follow up (the backlog's end)."""
 FINAL: frozenset[str] = FINISHED | {Status.REJECTED}
 """Statuses that are the stage whatever else is true (a hold included)."""
+REPLACED: frozenset[str] = frozenset({Status.SPLIT, Status.MERGED})
+"""Statuses of an order whose goods live on in the orders that replaced it."""
+WITHDRAWN: frozenset[str] = REPLACED | {Status.CANCELLED}
+"""Statuses of an order whose goods are no longer wanted under it."""
 _OWN_PROGRESS: frozenset[str] = frozenset(
     {Status.RECEIVED, Status.VERIFIED, Status.REJECTED, Status.SETTLED, Status.ARCHIVED}
 )

@@ -31,7 +31,7 @@ class ArchiveRow:
     currency: str
     version: int
     total: str
-    status: str = "received"
+    status: str = Status.RECEIVED
     closed_as: str = ""  # settled or cancelled, when archived
     archive_ref: str = ""
     archived_at: str | None = None

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.aggregates.order import Order
-from ledger.aggregates.stages import Stage
+from ledger.aggregates.stages import REPLACED, Stage, Status
 from ledger.projections.facts import STEPS, OrderFacts, fold_facts, load_facts, plain_facts
 from ledger.projections.framework import Column, Filter, ReadModel, View
 from ledger.projections.lead_times import lead_times as lead_times
@@ -27,7 +27,6 @@ from ledger.projections.lead_times import quantile as quantile
 from ledger.projections.rowkit import check_year, choice, page_of
 
 GROUPINGS = ("month", "customer", "product", "channel")
-NOT_SOLD = ("split", "merged")
 # Events that change neither stage, lines nor status; a stage is noted on the
 # event that reaches it, so skipping these notes the same times.
 _IGNORED = (
@@ -137,11 +136,11 @@ def _tally(rows: list[ReportRow], group_by: str, product: str | None) -> dict[tu
     tally: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         f = row.facts
-        if f.status in NOT_SOLD or (product is not None and product not in f.lines):
+        if f.status in REPLACED or (product is not None and product not in f.lines):
             continue
         for key, quantity, amount in _contributions(f, group_by, product):
             figures = tally.setdefault((key, f.currency), _zero())
-            if f.status == "cancelled":
+            if f.status == Status.CANCELLED:
                 figures["cancelled"] += 1
             else:
                 figures["orders"] += 1

@@ -19,14 +19,12 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.aggregates.order import Order
-from ledger.aggregates.stages import Status
+from ledger.aggregates.stages import WITHDRAWN, Status
 from ledger.aggregates.values import line_amount
 from ledger.projections.facts import replace
 from ledger.projections.framework import Column
 from ledger.projections.rowkit import StepModel
 from ledger.projections.steps import Steps
-
-NOT_DEMAND = ("cancelled", "split", "merged")
 
 
 def family_of(sku: str) -> str:
@@ -58,7 +56,7 @@ class DemandRow:
 
     @property
     def counted(self) -> bool:
-        return self.status not in NOT_DEMAND
+        return self.status not in WITHDRAWN
 
 
 def _lines(lines: Any, currency: str) -> dict[str, DemandLine]:

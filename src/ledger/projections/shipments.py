@@ -16,6 +16,7 @@ from typing import Any
 
 from ledger.aggregates import rules
 from ledger.aggregates.order import Order
+from ledger.aggregates.stages import Status
 from ledger.aggregates.state import DocumentState, ShipmentState
 from ledger.aggregates.values import TRANSIT_EXCEPTIONS
 from ledger.projections.facts import replace
@@ -70,7 +71,7 @@ class ShipmentsRow:
     number: str
     customer: str
     version: int
-    status: str = "received"
+    status: str = Status.RECEIVED
     shipments: dict[str, Shipment] = field(default_factory=dict)
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.aggregates.order import Order
-from ledger.aggregates.stages import Status
+from ledger.aggregates.stages import WITHDRAWN, Status
 from ledger.aggregates.values import add_days, lines_total
 from ledger.projections.facts import replace
 from ledger.projections.framework import Column, Filter, View
@@ -28,8 +28,6 @@ from ledger.projections.rowkit import (
     with_status,
 )
 from ledger.projections.steps import Steps
-
-OFF_STATEMENT = ("cancelled", "split", "merged")  # unless money moved
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ class StatementRow:
     currency: str
     version: int
     total: str
-    status: str = "received"
+    status: str = Status.RECEIVED
     due_days: int | None = None
     invoices: tuple[Invoice, ...] = ()
     credited: str = "0"
@@ -65,7 +63,9 @@ class StatementRow:
 
     @property
     def listed(self) -> bool:
-        return bool(self.invoices) or self.status not in OFF_STATEMENT
+        return (
+            bool(self.invoices) or self.status not in WITHDRAWN
+        )  # listed unless withdrawn with no money moved
 
 
 def due_date(row: StatementRow) -> date | None:
