@@ -192,7 +192,7 @@ def test_every_state_shape_ever_written_has_a_fixture_and_an_upcast_to_today() -
     for shape in range(1, version + 1):
         path = FIXTURES / f"snapshot_v{shape}.json"
         assert path.exists(), f"no snapshot of state shape {shape} is kept ({path.name})"
-        written = set(json.loads(path.read_text(encoding="utf-8"))["state"])
+        written = set(json.loads(path.read_text(encoding="utf-8"))["state"]) - {"class_version"}
         if shape < version:
             assert hasattr(Order, f"upcast_v{shape}_v{shape + 1}")
         else:
