@@ -132,7 +132,7 @@ class Aftercare(OrderBase):
         privacy = Privacy(personal=("reason",))
 
         def evolve(self, order: Order) -> None:
-            order.status = Status.CANCELLED
+            order.status = Status.CANCELLED.value
             order.cancel_reason = self.reason
             order.on_hold = False
             for line in order.lines.values():
@@ -156,7 +156,7 @@ class Aftercare(OrderBase):
         privacy = Privacy(public=("archive_ref",))
 
         def evolve(self, order: Order) -> None:
-            order.status = Status.ARCHIVED
+            order.status = Status.ARCHIVED.value
             order.archive_ref = self.archive_ref
 
     def archive(self, archive_ref: str) -> None:

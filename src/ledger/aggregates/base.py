@@ -211,10 +211,10 @@ class OrderBase(OrderState):
         reached = self.stage_reached
         units = self.units()
         if units.fully_delivered and Stage.DELIVERED not in reached:
-            reached[Stage.DELIVERED] = at
+            reached[Stage.DELIVERED.value] = at
         stage = derive_stage(self, units)
         if stage not in reached:
-            reached[stage] = at
+            reached[stage.value] = at
 
     def _fully_delivered(self) -> bool:
         return self.units().fully_delivered

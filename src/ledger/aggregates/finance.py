@@ -185,7 +185,7 @@ class Finance(OrderBase):
 
     class OrderSettled(Aggregate.Event):
         def evolve(self, order: Order) -> None:
-            order.status = Status.SETTLED
+            order.status = Status.SETTLED.value
 
     def settle(self) -> None:
         """Close the account: all shipped or written off, shipped goods invoiced,

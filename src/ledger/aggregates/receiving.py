@@ -131,7 +131,7 @@ class Receiving(OrderBase):
         def evolve(self, order: Order) -> None:
             order.checks = dict(self.checks)
             order.problems = []
-            order.status = Status.VERIFIED
+            order.status = Status.VERIFIED.value
 
     class VerificationFailed(Aggregate.Event):
         checks: dict[str, bool]
@@ -141,7 +141,7 @@ class Receiving(OrderBase):
         def evolve(self, order: Order) -> None:
             order.checks = dict(self.checks)
             order.problems = list(self.problems)
-            order.status = Status.REJECTED
+            order.status = Status.REJECTED.value
 
     def verify(self, checks: dict[str, bool], problems: Sequence[str] = ()) -> None:
         """Record the check of customer, product and delivery details.
@@ -247,7 +247,7 @@ class Receiving(OrderBase):
         )
 
         def evolve(self, order: Order) -> None:
-            order.status = Status.CONFIRMED
+            order.status = Status.CONFIRMED.value
             order.payment_terms = self.payment_terms
             order.invoice_info = dict(self.invoice_info)
             order.special_requirements = self.special_requirements
@@ -306,7 +306,7 @@ class Receiving(OrderBase):
         privacy = Privacy(public=("children",))
 
         def evolve(self, order: Order) -> None:
-            order.status = Status.SPLIT
+            order.status = Status.SPLIT.value
             order.split_into = [str(child["order_id"]) for child in self.children]
 
     def split(self, parts: Sequence[tuple[UUID, str, Sequence[SkuQty]]]) -> list[Order]:
@@ -364,7 +364,7 @@ class Receiving(OrderBase):
         privacy = Privacy(public=("into", "into_number"))
 
         def evolve(self, order: Order) -> None:
-            order.status = Status.MERGED
+            order.status = Status.MERGED.value
             order.merged_into = self.into
 
     @staticmethod

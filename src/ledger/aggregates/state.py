@@ -7,6 +7,9 @@ stores exactly these attributes: changing them changes the snapshot's
 shape, which needs ``Order.class_version`` raised and an upcast (see
 docs/architecture.md, "Changing the state").
 
+Values are kept as plain text (``Status.SETTLED.value``, not the enum
+member), as a snapshot reads them back and as copying them is cheapest.
+
 The parts are plain dataclasses of JSON-friendly values (str, int, Decimal,
 date, datetime, lists, dicts with str keys) so that a snapshot round-trips
 to an equal object.
@@ -243,7 +246,7 @@ class OrderState:
     lines: dict[str, LineState]
     split_from: str
     merged_from: list[str]
-    status: Status = Status.RECEIVED
+    status: str = Status.RECEIVED.value  # a ``Status``, kept as its plain text
     on_hold: bool = False
     hold_reason: str = ""
     checks: dict[str, bool] = field(default_factory=dict)
