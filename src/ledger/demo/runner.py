@@ -255,7 +255,7 @@ def _report(scene: Scene, events: int, elapsed: float) -> DemoReport:
     orders = list(scene.orders.values())
     stages = Counter(order.stage for order in orders)
     ordered = [s for s in (*STAGES, *SIDE_STAGES) if s in stages]
-    rows = sorted((order.number, order.stage, order.version) for order in orders)
+    rows = sorted((order.number, str(order.stage), order.version) for order in orders)
     return DemoReport(
         orders=len(orders),
         events=events,

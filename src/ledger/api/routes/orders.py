@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from ledger.aggregates.base import SIDE_STAGES, STAGES
+from ledger.aggregates.stages import SIDE_STAGES, STAGES
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, PrincipalDep, allow, ctx_for, in_thread
 from ledger.api.errors import COMMAND_ERRORS, READ_ERRORS, ApiError
 from ledger.api.exports import listing_get
