@@ -121,10 +121,10 @@ def fast_command(route: APIRoute) -> Fast | None:
     embed = bool(getattr(route, "_embed_body_fields", False))
     if not _resolvable(dependant, top=True) or len(dependant.body_params) != 1 or embed:
         return None
-    answer = inspect.signature(dependant.call, eval_str=True).return_annotation
+    endpoint = cast(Callable[..., Awaitable[Response]], dependant.call)
+    answer = inspect.signature(endpoint, eval_str=True).return_annotation
     if not (isinstance(answer, type) and issubclass(answer, Response)):
         return None  # FastAPI would serialise what it returns
-    endpoint = cast(Callable[..., Awaitable[Response]], dependant.call)
     body_params = dependant.body_params
 
     async def fast(request: Request) -> Response | None:
