@@ -68,3 +68,19 @@ def test_form_fields_follow_the_request_models() -> None:
     assert verify["checks"].kind == "mapping"
     assert verify["checks"].choices == ("customer", "product", "delivery")
     assert not BY_NAME["settle"].body_required and BY_NAME["hold"].body_required
+
+
+def test_bodies_and_paths_carry_exactly_the_aggregates_parameters() -> None:
+    """No body field is dropped on the way, no parameter of the ``Order``
+    method goes without a field (``occurred_at`` is the context's)."""
+    checked = 0
+    for command in COMMANDS:
+        order_command = vars(Ledger).get(command.name)
+        if not isinstance(order_command, OrderCommand):
+            continue  # receive, split and merge take other shapes
+        parameters = dict(order_command.signature.parameters)
+        del parameters["self"]
+        given = set(command.body.model_fields) - {"occurred_at"} | set(command.ids)
+        assert given == set(parameters), command.name
+        checked += 1
+    assert checked == len(COMMANDS) - 3
