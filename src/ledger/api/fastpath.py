@@ -9,8 +9,10 @@ FastAPI built for the route (``route.dependant``) in a lean way:
 - every sub-dependency (the bearer token, ``get_principal``, each ``allow``
   role check, ``command_ctx``, ``get_ledger``) is called itself, with the
   values its own declaration asks for, cached per request as FastAPI does;
-- headers and path parameters are read and validated by FastAPI's own
-  ``request_params_to_args``, the JSON body by ``request_body_to_args``.
+- headers and path parameters are read by their declared keys and defaults
+  and validated by their own FastAPI fields (as ``request_params_to_args``
+  does for plain ones, without its generic look-ups per request); the JSON
+  body by FastAPI's ``request_body_to_args``.
 
 So a header added to ``command_ctx``, or a check added to a route, reaches
 both roads by construction. The endpoint is then called with the very values
@@ -28,11 +30,16 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Coroutine
+from copy import deepcopy
+from dataclasses import dataclass
 from typing import Any, cast
 
+from fastapi import params
+from fastapi._compat import ModelField, field_annotation_is_sequence
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.dependencies.utils import request_body_to_args
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, Json
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -67,49 +74,102 @@ def _is_async(call: Any) -> bool:
     )
 
 
-def _resolvable(dependant: Dependant, top: bool) -> bool:
-    """Whether ``_solve`` can resolve this graph exactly as FastAPI's solver would."""
-    if (
-        dependant.query_params
-        or dependant.cookie_params
-        or (dependant.body_params and not top)
-        or dependant.websocket_param_name
-        or dependant.response_param_name
-        or dependant.background_tasks_param_name
-        or dependant.security_scopes_param_name
-        or not _is_async(dependant.call)
-    ):
-        return False
-    for sub in dependant.dependencies:
-        if getattr(sub, "concurrency", None) is not None or not _resolvable(sub, top=False):
-            return False
-    return True
+@dataclass(frozen=True)
+class _Param:
+    """A path or header parameter, read as FastAPI's ``request_params_to_args``
+    reads a plain one (its key, its default, its field's own validation)."""
+
+    name: str
+    field: ModelField
+    in_path: bool
+
+    @classmethod
+    def of(cls, field: ModelField) -> _Param | None:
+        """None for what a plain read would get wrong: a list or a model of
+        parameters, a JSON-typed one, a default to validate."""
+        info = field.field_info
+        annotation = info.annotation
+        if (
+            not isinstance(info, params.Path | params.Header)
+            or field_annotation_is_sequence(annotation)
+            or (isinstance(annotation, type) and issubclass(annotation, BaseModel))
+            or any(type(item) is Json for item in info.metadata)
+            or info.validate_default
+        ):
+            return None
+        return cls(field.name, field, isinstance(info, params.Path))
+
+    def read(self, request: Request, values: dict[str, Any]) -> Any:
+        field = self.field
+        received = request.path_params if self.in_path else request.headers
+        raw = received.get(field.alias)
+        if raw is None:
+            if field.field_info.is_required():
+                raise _Unresolved
+            return deepcopy(field.default)
+        place = "path" if self.in_path else "header"
+        value, errors = field.validate(raw, values, loc=(place, field.alias))
+        if errors:
+            raise _Unresolved
+        return value
 
 
-async def _solve(dependant: Dependant, request: Request, cache: dict[Any, Any]) -> dict[str, Any]:
-    """The values of ``dependant``'s parameters, the body's aside."""
+@dataclass(frozen=True)
+class _Node:
+    """One dependency (or the endpoint): what to call with which values."""
+
+    call: Callable[..., Awaitable[Any]]
+    name: str | None
+    use_cache: bool
+    parameters: tuple[_Param, ...]
+    request_names: tuple[str, ...]
+    dependencies: tuple[_Node, ...]
+
+    @classmethod
+    def of(cls, dependant: Dependant, top: bool) -> _Node | None:
+        """The node, or None when its graph holds what ``_solve`` does not resolve."""
+        if (
+            dependant.query_params
+            or dependant.cookie_params
+            or (dependant.body_params and not top)
+            or dependant.websocket_param_name
+            or dependant.response_param_name
+            or dependant.background_tasks_param_name
+            or dependant.security_scopes_param_name
+            or getattr(dependant, "concurrency", None) is not None
+            or not _is_async(dependant.call)
+        ):
+            return None
+        parameters = [_Param.of(f) for f in (*dependant.path_params, *dependant.header_params)]
+        dependencies = [cls.of(sub, top=False) for sub in dependant.dependencies]
+        if None in parameters or None in dependencies:
+            return None
+        names = (dependant.request_param_name, dependant.http_connection_param_name)
+        return cls(
+            call=cast(Callable[..., Awaitable[Any]], dependant.call),
+            name=dependant.name,
+            use_cache=dependant.use_cache,
+            parameters=tuple(p for p in parameters if p is not None),
+            request_names=tuple(name for name in names if name),
+            dependencies=tuple(d for d in dependencies if d is not None),
+        )
+
+
+async def _solve(node: _Node, request: Request, cache: dict[Any, Any]) -> dict[str, Any]:
+    """The values of ``node``'s parameters, the body's aside."""
     values: dict[str, Any] = {}
-    for sub in dependant.dependencies:
-        call = cast(Callable[..., Awaitable[Any]], sub.call)
-        if sub.use_cache and call in cache:
-            solved = cache[call]
+    for sub in node.dependencies:
+        if sub.use_cache and sub.call in cache:
+            solved = cache[sub.call]
         else:
-            solved = await call(**await _solve(sub, request, cache))
-            cache.setdefault(call, solved)
+            solved = await sub.call(**await _solve(sub, request, cache))
+            cache.setdefault(sub.call, solved)
         if sub.name is not None:
             values[sub.name] = solved
-    for fields, received in (
-        (dependant.path_params, request.path_params),
-        (dependant.header_params, request.headers),
-    ):
-        if fields:
-            found, errors = request_params_to_args(fields, received)
-            if errors:
-                raise _Unresolved
-            values.update(found)
-    for name in (dependant.request_param_name, dependant.http_connection_param_name):
-        if name:
-            values[name] = request
+    for parameter in node.parameters:
+        values[parameter.name] = parameter.read(request, values)
+    for name in node.request_names:
+        values[name] = request
     return values
 
 
@@ -119,7 +179,8 @@ def fast_command(route: APIRoute) -> Fast | None:
     not one JSON model, or its endpoint does not answer a ``Response`` itself."""
     dependant = route.dependant
     embed = bool(getattr(route, "_embed_body_fields", False))
-    if not _resolvable(dependant, top=True) or len(dependant.body_params) != 1 or embed:
+    node = _Node.of(dependant, top=True)
+    if node is None or len(dependant.body_params) != 1 or embed:
         return None
     endpoint = cast(Callable[..., Awaitable[Response]], dependant.call)
     answer = inspect.signature(endpoint, eval_str=True).return_annotation
@@ -134,7 +195,7 @@ def fast_command(route: APIRoute) -> Fast | None:
         if content_type.partition(";")[0].strip().lower() != "application/json":
             return None
         try:
-            values = await _solve(dependant, request, {})
+            values = await _solve(node, request, {})
         except Exception:  # invalid, or a dependency's own refusal (401, 403...): FastAPI's
             return None  # handler raises it again, in its order and its words
         try:
