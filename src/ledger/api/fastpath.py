@@ -30,7 +30,6 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Coroutine
-from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -74,19 +73,27 @@ def _is_async(call: Any) -> bool:
     )
 
 
+_IMMUTABLE = (type(None), str, int, float, bool, bytes)
+
+
 @dataclass(frozen=True)
 class _Param:
     """A path or header parameter, read as FastAPI's ``request_params_to_args``
-    reads a plain one (its key, its default, its field's own validation)."""
+    reads a plain one: by its key, its default when absent, else validated by
+    its own field."""
 
     name: str
     field: ModelField
     in_path: bool
+    key: str
+    required: bool
+    default: Any
+    loc: tuple[str, str]
 
     @classmethod
     def of(cls, field: ModelField) -> _Param | None:
         """None for what a plain read would get wrong: a list or a model of
-        parameters, a JSON-typed one, a default to validate."""
+        parameters, a JSON-typed one, a default to validate or to copy."""
         info = field.field_info
         annotation = info.annotation
         if (
@@ -95,20 +102,24 @@ class _Param:
             or (isinstance(annotation, type) and issubclass(annotation, BaseModel))
             or any(type(item) is Json for item in info.metadata)
             or info.validate_default
+            or not (info.is_required() or isinstance(field.default, _IMMUTABLE))
         ):
             return None
-        return cls(field.name, field, isinstance(info, params.Path))
+        in_path = isinstance(info, params.Path)
+        place = "path" if in_path else "header"
+        return cls(
+            field.name, field, in_path, field.alias, info.is_required(), field.default,
+            (place, field.alias),
+        )  # fmt: skip
 
     def read(self, request: Request, values: dict[str, Any]) -> Any:
-        field = self.field
         received = request.path_params if self.in_path else request.headers
-        raw = received.get(field.alias)
+        raw = received.get(self.key)
         if raw is None:
-            if field.field_info.is_required():
+            if self.required:
                 raise _Unresolved
-            return deepcopy(field.default)
-        place = "path" if self.in_path else "header"
-        value, errors = field.validate(raw, values, loc=(place, field.alias))
+            return self.default
+        value, errors = self.field.validate(raw, values, loc=self.loc)
         if errors:
             raise _Unresolved
         return value
