@@ -19,7 +19,9 @@ both roads by construction. The endpoint is then called with the very values
 FastAPI would have given it. Anything that does not resolve cleanly — a
 missing or unknown token, a refused role, an invalid header, id or body, a
 body that is not JSON, a dependency override — leaves the request to FastAPI's
-handler, so every error keeps its status, shape and order of checks. A route
+handler, so every error keeps its status, shape and order of checks (the
+dependencies then run a second time: they must have no side effects, and
+none of the commands' has). A route
 whose graph holds anything else (a query parameter, a ``yield`` or ``def``
 dependency, a background task...) has no direct road: ``fast_command``
 returns None, and a test requires one for every declared command.
