@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import typing
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from ledger.aggregates.context import Stamp, stamped
 from ledger.aggregates.stages import (
@@ -43,7 +44,7 @@ class _Bare:
     def __init__(self, status: str, on_hold: bool = False, units: Units = Units(0, 0, 0, 0)):
         self.status, self.on_hold, self._units = status, on_hold, units
         self.production_completed = False
-        self.net_invoiced = 0
+        self.net_invoiced = Decimal(0)
 
     def units(self) -> Units:
         return self._units
