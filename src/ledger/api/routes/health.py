@@ -1,4 +1,5 @@
-"""Liveness with store reachability, for load balancers and operators (no token)."""
+"""Health for load balancers and operators (no token): readiness (``/health``,
+the store answers) and liveness (``/health/live``, the process answers)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ledger.api.deps import LedgerDep
-from ledger.api.responses import FastJSON, HealthOut
+from ledger.api.responses import FastJSON, HealthOut, LiveOut
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("ledger.api")
@@ -29,3 +30,13 @@ def health(request: Request, ledger: LedgerDep) -> Response:
         log.warning("health check: the %s store did not answer", store, exc_info=True)
         return FastJSON({"status": "unavailable", "store": store}, 503)
     return FastJSON({"status": "ok", "store": store})
+
+
+_LIVE = b'{"status":"ok"}'
+
+
+@router.get("/health/live", response_model=LiveOut)
+async def live() -> Response:
+    """200 while this process serves requests; touches no store (readiness is
+    ``GET /health``). Answered on the event loop, without a worker thread."""
+    return Response(_LIVE, media_type="application/json")
