@@ -26,6 +26,7 @@ from ledger.persistence.pg_batch_sql import batch_statements
 from ledger.persistence.pg_chain import PostgresChain
 from ledger.persistence.pg_idempotency import PostgresIdempotency
 from ledger.persistence.pg_numbering import PostgresOrderNumbers
+from ledger.persistence.pg_pool import skip_fresh_pings
 from ledger.persistence.pg_writers import WriterConnections
 from ledger.persistence.records import IdempotencyRecord, idempotency_of
 from ledger.persistence.side_rows import SideRows
@@ -268,6 +269,11 @@ class LedgerPostgresFactory(es_postgres.PostgresFactory):
     """Builds ``LedgerPostgresRecorder`` as the application recorder."""
 
     application_recorder_class = LedgerPostgresRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        # The pre-ping is skipped for connections returned moments ago (pg_pool.py).
+        self.fresh_check = skip_fresh_pings(self.datastore.pool)
 
     def application_recorder(self) -> Any:
         recorder = super().application_recorder()
