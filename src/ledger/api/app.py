@@ -22,6 +22,7 @@ from ledger.api.limits import BodyLimit
 from ledger.api.metrics import CountCommands, Metrics
 from ledger.api.responses import FastJSON
 from ledger.api.routes import ROUTERS
+from ledger.api.routes.health import Liveness
 from ledger.api.routes.imports import UPLOAD_BODY_BYTES, UPLOAD_PATHS
 from ledger.api.ui.imports_page import router as imports_ui_router
 from ledger.api.ui.pages import router as ui_router
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         app.add_middleware(StoreGate, watch=watch, store=store)
     app.add_middleware(BodyLimit, uploads=dict.fromkeys(UPLOAD_PATHS, UPLOAD_BODY_BYTES))
     app.add_middleware(CountCommands, metrics=metrics)
+    app.add_middleware(Liveness)  # added last: the outermost of these
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(imports_ui_router)  # before the pages' catch-all 404
