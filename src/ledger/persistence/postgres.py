@@ -142,6 +142,15 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         (whole-log readers: see ``pg_stream``)."""
         return pg_stream.notification_pages(self, start, stop, topics, page, part)
 
+    def notification_page(
+        self, start: int, limit: int, stop: int, topics: Sequence[str] = ()
+    ) -> list[pg_stream.Note]:
+        """What ``select_notifications(start, limit, stop=stop, topics=topics,
+        inclusive_of_start=False)`` returns, read by one binary COPY into
+        lightweight rows (the change feed's pages)."""
+        pages = pg_stream.notification_pages(self, start, stop, topics, limit, limit=limit)
+        return [note for page in pages for note in page]
+
     def _sql(self, template: str, table: str) -> Composed:
         return SQL(template).format(table=Identifier(self.datastore.schema, table))
 
