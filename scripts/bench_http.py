@@ -283,18 +283,31 @@ def start_peer(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, env=env)
 
 
-def start_ledger(url: str, port: int, workers: int, projections: bool) -> subprocess.Popen[bytes]:
-    if projections:
-        return bench._start(url, port, workers)
-    saved = os.environ.get("LEDGER_RUN_PROJECTIONS")
-    os.environ["LEDGER_RUN_PROJECTIONS"] = "false"
+def start_ledger(
+    url: str, port: int, workers: int, projections: bool, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """``ledger serve`` (``env``: variables added for it, e.g. ``PYTHONPATH``
+    of an earlier version's source)."""
+    extra = {**env, **({} if projections else {"LEDGER_RUN_PROJECTIONS": "false"})}
+    saved = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
     try:
         return bench._start(url, port, workers)
     finally:
-        if saved is None:
-            del os.environ["LEDGER_RUN_PROJECTIONS"]
-        else:
-            os.environ["LEDGER_RUN_PROJECTIONS"] = saved
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
+
+
+def source_of(ref: str, into: Path) -> Path:
+    """The ``src`` folder of commit ``ref``, exported into ``into``."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref, "src"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "src"
 
 
 def wait_up(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -318,14 +331,24 @@ def wait_up(port: int, process: subprocess.Popen[bytes]) -> None:
 def servers(args: argparse.Namespace) -> Iterator[dict[str, Server]]:
     with ExitStack() as stack:
         running: dict[str, Server] = {}
-        names = ["peer", "ledger", *(["ledger-noproj"] if args.no_projections_too else [])]
+        names = [
+            "peer",
+            *(["ledger-before"] if args.before else []),
+            "ledger",
+            *(["ledger-noproj"] if args.no_projections_too else []),
+        ]
+        env = {"LEDGER_POOL_SIZE": str(args.pool_size)} if args.pool_size else {}
         for name in names:
             url = stack.enter_context(bench._database(args.pg_admin))
             port = bench._free_port()
             if name == "peer":
                 process = start_peer(url, port, args.workers)
+            elif name == "ledger-before":
+                tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+                before = {**env, "PYTHONPATH": str(source_of(args.before, tmp))}
+                process = start_ledger(url, port, args.workers, True, before)
             else:
-                process = start_ledger(url, port, args.workers, name == "ledger")
+                process = start_ledger(url, port, args.workers, name != "ledger-noproj", env)
             stack.callback(_stop, process)
             running[name] = Server(name, url, port, process)
         for server in running.values():
@@ -371,7 +394,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 figure("peer GET /health", peer, get_script("/health", False))
                 for s in ledgers:
                     figure(f"{s.name} GET /health", s, get_script("/health", False))
-                    figure(f"{s.name} GET /health/live", s, get_script("/health/live", False))
+                    if s.name != "ledger-before":
+                        figure(f"{s.name} GET /health/live", s, get_script("/health/live", False))
             if "create" in phases:
                 figure("peer POST /orders", peer, post_script("/orders", create_body, False))
                 for s in ledgers:
@@ -382,14 +406,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         for key, figure_runs in runs.items():
             results[key] = merged(figure_runs)
         if "feed" in phases:
-            ledger = running["ledger"]
-            head = _head(ledger.url)
-            feed_runs = [
-                run_wrk(wrk, ledger, feed_script(head, args.feed_limit), args.seconds, 1, admin)
-                for _ in range(args.rounds)
-            ]
-            results["ledger GET /events"] = merged(feed_runs, per_request=args.feed_limit)
-            results["ledger GET /events"]["log_events"] = head
+            heads = {s.name: _head(s.url) for s in ledgers}
+            feed_runs: dict[str, list[dict[str, Any]]] = {s.name: [] for s in ledgers}
+            for _ in range(args.rounds):
+                for s in ledgers:
+                    script = feed_script(heads[s.name], args.feed_limit)
+                    feed_runs[s.name].append(run_wrk(wrk, s, script, args.seconds, 1, admin))
+            for s in ledgers:
+                key = f"{s.name} GET /events"
+                results[key] = merged(feed_runs[s.name], per_request=args.feed_limit)
+                results[key]["log_events"] = heads[s.name]
         if args.profile:
             results["profile"] = profile(wrk, running["ledger"], create_body, args, admin)
     return results
@@ -427,10 +453,14 @@ def ensure_py_spy() -> str:
 def profile(
     wrk: str, server: Server, create_body: str, args: argparse.Namespace, admin: Any
 ) -> dict[str, Any]:
-    """One more create phase on ledger, under py-spy and with PostgreSQL
-    logging the bench database's statements."""
+    """One more create (or feed) phase on ledger, under py-spy and with
+    PostgreSQL logging the bench database's statements."""
     py_spy = ensure_py_spy()
-    out = ROOT / "bench" / "profile-create.txt"
+    if args.profile == "feed":
+        script, connections = feed_script(_head(server.url), args.feed_limit), 1
+    else:
+        script, connections = post_script("/orders", create_body, True), args.connections
+    out = ROOT / "bench" / f"profile-{args.profile}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     statements = _statement_log_start(admin, server)
     spy = subprocess.Popen(
@@ -441,14 +471,7 @@ def profile(
     )  # fmt: skip
     time.sleep(0.5)
     commit_before = _xacts(admin, server)
-    run = run_wrk(
-        wrk,
-        server,
-        post_script("/orders", create_body, True),
-        args.seconds,
-        args.connections,
-        admin,
-    )
+    run = run_wrk(wrk, server, script, args.seconds, connections, admin)
     commits = _xacts(admin, server) - commit_before
     spy.wait(timeout=60)
     counted = _statement_log_end(admin, server, statements, run["requests"])
@@ -583,7 +606,7 @@ def _frame(frame: str) -> str:
 
 def report(results: dict[str, Any]) -> list[str]:
     lines = [
-        f"{'figure':<36} {'per s':>9} {'p50 ms':>13} {'p99 ms':>15} "
+        f"{'figure':<38} {'per s':>9} {'p50 ms':>13} {'p99 ms':>15} "
         f"{'cpu ms/req srv pg wrk':>24}  ratio"
     ]
     peer_health = results.get("peer GET /health", {}).get("per_s")
@@ -599,15 +622,34 @@ def report(results: dict[str, Any]) -> list[str]:
                 f"{r['per_s'] / peer_create['per_s']:.2f}x peer create, "
                 f"p99 {r['p99_ms'][1] / max(peer_create['p99_ms'][1], 0.001):.2f}x"
             )
+        before = results.get(key.replace("ledger ", "ledger-before ", 1))
+        if key.startswith("ledger ") and before:
+            ratio += f"{'; ' if ratio else ''}{r['per_s'] / before['per_s']:.2f}x before"
         cpu = r["cpu_ms_per_request"]
         rate = r["items_per_s"] if "events" in key else r["per_s"]
         unit = " ev" if "events" in key else ""
         lines.append(
-            f"{key:<36} {rate:>9}{unit} {r['p50_ms'][0]:>6}-{r['p50_ms'][1]:<6} "
+            f"{key:<38} {rate:>9}{unit} {r['p50_ms'][0]:>6}-{r['p50_ms'][1]:<6} "
             f"{r['p99_ms'][0]:>7}-{r['p99_ms'][1]:<7} "
             f"{cpu['server']:>7} {cpu['postgres']:>6} {cpu['wrk']:>6}  {ratio}"
             + (f"  errors {r['errors']}" if r["errors"] else "")
         )
+    return lines
+
+
+def profile_lines(p: dict[str, Any]) -> list[str]:
+    lines = [f"profile: {p['requests']} requests, "
+             f"{p['transactions_per_request']} transactions per request"]  # fmt: skip
+    spy = p.get("py_spy", {})
+    if "own" in spy:
+        lines.append(f"py-spy, {spy['samples']} samples; own time:")
+        lines += [f"  {pct:5.1f}%  {f}" for f, pct in spy["own"][:20]]
+        lines.append("inclusive:")
+        lines += [f"  {pct:5.1f}%  {f}" for f, pct in spy["inclusive"][:40]]
+    st = p.get("statements", {})
+    lines.append(f"statements ({st.get('how')}): {st.get('per_request', '?')} per request")
+    for row in st.get("top", []):
+        lines.append(f"  {row['per_request']:7.3f}  {row.get('statement') or row.get('query')}")
     return lines
 
 
@@ -621,7 +663,9 @@ def main() -> int:
     parser.add_argument("--feed-limit", type=int, default=2000)
     parser.add_argument("--no-projections-too", action="store_true",
                         help="also `ledger serve --no-projections`")  # fmt: skip
-    parser.add_argument("--profile", action="store_true", help="py-spy and statement counts")
+    parser.add_argument(
+        "--profile", choices=["create", "feed"], help="py-spy and statement counts for one phase"
+    )
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--out", default=str(ROOT / "bench" / "http.json"))
     args = parser.parse_args()
@@ -631,7 +675,7 @@ def main() -> int:
     lines = report(results)
     print("\n".join(lines))
     if "profile" in results:
-        print(json.dumps(results["profile"], indent=1, ensure_ascii=False))
+        print("\n".join(profile_lines(results["profile"])))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     document = {
