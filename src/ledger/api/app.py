@@ -1,7 +1,7 @@
 """The composition root: ``create_app`` builds the ledger, the token table,
 the error handlers and the routes, and keeps them on ``app.state``.
 
-``ledger serve --workers N`` imports ``ledger.api.app:create_app`` as a
+``ledger serve --workers N`` imports ``ledger.api.app:serve_app`` as a
 factory in each worker; settings then come from the environment.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -27,6 +27,7 @@ from ledger.api.routes.imports import UPLOAD_BODY_BYTES, UPLOAD_PATHS
 from ledger.api.ui.imports_page import router as imports_ui_router
 from ledger.api.ui.pages import router as ui_router
 from ledger.application import Ledger
+from ledger.collection import freeze_heap
 from ledger.integration.feed import Feed, numbers_in
 from ledger.integration.tail import FeedTail
 from ledger.projections.forecast import warm_up
@@ -41,6 +42,25 @@ DESCRIPTION = """Event-sourced order follow-up (業務跟單).
 Send `Authorization: Bearer <token>`. Commands accept `If-Match: "<version>"`
 (412 when stale) and `Idempotency-Key` (a repeat returns the first answer).
 Every error is `{"code", "message", "details"}`."""
+
+
+def serve_app() -> FastAPI:
+    """The app as ``ledger serve`` runs it in each worker: ``create_app`` from
+    the environment, its start-up heap frozen once started (see
+    ``collection.freeze_heap``; not in tests, which build many apps in one
+    process and would keep each one's objects for good)."""
+    app = create_app()
+    app.state.freeze_heap = True
+    return app
+
+
+def _warmed(freeze: bool) -> Callable[[], None]:
+    def warm() -> None:
+        warm_up()
+        if freeze:  # what the import brought in
+            freeze_heap()
+
+    return warm
 
 
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
@@ -61,7 +81,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # statsmodels takes a second or two of CPU to import: not in the first
         # forecast request, nor while the process is starting and serving its first calls.
-        warming = threading.Timer(WARM_UP_AFTER, warm_up)
+        warming = threading.Timer(WARM_UP_AFTER, _warmed(app.state.freeze_heap))
         warming.daemon = True
         warming.start()
         # Runners and scheduler in this process unless `serve --no-projections`.
@@ -69,6 +89,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
             worker.start()
         if watch is not None:
             watch.start()
+        if app.state.freeze_heap:  # the start-up heap, out of every later collection
+            freeze_heap()
         try:
             yield
         finally:
@@ -91,6 +113,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
+    app.state.freeze_heap = False  # serve_app sets it
     app.state.ledger = service
     app.state.store = store
     app.state.worker = worker
