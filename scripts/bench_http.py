@@ -666,6 +666,10 @@ def main() -> int:
     parser.add_argument(
         "--profile", choices=["create", "feed"], help="py-spy and statement counts for one phase"
     )
+    parser.add_argument(
+        "--before", metavar="REF", help="also serve the ledger of commit REF (its src, same venv)"
+    )
+    parser.add_argument("--pool-size", type=int, help="LEDGER_POOL_SIZE for the ledger servers")
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--out", default=str(ROOT / "bench" / "http.json"))
     args = parser.parse_args()
