@@ -351,8 +351,14 @@ def servers(args: argparse.Namespace) -> Iterator[dict[str, Server]]:
                 process = start_ledger(url, port, args.workers, name != "ledger-noproj", env)
             stack.callback(_stop, process)
             running[name] = Server(name, url, port, process)
+        started = time.monotonic()
         for server in running.values():
             wait_up(server.port, server.process)
+        # Each ledger worker imports the forecast's libraries WARM_UP_AFTER
+        # seconds after it starts (a few seconds of CPU): not during a figure.
+        from ledger.api.app import WARM_UP_AFTER
+
+        time.sleep(max(0.0, started + WARM_UP_AFTER + 10 - time.monotonic()))
         yield running
 
 
