@@ -470,7 +470,7 @@ def profile(
     out.parent.mkdir(parents=True, exist_ok=True)
     statements = _statement_log_start(admin, server)
     spy = subprocess.Popen(
-        [py_spy, "record", "--pid", str(server.process.pid), "--subprocesses", "--nonblocking",
+        [py_spy, "record", "--pid", str(server.process.pid), "--subprocesses", "--gil",
          "--format", "raw", "--rate", "200", "--output", str(out),
          "--duration", str(int(args.seconds) + 1)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
