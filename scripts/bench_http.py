@@ -19,7 +19,8 @@ compares figures measured moments apart:
 - ``follow``: ledger only, ``POST /orders`` then ``POST /orders/{id}/verify``
   on each created order (commands of both kinds, counted together);
 - ``feed``: ledger only, ``GET /events?after=…&limit=2000`` from one client
-  (``wrk -c1``) over the log the phases before wrote, in events per second.
+  (``wrk -c1``), and from ``--feed-readers`` at once, over the log the
+  phases before wrote, in events per second.
 
 For every figure: requests per second, p50/p99/max latency (wrk's), and the
 CPU split per request from ``/proc``: the server's process tree, the
@@ -413,18 +414,24 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             results[key] = merged(figure_runs)
         if "feed" in phases:
             heads = {s.name: _head(s.url) for s in ledgers}
-            feed_runs: dict[str, list[dict[str, Any]]] = {s.name: [] for s in ledgers}
+            readers = sorted({1, args.feed_readers})
+            feed_runs: dict[str, list[dict[str, Any]]] = {}
             for _ in range(args.rounds):
                 for s in ledgers:
                     script = feed_script(heads[s.name], args.feed_limit)
-                    feed_runs[s.name].append(run_wrk(wrk, s, script, args.seconds, 1, admin))
-            for s in ledgers:
-                key = f"{s.name} GET /events"
-                results[key] = merged(feed_runs[s.name], per_request=args.feed_limit)
-                results[key]["log_events"] = heads[s.name]
+                    for n in readers:
+                        run = run_wrk(wrk, s, script, args.seconds, n, admin)
+                        feed_runs.setdefault(_feed_key(s.name, n), []).append(run)
+            for key, feed_figure_runs in feed_runs.items():
+                results[key] = merged(feed_figure_runs, per_request=args.feed_limit)
+                results[key]["log_events"] = heads[key.split(" ")[0]]
         if args.profile:
             results["profile"] = profile(wrk, running["ledger"], create_body, args, admin)
     return results
+
+
+def _feed_key(server: str, readers: int) -> str:
+    return f"{server} GET /events" + ("" if readers == 1 else f", {readers} readers")
 
 
 def _head(url: str) -> int:
@@ -667,6 +674,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--phases", default="health,create,follow,feed")
     parser.add_argument("--feed-limit", type=int, default=2000)
+    parser.add_argument("--feed-readers", type=int, default=4, help="also with N readers at once")
     parser.add_argument("--no-projections-too", action="store_true",
                         help="also `ledger serve --no-projections`")  # fmt: skip
     parser.add_argument(
