@@ -50,9 +50,9 @@ def freeze_heap() -> None:
     A serving process's heap once started (modules, the framework, the
     routes, the application) lives as long as the process; the collector
     walked all of it in each full collection, and a request that builds
-    many objects (a page of the change feed) triggered such collections
-    often enough to spend a quarter of its time there. Objects made later
-    are collected as usual. Called again after a late import (the forecast's
+    many objects (a page of the change feed) triggers such collections
+    often (see docs/performance.md). Objects made later are collected as
+    usual. Called again after a late import (the forecast's
     warm-up) to freeze what that brought in.
     """
     gc.collect()
