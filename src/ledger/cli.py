@@ -83,7 +83,7 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _exit_normally)
     try:
         serving.run(
-            "ledger.api.app:create_app",
+            "ledger.api.app:serve_app",
             factory=True,
             host=args.host,
             port=args.port,

@@ -111,6 +111,7 @@ READS = [
     "/events",
     "/metrics",
     "/health",
+    "/health/live",
 ]
 TEMPLATE_NAMES = {
     "{id}": "{order_id}",

@@ -1,7 +1,7 @@
 """The composition root: ``create_app`` builds the ledger, the token table,
 the error handlers and the routes, and keeps them on ``app.state``.
 
-``ledger serve --workers N`` imports ``ledger.api.app:create_app`` as a
+``ledger serve --workers N`` imports ``ledger.api.app:serve_app`` as a
 factory in each worker; settings then come from the environment.
 """
 
@@ -22,10 +22,12 @@ from ledger.api.limits import BodyLimit
 from ledger.api.metrics import CountCommands, Metrics
 from ledger.api.responses import FastJSON
 from ledger.api.routes import ROUTERS
+from ledger.api.routes.health import Liveness
 from ledger.api.routes.imports import UPLOAD_BODY_BYTES, UPLOAD_PATHS
 from ledger.api.ui.imports_page import router as imports_ui_router
 from ledger.api.ui.pages import router as ui_router
 from ledger.application import Ledger
+from ledger.collection import freeze_heap
 from ledger.integration.feed import Feed, numbers_in
 from ledger.integration.tail import FeedTail
 from ledger.projections.forecast import warm_up
@@ -40,6 +42,25 @@ DESCRIPTION = """Event-sourced order follow-up (業務跟單).
 Send `Authorization: Bearer <token>`. Commands accept `If-Match: "<version>"`
 (412 when stale) and `Idempotency-Key` (a repeat returns the first answer).
 Every error is `{"code", "message", "details"}`."""
+
+
+def serve_app() -> FastAPI:
+    """The app as ``ledger serve`` runs it in each worker: ``create_app`` from
+    the environment, its start-up heap frozen once started (see
+    ``collection.freeze_heap``; not in tests, which build many apps in one
+    process and would keep each one's objects for good)."""
+    app = create_app()
+    app.state.freeze_heap = True
+    return app
+
+
+def _warmed(freeze: bool) -> Callable[[], None]:
+    def warm() -> None:
+        warm_up()
+        if freeze:  # what the import brought in
+            freeze_heap()
+
+    return warm
 
 
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
@@ -67,6 +88,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
+    app.state.freeze_heap = False  # serve_app sets it
     app.state.ledger = service
     app.state.store = store
     app.state.worker = worker
@@ -90,6 +112,7 @@ def _install(app: FastAPI, watch: StoreWatch | None, store: str, metrics: Metric
         app.add_middleware(StoreGate, watch=watch, store=store)
     app.add_middleware(BodyLimit, uploads=dict.fromkeys(UPLOAD_PATHS, UPLOAD_BODY_BYTES))
     app.add_middleware(CountCommands, metrics=metrics)
+    app.add_middleware(Liveness)  # added last: the outermost of these
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(imports_ui_router)  # before the pages' catch-all 404
@@ -109,9 +132,9 @@ def _lifespan(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # statsmodels is slow to import: not in the first forecast request,
-        # nor while the process is starting and serving its first calls.
-        warming = threading.Timer(WARM_UP_AFTER, warm_up)
+        # statsmodels takes a second or two of CPU to import: not in the first
+        # forecast request, nor while the process is starting and serving its first calls.
+        warming = threading.Timer(WARM_UP_AFTER, _warmed(app.state.freeze_heap))
         warming.daemon = True
         warming.start()
         # Runners and scheduler in this process unless `serve --no-projections`.
@@ -119,6 +142,8 @@ def _lifespan(
             worker.start()
         if watch is not None:
             watch.start()
+        if app.state.freeze_heap:  # the start-up heap, out of every later collection
+            freeze_heap()
         try:
             yield
         finally:
