@@ -65,7 +65,7 @@ class FollowUpCommands:
 
         def allocate_number(self, year: int) -> str: ...
 
-        def _call(self, ctx: Ctx, order_id: UUID, method: str, **kwargs: Any) -> Result: ...
+        def order_id_for(self, number: str) -> UUID: ...
 
         def _command(
             self,
@@ -95,17 +95,7 @@ class FollowUpCommands:
         result = self._command(ctx, order_id, "issue_tracking_link", args, act)
         return result, None if result.replayed else token
 
-    def revoke_tracking_link(self, ctx: Ctx, order_id: UUID, *, link_id: str) -> Result:
-        def act(order: Order) -> list[Order]:
-            order.revoke_tracking_link(link_id)
-            return []
-
-        return self._command(ctx, order_id, "revoke_tracking_link", {"link_id": link_id}, act)
-
-    # -- backlog review -----------------------------------------------------------
-
-    def review_backlog(self, ctx: Ctx, order_id: UUID, *, cause: str, note: str = "") -> Result:
-        return self._call(ctx, order_id, "review_backlog", cause=cause, note=note)
+    # -- backlog review (``review_backlog`` is an ``OrderCommand`` of ``Ledger``) --------
 
     def dispose_backlog(
         self,
@@ -121,8 +111,6 @@ class FollowUpCommands:
         """Discount, resell, donate or cancel a reviewed stuck order. A resale's
         new order is numbered like any other (only once the decision is allowed)
         and saved together with this one; it is the result's ``others[0]``."""
-        from ledger.application import order_id_for
-
         numbered: list[str] = []
 
         def act(order: Order) -> list[Order]:
@@ -137,7 +125,7 @@ class FollowUpCommands:
                 reason=reason,
                 customer=customer,
                 delivery=delivery,
-                resold_id=order_id_for(number),
+                resold_id=self.order_id_for(number),
                 resold_number=number,
             )
 

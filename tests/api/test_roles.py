@@ -1,4 +1,4 @@
-"""Each role may do exactly what SPEC §4 grants it; everyone may read."""
+"""Each role may do exactly what docs/api.md grants it; everyone may read."""
 
 from __future__ import annotations
 
@@ -96,6 +96,7 @@ COMMANDS: list[tuple[str, str, Any]] = [
     ("complaint", "/orders/{id}/complaints", {"category": "c", "description": "d"}),
     ("complaint", "/orders/{id}/complaints/C/resolve", {"resolution": "r"}),
     ("tracking", "/orders/{id}/tracking-links", {"expires_in_days": 30}),
+    ("tracking", "/orders/{id}/tracking-links/TL-1/revoke", None),
     ("backlog", "/orders/{id}/backlog/review", {"cause": "stock_shortage"}),
     ("backlog", "/orders/{id}/backlog/dispose", {"action": "cancel", "reason": "r"}),
 ]
@@ -116,6 +117,7 @@ READS = [
     "/events",
     "/metrics",
     "/health",
+    "/health/live",
 ]
 TEMPLATE_NAMES = {
     "{id}": "{order_id}",
@@ -124,6 +126,7 @@ TEMPLATE_NAMES = {
     "/Q/": "/{issue_id}/",
     "/C/": "/{complaint_id}/",
     "/waybill/": "/{kind}/",
+    "/TL-1/": "/{link_id}/",
 }
 RESERVED: list[tuple[str | None, str]] = []  # paths answering 501 until their work lands
 

@@ -101,8 +101,8 @@ def test_who_may_issue_list_and_revoke(api: Api) -> None:
         assert api.get(f"/orders/{order['id']}/tracking-links", as_=role).status_code == 403
     assert api.post(f"/orders/{order['id']}/tracking-links", {}, as_=None).status_code == 401
     link = issue(api, order["id"], as_="merchandiser")
-    path = f"/orders/{order['id']}/tracking-links/{link['id']}"
-    assert api.client.delete(path, headers=api.auth("warehouse")).status_code == 403
+    path = f"/orders/{order['id']}/tracking-links/{link['id']}/revoke"
+    assert api.post(path, None, as_="warehouse").status_code == 403
     assert api.get(f"/orders/{order['id']}").json()["version"] == 2
 
 
@@ -121,12 +121,14 @@ def test_revoked_and_unknown_links_answer_404_alike_expired_410(
     api = timed_api
     order = api.receive()
     revoked, expiring, kept = (issue(api, order["id"], days=d) for d in (30, 1, 30))
-    path = f"/orders/{order['id']}/tracking-links/{revoked['id']}"
-    answer = api.client.delete(path, headers=api.auth("sales"))
-    assert answer.status_code == 200 and answer.json()["status"] == "revoked"
-    again = api.client.delete(path, headers=api.auth("sales"))
+    links = f"/orders/{order['id']}/tracking-links"
+    answer = api.post(f"{links}/{revoked['id']}/revoke", None, as_="sales")
+    assert answer.status_code == 200 and answer.json()["id"] == order["id"]
+    listed = {link["id"]: link for link in api.get(links, as_="sales").json()}
+    assert listed[revoked["id"]]["status"] == "revoked"
+    again = api.post(f"{links}/{revoked['id']}/revoke", None, as_="sales")
     assert again.status_code == 409 and again.json()["code"] == "tracking_link_revoked"
-    missing = api.client.delete(path[: -len(revoked["id"])] + "TL-NOPE", headers=api.auth("sales"))
+    missing = api.post(f"{links}/TL-NOPE/revoke", None, as_="sales")
     assert missing.status_code == 404 and missing.json()["code"] == "unknown_tracking_link"
 
     clock.advance(timedelta(days=2))
@@ -200,8 +202,8 @@ def test_the_link_follows_a_split_into_its_children(api: Api) -> None:
     numbers = [shown["number"] for shown in view["orders"]]
     assert numbers == [f"{order['number']}-1", f"{order['number']}-2"]
     # A split order's link may still be revoked.
-    path = f"/orders/{order['id']}/tracking-links/{link['id']}"
-    assert api.client.delete(path, headers=api.auth("sales")).status_code == 200
+    path = f"/orders/{order['id']}/tracking-links/{link['id']}/revoke"
+    assert api.post(path, None, as_="sales").status_code == 200
     assert track(api, link["url"]).status_code == 404
 
 

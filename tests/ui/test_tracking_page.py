@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import RECEIPT, Server
+from ui_support import RECEIPT, Server
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +44,7 @@ def linked(server: Server) -> dict[str, Any]:
     ok(f"/orders/{oid}/shipments", shipment)
     link = ok(f"/orders/{oid}/tracking-links", {"expires_in_days": 14})
     revoked = ok(f"/orders/{oid}/tracking-links", {"expires_in_days": 14})
-    answer = api.delete(f"/orders/{oid}/tracking-links/{revoked['id']}")
+    answer = api.post(f"/orders/{oid}/tracking-links/{revoked['id']}/revoke")
     assert answer.status_code == 200
     return {"number": order["number"], "url": link["url"], "revoked": revoked["url"]}
 

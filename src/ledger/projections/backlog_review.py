@@ -1,5 +1,5 @@
 """The backlog review in the read models: the fold steps of ``BacklogReviewed``
-and ``BacklogDisposed`` (part of ``facts.STEPS``), the backlog's review
+and ``BacklogDisposed`` (in ``facts.STEPS``), the backlog's review
 columns, the review-due rule and the dispositions report.
 
 A review is not activity on the order: it records the cause, and the
@@ -16,13 +16,14 @@ units and their value — each value rounded per line as the order's amounts are
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from ledger.aggregates.order import Order
+
 T = TypeVar("T")
-NOT_ACTIVITY = frozenset({"BacklogReviewed"})
+NOT_ACTIVITY: frozenset[type] = frozenset({Order.BacklogReviewed})
 UNREVIEWED = "unreviewed"
 
 
@@ -34,11 +35,11 @@ def _changed(value: T, **changes: Any) -> T:
     return new
 
 
-def _reviewed(f: Any, e: Any) -> Any:
+def reviewed(f: Any, e: Order.BacklogReviewed) -> Any:
     return _changed(f, backlog_cause=e.cause, last_review_at=e.timestamp.isoformat())
 
 
-def _disposed(f: Any, e: Any) -> Any:
+def disposed(f: Any, e: Order.BacklogDisposed) -> Any:
     currency, lines = f.currency, dict(f.lines)
     units, value = 0, Decimal(0)
     if e.action == "discount":
@@ -62,12 +63,6 @@ def _disposed(f: Any, e: Any) -> Any:
         f = _changed(f, status="cancelled", on_hold=False, lines=closed)
     decision = (e.action, e.timestamp.isoformat(), units, str(value))
     return _changed(f, dispositions=(*f.dispositions, decision))
-
-
-BACKLOG_STEPS: dict[str, Callable[[Any, Any], Any]] = {
-    "BacklogReviewed": _reviewed,
-    "BacklogDisposed": _disposed,
-}
 
 
 def review_due(facts: Any, now: datetime, stale_days: int) -> bool:

@@ -1,20 +1,20 @@
-"""Backlog review: record why a stuck order is stuck and what was decided
-(sales, merchandiser); the decisions' outcomes per month (any role)."""
+"""Backlog review: decide about a stuck order (sales, merchandiser); the
+decisions' outcomes per month (any role). Recording the review itself is a
+declared command (``ledger.api.commands.review_backlog``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import Field
 
-from ledger.aggregates.backlog import CAUSES
 from ledger.aggregates.values import FIRST_DAY, LAST_DAY
 from ledger.api.deps import CtxDep, LedgerDep, OrderId, PrincipalDep, allow, ctx_for
 from ledger.api.errors import COMMAND_ERRORS, ApiError
 from ledger.api.fastpath import CommandRoute
-from ledger.api.fields import LongText, Reason, Sku, UnitPrice
+from ledger.api.fields import Reason, Sku, UnitPrice
 from ledger.api.read_models import VIEW_ERRORS, After, Open, Wait, WorkerDep, caught_up
 from ledger.api.responses import FastJSON, OrderOut, etag, order_json, order_response
 from ledger.api.schemas import Body, CommandIn, CustomerIn, DeliveryIn
@@ -27,22 +27,6 @@ router = APIRouter(
     route_class=CommandRoute,
 )
 reports = APIRouter(tags=["read models"], responses=VIEW_ERRORS)
-
-Cause = Literal[
-    "customer_delay",
-    "stock_shortage",
-    "production_delay",
-    "quality_hold",
-    "payment_hold",
-    "documents",
-    "other",
-]
-assert set(get_args(Cause)) == set(CAUSES)
-
-
-class ReviewIn(CommandIn):
-    cause: Cause
-    note: LongText = Field("", description="what was found; required for cause other")
 
 
 class PriceIn(Body):
@@ -58,13 +42,6 @@ class DisposeIn(CommandIn):
     )
     customer: CustomerIn | None = Field(None, description="resell: the new customer")
     delivery: DeliveryIn | None = Field(None, description="resell: where the new order goes")
-
-
-@router.post("/review", response_model=OrderOut, dependencies=[allow("backlog")])
-def review_backlog(order_id: OrderId, body: ReviewIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
-    """Record a review of a stuck order: its cause and a note."""
-    result = ledger.review_backlog(ctx_for(ctx, body), order_id, cause=body.cause, note=body.note)
-    return order_response(result)
 
 
 @router.post("/dispose", response_model=OrderOut, dependencies=[allow("backlog")])

@@ -1,5 +1,6 @@
-"""Customer tracking links: issued, listed and revoked by sales and
-merchandisers; ``GET /t/<token>`` answers the customer without a login."""
+"""Customer tracking links: issued and listed by sales and merchandisers
+(revoking one is a declared command, ``ledger.api.commands``);
+``GET /t/<token>`` answers the customer without a login."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pydantic import BaseModel, Field
 from ledger.aggregates.order import Order
 from ledger.aggregates.state import TrackingLinkState
 from ledger.aggregates.tracking import tracking_links
-from ledger.api.deps import CtxDep, LedgerDep, OrderId, SubId, allow, ctx_for, in_thread
+from ledger.api.deps import CtxDep, LedgerDep, OrderId, allow, ctx_for, in_thread
 from ledger.api.errors import COMMAND_ERRORS, READ_ERRORS, ApiError
 from ledger.api.params import CleanText
 from ledger.api.responses import ErrorOut, FastJSON, etag
@@ -103,22 +104,6 @@ def list_tracking_links(order_id: OrderId, ledger: LedgerDep) -> Response:
     now = ledger.clock.now()
     links = [link_json(link, now) for link in tracking_links(order).values()]
     return FastJSON(links, headers={"ETag": etag(order.version)})
-
-
-@router.delete("/{link_id}", response_model=TrackingLinkOut, dependencies=[allow("tracking")])
-async def revoke_tracking_link(
-    order_id: OrderId, link_id: SubId, ledger: LedgerDep, ctx: CtxDep
-) -> Response:
-    """Stop a link working at once."""
-
-    def run() -> Response:
-        result = ledger.revoke_tracking_link(ctx, order_id, link_id=link_id)
-        link = tracking_links(result.order)[link_id]
-        answer = _answer(result, link, ledger)
-        answer.status_code = 200
-        return answer
-
-    return await in_thread(run)
 
 
 def _limit(request: Request) -> PerClientLimit:
