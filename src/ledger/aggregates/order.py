@@ -8,7 +8,7 @@ and never refuses. Stage and progress are derived from the counters the
 events maintain, never stored as ratios.
 
 The commands live in one mixin per part of the process (receiving,
-planning, shipping, finance, aftercare); their events are nested next to
+planning, shipping, finance, aftercare, tracking, backlog); their events are nested next to
 them and reachable as ``Order.<EventName>``.
 """
 
