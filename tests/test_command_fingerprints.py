@@ -243,6 +243,21 @@ RECORDED: list[tuple[str, dict[str, Any], str]] = [
         "42b13adfa640fe7339a4dd77f1c598f12bca7da4af490ebaf94b70620a5b7121",
     ),
     (
+        "revoke_tracking_link",
+        dict(link_id="TL-0123456789AB"),
+        "c128ffdc0817930980c5a062f8e3f636d8d5d5a9d7a710234f32d5c19de6f9c4",
+    ),
+    (
+        "review_backlog",
+        dict(cause="stock_shortage", note="waiting for 杯 parts"),
+        "eeffb0594c81db450cbf701746a32964240c3320f69c678965bbeb34365ed196",
+    ),
+    (
+        "review_backlog",
+        dict(cause="customer_delay"),
+        "e0a558263f7bd0eef2a595fe4da3f0a97c6a228dd6e7ee2c8eb83bd806e182b8",
+    ),
+    (
         "erase_personal_data",
         dict(),
         "daf120893f5d6a108db491ddb9345443f79b1fab3102477e4a14847f8bd6ec0b",

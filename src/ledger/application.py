@@ -34,6 +34,7 @@ from ledger.aggregates.values import (
 )
 from ledger.canonical import canonical_json
 from ledger.clock import Clock, SystemClock
+from ledger.followup import FollowUpCommands
 from ledger.persistence import IdempotencyKeyConflict, IdempotencyRecord, LedgerRecorder
 from ledger.persistence.creation import create_racing
 from ledger.persistence.personal import (
@@ -215,7 +216,7 @@ class BoundCommand(Generic[P]):
         return self.ledger._run(ctx, order_id, fingerprint, act)
 
 
-class Ledger(Application[UUID]):
+class Ledger(FollowUpCommands, Application[UUID]):
     """The order follow-up service."""
 
     name = "ledger"
@@ -401,6 +402,10 @@ class Ledger(Application[UUID]):
     release = OrderCommand(Order.release)
     cancel = OrderCommand(Order.cancel)
     archive = OrderCommand(Order.archive)
+    revoke_tracking_link = OrderCommand(Order.revoke_tracking_link)
+    review_backlog = OrderCommand(Order.review_backlog)
+
+    order_id_for = staticmethod(order_id_for)
     # Records that the customer's personal-data key was destroyed (see ledger.audit.erasure).
     erase_personal_data = OrderCommand(Order.erase_personal_data)
 

@@ -151,6 +151,8 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(5.0, gt=0, le=60)
     webhook_retry_base: float = Field(30.0, gt=0, le=3600)
     webhook_attempts: int = Field(9, ge=1, le=20)
+    # Customer tracking links (docs/integration.md): requests per client address a minute.
+    tracking_rate_per_minute: int = Field(60, ge=1, le=100_000)
 
     @field_validator("database_url")
     @classmethod

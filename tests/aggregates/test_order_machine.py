@@ -33,10 +33,12 @@ from hypothesis.stateful import (
     rule,
 )
 
+from ledger.aggregates.backlog import ACTIONS, CAUSES, reviews_of
 from ledger.aggregates.errors import DomainError
 from ledger.aggregates.order import CLOSED, Order
 from ledger.aggregates.readout import describe
 from ledger.aggregates.rules import required_documents
+from ledger.aggregates.tracking import tracking_links
 from ledger.aggregates.values import (
     DOCUMENT_KINDS,
     RESOLUTIONS,
@@ -577,6 +579,50 @@ class OrderMachine(RuleBasedStateMachine):
             "archive",
             archive_ref=self.next_id("ARC"),
         )
+
+    # -- tracking links and the backlog review ----------------------------------------------
+
+    @rule(data=st.data(), days=st.integers(1, 400))
+    def issue_tracking_link(self, data: st.DataObject, days: int) -> None:
+        order = self.order(data)
+        self.run(
+            data,
+            order,
+            lambda ctx: self.ledger.issue_tracking_link(ctx, order.id, expires_in_days=days)[0],
+        )
+
+    @rule(data=st.data())
+    def revoke_tracking_link(self, data: st.DataObject) -> None:
+        order = self.order(data, lambda o: bool(tracking_links(o)))
+        link_id = pick(data, list(tracking_links(order)), "TL-NONE")
+        self.call(data, order, "revoke_tracking_link", link_id=link_id)
+
+    @rule(
+        data=st.data(),
+        cause=st.sampled_from([*CAUSES, "weather"]),
+        note=st.sampled_from(["", "缺料"]),
+    )
+    def review_backlog(self, data: st.DataObject, cause: str, note: str) -> None:
+        self.call(data, self.order(data), "review_backlog", cause=cause, note=note)
+
+    @precondition(lambda self: len(self.orders) < MAX_ORDERS + 2)
+    @rule(
+        data=st.data(),
+        action=st.sampled_from(ACTIONS),
+        share=st.sampled_from(["0.5", "0.9999", "1"]),
+    )
+    def dispose_backlog(self, data: st.DataObject, action: str, share: str) -> None:
+        order = self.order(data, lambda o: bool(reviews_of(o)))
+        kwargs: dict[str, Any] = {}
+        if action == "discount":
+            sku = self.sku(data, order)
+            line = order.lines.get(sku)
+            price = line.unit_price * D(share) if line is not None else D(1)
+            kwargs["prices"] = {sku: price.quantize(D("0.0001"), rounding=ROUND_DOWN)}
+        elif action == "resell":
+            kwargs["customer"] = data.draw(st.sampled_from([CUSTOMER, OTHER_CUSTOMER]))
+            kwargs["delivery"] = DELIVERY
+        self.call(data, order, "dispose_backlog", action=action, reason="积压处理", **kwargs)
 
     # -- moving an order along its happy path, so deep states are reached --------------------
 

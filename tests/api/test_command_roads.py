@@ -67,6 +67,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "file_complaint": {"complaint_id": "C-1", "category": "late", "description": "two days late"},
     "resolve_complaint": {"resolution": "apologised"},
     "short_close": {"sku": SKU2, "quantity": 2, "reason": "discontinued"},
+    "review_backlog": {"cause": "stock_shortage", "note": "waiting for parts"},
+    "revoke_tracking_link": {},
     "hold": {"reason": "credit check"},
     "release": {"reason": "paid"},
     "settle": {},
@@ -76,7 +78,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "merge": {"order_ids": ["{id}", "{id}"]},
 }
 IDS = {"shipment_id": "SH-1", "po_number": "PO-1", "issue_id": "QI-1", "complaint_id": "C-1",
-       "kind": "waybill"}  # fmt: skip
+       "kind": "waybill", "link_id": "TL-0123456789AB"}  # fmt: skip
 # Set by the server itself, so they differ between two apps.
 _MOMENTS = ("stage_reached", "position", "promises")
 

@@ -131,12 +131,14 @@ def test_alerts_are_listed_and_shown_on_the_board(timed_api: Api, clock: Simulat
     timed_api.get("/board", params={"after": order["position"]})
     timed_api.get("/backlog", params={"after": order["position"]})
     worker = timed_api.client.app.state.worker  # type: ignore[attr-defined]
-    assert worker.scan_alerts(now=clock.now() + timedelta(days=20)) == 1
+    # Stale, and never reviewed: also due for a backlog review.
+    assert worker.scan_alerts(now=clock.now() + timedelta(days=20)) == 2
     alerts = timed_api.get("/alerts", params={"kind": "stale"}).json()
     assert [a["number"] for a in alerts["items"]] == [order["number"]]
     board = timed_api.get("/board").json()
-    assert board["alerts"] == {"total": 1, "by_kind": {"stale": 1}}
-    assert column(board, "received")["cards"][0]["alerts"][0]["kind"] == "stale"
+    assert board["alerts"] == {"total": 2, "by_kind": {"review_due": 1, "stale": 1}}
+    card_alerts = column(board, "received")["cards"][0]["alerts"]
+    assert {alert["kind"] for alert in card_alerts} == {"stale", "review_due"}
 
 
 def test_admins_see_projection_status_and_rebuild_in_the_background(api: Api) -> None:

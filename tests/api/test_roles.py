@@ -24,6 +24,8 @@ SALES = {
     "complaint",
     "hold",
     "release",
+    "tracking",
+    "backlog",
 }
 WAREHOUSE = {"stock", "pack", "document", "dispatch", "transit", "deliver"}
 FINANCE = {"invoice", "credit", "payment", "settle"}
@@ -93,6 +95,10 @@ COMMANDS: list[tuple[str, str, Any]] = [
     ("settle", "/orders/{id}/settle", None),
     ("complaint", "/orders/{id}/complaints", {"category": "c", "description": "d"}),
     ("complaint", "/orders/{id}/complaints/C/resolve", {"resolution": "r"}),
+    ("tracking", "/orders/{id}/tracking-links", {"expires_in_days": 30}),
+    ("tracking", "/orders/{id}/tracking-links/TL-1/revoke", None),
+    ("backlog", "/orders/{id}/backlog/review", {"cause": "stock_shortage"}),
+    ("backlog", "/orders/{id}/backlog/dispose", {"action": "cancel", "reason": "r"}),
 ]
 READS = [
     "/orders/{id}",
@@ -120,6 +126,7 @@ TEMPLATE_NAMES = {
     "/Q/": "/{issue_id}/",
     "/C/": "/{complaint_id}/",
     "/waybill/": "/{kind}/",
+    "/TL-1/": "/{link_id}/",
 }
 RESERVED: list[tuple[str | None, str]] = []  # paths answering 501 until their work lands
 

@@ -18,8 +18,10 @@ from typing import Any
 from uuid import UUID
 
 from ledger.aggregates import rules
+from ledger.aggregates.backlog import ACTIONS, CAUSES, reviews_of
 from ledger.aggregates.errors import DomainError
 from ledger.aggregates.order import Order
+from ledger.aggregates.tracking import tracking_links
 from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms, PurchaseItem, SkuQty
 from ledger.application import Ctx, Ledger, LedgerError
 from ledger.clock import SimulatedClock
@@ -40,6 +42,7 @@ class Driver:
         self.rnd = random.Random(seed)
         self.orders: list[UUID] = []
         self.counter = 0
+        self.backlog_share = 0.0  # of the steps, how many review or decide about a stuck order
 
     def step(self, pick: int, choice: int) -> None:
         self.clock.advance(timedelta(hours=self.rnd.choice((1, 5, 30, 200))))
@@ -47,6 +50,9 @@ class Driver:
             self._try(self.receive)
             return
         order = self.ledger.get_order(self.orders[pick % len(self.orders)])
+        if self.backlog_share and self.rnd.random() < self.backlog_share:
+            self._try(lambda: self._backlog(order))
+            return
         action = self.advance if choice % 10 < 7 else self.side_step
         self._try(lambda: action(order))
 
@@ -212,7 +218,7 @@ class Driver:
 
     def side_step(self, o: Order) -> None:
         ledger, oid = self.ledger, o.id
-        r = self.rnd.randrange(10)
+        r = self.rnd.randrange(12)
         open_complaints = [c for c in o.complaints.values() if c.status == "open"]
         open_issues = [q for q in o.quality_issues.values() if q.status == "open"]
         if r == 0:
@@ -270,5 +276,33 @@ class Driver:
             other = self.rnd.choice(self.orders)
             result = ledger.merge(CTX, [oid, other])
             self.orders.append(result.order.id)
+        elif r == 10:
+            self._backlog(o)
+        elif r == 11:
+            live = [k for k, link in tracking_links(o).items() if link.revoked_at is None]
+            if live and self.rnd.random() < 0.4:
+                ledger.revoke_tracking_link(CTX, oid, link_id=live[0])
+            else:
+                ledger.issue_tracking_link(CTX, oid, expires_in_days=self.rnd.randint(1, 30))
         else:
             self.advance(o)
+
+    def _backlog(self, o: Order) -> None:
+        """Review a stuck order, or decide about a reviewed one."""
+        ledger, oid = self.ledger, o.id
+        if not reviews_of(o) or self.rnd.random() < 0.3:
+            ledger.review_backlog(CTX, oid, cause=self.rnd.choice(CAUSES), note="查明原因")
+            return
+        action = self.rnd.choice(ACTIONS)
+        if action == "discount":
+            sku, line = self.rnd.choice(list(o.lines.items()))
+            price = (line.unit_price * Decimal("0.8")).quantize(Decimal("0.0001"))
+            ledger.dispose_backlog(CTX, oid, action=action, reason="清库存", prices={sku: price})
+        elif action == "resell":
+            customer = next(c for c in CUSTOMERS if c.name != o.customer.name)
+            result = ledger.dispose_backlog(
+                CTX, oid, action=action, reason="转售", customer=customer, delivery=DELIVERY
+            )
+            self.orders.extend(other.id for other in result.others)
+        else:
+            ledger.dispose_backlog(CTX, oid, action=action, reason="捐赠")

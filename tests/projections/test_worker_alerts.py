@@ -59,7 +59,11 @@ def test_a_quiet_order_becomes_stale_and_a_transit_exception_is_raised_at_once()
     oid = confirmed(app, promised=date(2027, 1, 1))
     number = app.get_order(oid).number
     assert scanned(worker, T0 + timedelta(days=13)) == {}
-    assert set(scanned(worker, T0 + timedelta(days=15))) == {f"stale:{number}"}
+    # Stale, and never reviewed: due for a backlog review too.
+    assert set(scanned(worker, T0 + timedelta(days=15))) == {
+        f"stale:{number}",
+        f"review_due:{number}",
+    }
     app.allocate_stock(CTX, oid, sku="A", quantity=10, warehouse="W1")
     lines = [SkuQty("A", 10)]
     app.schedule_shipment(CTX, oid, shipment_id="S1", planned_date=date(2026, 3, 20),

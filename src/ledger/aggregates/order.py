@@ -8,7 +8,7 @@ and never refuses. Stage and progress are derived from the counters the
 events maintain, never stored as ratios.
 
 The commands live in one mixin per part of the process (receiving,
-planning, shipping, finance, aftercare); their events are nested next to
+planning, shipping, finance, aftercare, tracking, backlog); their events are nested next to
 them and reachable as ``Order.<EventName>``.
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.aftercare import Aftercare
+from ledger.aggregates.backlog import Backlog
 from ledger.aggregates.base import OrderEvent
 from ledger.aggregates.context import current_stamp
 from ledger.aggregates.finance import Finance
@@ -27,14 +28,23 @@ from ledger.aggregates.planning import Planning
 from ledger.aggregates.receiving import Receiving
 from ledger.aggregates.shipping import Shipping
 from ledger.aggregates.stages import CLOSED, SIDE_STAGES, STAGES
+from ledger.aggregates.tracking import Tracking
 
 __all__ = ["CLOSED", "EVENTS", "SIDE_STAGES", "STAGES", "Order"]
 
 
-class Order(Receiving, Planning, Shipping, Finance, Aftercare, Aggregate):
+class Order(Receiving, Planning, Shipping, Finance, Aftercare, Tracking, Backlog, Aggregate):
     """A sales order followed from receipt to archive."""
 
     Event = OrderEvent
+    # 2: tracking links and the backlog review (docs/architecture.md, "Changing the state").
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["tracking_links"] = {}
+        state["backlog_reviews"] = []
+        state["dispositions"] = []
 
     def __init__(self) -> None:
         """State is set by OrderReceived.evolve, on creation and on replay."""

@@ -109,6 +109,11 @@ def _purchase(purchase: PurchaseState) -> dict[str, Any]:
     return shown
 
 
+def _backlog(order: Order) -> dict[str, Any]:
+    """The backlog reviews of the order and the decisions taken (docs/backlog.md)."""
+    return {"reviews": plain(order.backlog_reviews), "dispositions": plain(order.dispositions)}
+
+
 def describe(order: Order) -> dict[str, Any]:
     """Everything about the order, JSON-ready."""
     return {
@@ -163,6 +168,7 @@ def describe(order: Order) -> dict[str, Any]:
         "cancel_reason": order.cancel_reason,
         "archive_ref": order.archive_ref,
         "stage_reached": plain(order.stage_reached),
+        "backlog": _backlog(order),
         "created_at": plain(order.created_on),
         "modified_at": plain(order.modified_on),
     }

@@ -214,6 +214,49 @@ class PromiseState:
     privacy = Privacy(personal=("reason",))
 
 
+@dataclass
+class TrackingLinkState:
+    """A customer tracking link: only the SHA-256 of its token is ever kept."""
+
+    link_id: str
+    token_hash: str
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    privacy = Privacy(public=("link_id", "token_hash"))
+
+    def expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+
+@dataclass
+class BacklogReviewState:
+    """One periodic review of a stuck order: why it is stuck."""
+
+    cause: str
+    note: str
+    reviewed_at: datetime
+    privacy = Privacy(personal=("note",), public=("cause",))
+
+
+@dataclass
+class DispositionState:
+    """What was decided for a stuck order: discount, resell, donate or cancel."""
+
+    action: str
+    reason: str
+    disposed_at: datetime
+    prices: dict[str, Decimal] = field(default_factory=dict)  # sku -> new unit price
+    lines: dict[str, int] = field(default_factory=dict)  # sku -> units resold or donated
+    resold_to: str = ""  # the new order's id
+    resold_number: str = ""
+    # ``prices`` and ``lines`` are keyed by SKU.
+    privacy = Privacy(
+        personal=("reason",),
+        public=("action", "prices", "lines", "resold_to", "resold_number"),
+    )
+
+
 STATE_TYPES: tuple[type, ...] = (
     LineState,
     DocumentState,
@@ -226,6 +269,9 @@ STATE_TYPES: tuple[type, ...] = (
     CreditNoteState,
     PaymentState,
     PromiseState,
+    TrackingLinkState,
+    BacklogReviewState,
+    DispositionState,
 )
 
 
@@ -271,6 +317,9 @@ class OrderState:
     cancel_reason: str = ""
     archive_ref: str = ""
     stage_reached: dict[str, datetime] = field(default_factory=dict)
+    tracking_links: dict[str, TrackingLinkState] = field(default_factory=dict)  # by link id
+    backlog_reviews: list[BacklogReviewState] = field(default_factory=list)
+    dispositions: list[DispositionState] = field(default_factory=list)
     # The values and state classes held declare their own fields.
     privacy = Privacy(
         personal=("hold_reason", "problems", "invoice_info", "special_requirements",
@@ -281,6 +330,6 @@ class OrderState:
             "payment_terms", "contract_ref", "shipments", "purchases", "production_stage",
             "production_percent", "production_completed", "quality_issues", "complaints",
             "invoices", "credit_notes", "payments", "split_into", "merged_into", "archive_ref",
-            "stage_reached",
+            "stage_reached", "tracking_links", "backlog_reviews", "dispositions",
         ),
     )  # fmt: skip

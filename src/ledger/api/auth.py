@@ -27,6 +27,8 @@ SALES = frozenset(
         "complaint",
         "hold",
         "release",
+        "tracking",
+        "backlog",
     }
 )
 WAREHOUSE = frozenset({"stock", "pack", "document", "dispatch", "transit", "deliver"})

@@ -79,6 +79,7 @@ from ledger.api.schemas import (
     RescheduleIn,
     ResolveComplaintIn,
     ResolveQualityIssueIn,
+    ReviewIn,
     ScheduleShipmentIn,
     ShortCloseIn,
     SplitIn,
@@ -624,6 +625,26 @@ def resolve_complaint(ledger: Ledger, ctx: Ctx, at: Target, body: ResolveComplai
         resolution=body.resolution,
         customer_feedback=body.customer_feedback,
     )
+
+
+# -- customer tracking links and the backlog review ------------------------------------
+# Issuing a link (its token drawn by the application, shown once) and deciding
+# about a stuck order (a resale creates an order) answer more than the order:
+# their routes are in ``ledger.api.routes.tracking`` and ``.backlog``.
+
+
+@command("/orders/{order_id}/tracking-links/{link_id}/revoke", permission="tracking",
+         tag="tracking", en="Revoke a tracking link", zh="停用跟踪链接")  # fmt: skip
+def revoke_tracking_link(ledger: Ledger, ctx: Ctx, at: Target, body: CommandIn | None) -> Result:
+    """Stop a customer tracking link working at once."""
+    return ledger.revoke_tracking_link(ctx, at.order, at.ids["link_id"])
+
+
+@command("/orders/{order_id}/backlog/review", permission="backlog", tag="backlog review",
+         en="Review a stuck order", zh="积压订单复核")  # fmt: skip
+def review_backlog(ledger: Ledger, ctx: Ctx, at: Target, body: ReviewIn) -> Result:
+    """Record a review of a stuck order: its cause and a note."""
+    return ledger.review_backlog(ctx, at.order, cause=body.cause, note=body.note)
 
 
 # -- form fields ------------------------------------------------------------------------

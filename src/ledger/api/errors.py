@@ -38,6 +38,7 @@ NOT_FOUND_CODES = frozenset(
         "unknown_quality_issue",
         "unknown_purchase_order",
         "unknown_document",
+        "unknown_tracking_link",
     }
 )
 # Guards about the values given, not the order's state: invalid input whichever

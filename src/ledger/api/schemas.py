@@ -4,11 +4,12 @@ bounded (see ``fields``). Each converts itself to the domain's value types."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Self
+from typing import Literal, Self, get_args
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ledger.aggregates.backlog import CAUSES
 from ledger.aggregates.values import (
     MAX_AMOUNT,
     Customer,
@@ -188,6 +189,25 @@ class ReasonIn(CommandIn):
 
 class ArchiveIn(CommandIn):
     archive_ref: Name
+
+
+Cause = Literal[
+    "customer_delay",
+    "stock_shortage",
+    "production_delay",
+    "quality_hold",
+    "payment_hold",
+    "documents",
+    "other",
+]
+assert set(get_args(Cause)) == set(CAUSES)
+
+
+class ReviewIn(CommandIn):
+    """A backlog review: why the order is stuck (docs/backlog.md)."""
+
+    cause: Cause
+    note: LongText = Field("", description="what was found; required for cause other")
 
 
 class ScheduleShipmentIn(CommandIn):

@@ -165,6 +165,11 @@ def _lines_text(item: Item) -> str:
     return joined(f"{ln['sku']} {ln['name']} × {ln['open_quantity']}" for ln in item["lines"])
 
 
+def _decision_text(item: Item) -> str:
+    decided = item["review"]["disposition"]
+    return f"{decided['action']} {decided['at'][:10]}" if decided else ""
+
+
 BACKLOG = Listing(
     "backlog",
     "backlog",
@@ -186,6 +191,10 @@ BACKLOG = Listing(
         Column("stale", "bool"),
         Column("days_since_last_event", "int"),
         Column("last_event_at", "datetime"),
+        Column("review.cause"),
+        Column("review.last_review_at", "datetime"),
+        Column("review.due", "bool"),
+        Column("review.disposition", get=_decision_text),
         Column("lines", get=_lines_text),
         Column("order_id"),
     ),

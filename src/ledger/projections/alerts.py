@@ -1,8 +1,9 @@
 """Alerts: what a merchandiser must act on now, found by a periodic scan.
 
 The scan reads the backlog (orders past their promise, orders with no event
-for ``stale_days``) and the board (shipments with a transit exception) as
-of a moment and replaces the alert table with what it finds. An alert that
+for ``stale_days``, stale orders not reviewed within ``stale_days``) and the
+board (shipments with a transit exception) as of a moment and replaces the
+alert table with what it finds. An alert that
 was already there keeps the time it was first raised.
 """
 
@@ -18,7 +19,7 @@ from ledger.projections.framework import Column, View
 from ledger.projections.order_rows import Page
 from ledger.projections.side_tables import RecordsModel, Row, text, update
 
-KINDS = ("overdue", "stale", "transit_exception")
+KINDS = ("overdue", "stale", "review_due", "transit_exception")
 SEVERITIES = ("low", "medium", "high")
 
 ALERTS = RecordsModel(
@@ -70,6 +71,14 @@ def find_alerts(
         if item["stale"]:
             quiet = {"days_since_last_event": item["days_since_last_event"]}
             found.append(_alert("stale", "low", facts, quiet))
+        review = item["review"]
+        if review["due"]:  # stale, and not reviewed within stale_days (backlog_review)
+            detail = {
+                "days_since_last_event": item["days_since_last_event"],
+                "last_review_at": review["last_review_at"],
+                "cause": review["cause"],
+            }
+            found.append(_alert("review_due", "medium", facts, detail))
     for facts in board:
         if facts.transit_exception:
             shipments = sorted(s for s, f in facts.shipments.items() if f.has_exception)

@@ -14,6 +14,7 @@ from typing import Any
 from ledger.aggregates.order import Order
 from ledger.aggregates.stages import Status
 from ledger.aggregates.values import lines_total
+from ledger.projections.backlog_review import row_disposed
 from ledger.projections.facts import replace
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.order_rows import Page, flag
@@ -48,6 +49,7 @@ def _total(lines: Any, currency: str) -> str:
 STEPS: Steps[ArchiveRow] = (
     Steps[ArchiveRow]()
     .on_each(status_events(Order.OrderArchived), with_status)
+    .on(Order.BacklogDisposed, row_disposed)
     .on(
         Order.OrderAmended,
         lambda r, e: r if e.lines is None else replace(r, total=_total(e.lines, r.currency)),

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.aggregates.stages import FINISHED
+from ledger.projections.backlog_review import UNREVIEWED, review_of
 from ledger.projections.facts import STEPS, OrderFacts
 from ledger.projections.framework import Column, View
 from ledger.projections.order_rows import FactsModel, Page
@@ -90,6 +91,7 @@ def backlog_item(facts: OrderFacts, now: datetime, stale_days: int) -> dict[str,
         "stale": stale,
         "days_since_last_event": quiet,
         "last_event_at": facts.last_event_at,
+        "review": review_of(facts, now, stale_days),
         "lines": [
             {
                 "sku": sku,
@@ -137,7 +139,14 @@ def summarise(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
     }
     customers: dict[str, dict[str, Any]] = {}
     products: dict[str, dict[str, Any]] = {}
+    causes: dict[str, dict[str, Any]] = {}
     for item in items:
+        _count(
+            causes.setdefault(item["review"]["cause"] or UNREVIEWED, _zero()),
+            item["currency"],
+            item["open_quantity"],
+            item["open_value"],
+        )
         for basis in ("original", "latest"):
             label = item[f"ageing_{basis}"]
             if label is not None:
@@ -165,9 +174,11 @@ def summarise(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "overdue_original": sum(1 for i in items if i["overdue_original"]),
         "overdue_latest": sum(1 for i in items if i["overdue_latest"]),
         "stale": sum(1 for i in items if i["stale"]),
+        "review_due": sum(1 for i in items if i["review"]["due"]),
         "ageing": buckets,
         "by_customer": dict(sorted(customers.items())),
         "by_product": dict(sorted(products.items())),
+        "by_cause": dict(sorted(causes.items())),
     }
 
 

@@ -25,6 +25,7 @@ from ledger.aggregates.stages import Stage, Status, Units
 from ledger.aggregates.stages import progress_stage as derive_progress_stage
 from ledger.aggregates.stages import stage as derive_stage
 from ledger.aggregates.values import TRANSIT_EXCEPTIONS, Line, line_amount
+from ledger.projections.backlog_review import NOT_ACTIVITY, disposed, reviewed
 from ledger.projections.steps import RECEIVED, Steps
 
 
@@ -95,6 +96,11 @@ class OrderFacts:
     paid: str = "0"
     open_quality_issues: tuple[str, ...] = ()
     open_complaints: tuple[str, ...] = ()
+    # The backlog review (``ledger.projections.backlog_review``): the last
+    # review's cause and time, and each decision as (action, at, units, value).
+    backlog_cause: str = ""
+    last_review_at: str | None = None
+    dispositions: tuple[tuple[str, str, int, str], ...] = ()
 
     # -- derived by the aggregate's own functions (``aggregates.stages``) ----------
 
@@ -208,6 +214,8 @@ def _fold_facts(facts: OrderFacts | None, event: Any) -> OrderFacts | None:
         return facts
     step = STEPS.get(cls)
     changed = step(facts, event) if step is not None else facts
+    if cls in NOT_ACTIVITY:
+        return stamped(facts, changed, version=event.originator_version)
     at = event.timestamp.isoformat()
     return stamped(facts, changed, version=event.originator_version, last_event_at=at)
 
@@ -369,11 +377,14 @@ STEPS: Steps[OrderFacts] = (
     .on(Order.OrderReleased, lambda f, e: replace(f, on_hold=False))
     .on(Order.OrderCancelled, _cancelled)
     .on(Order.OrderArchived, _status(Status.ARCHIVED))
+    .on(Order.BacklogReviewed, reviewed)
+    .on(Order.BacklogDisposed, disposed)
     # Activity on the order that the facts do not show: the backlog follows
     # them (an order with parts arriving or documents moving is not quiet).
     .unchanging(Order.PurchaseReceived, Order.DocumentIssued, Order.DocumentStatusChanged)
-    # Not follow-up activity: erasing a customer's personal data.
-    .ignoring(Order.PersonalDataErased)
+    # Not follow-up activity: erasing a customer's personal data, the
+    # customer's tracking links.
+    .ignoring(Order.PersonalDataErased, Order.TrackingLinkIssued, Order.TrackingLinkRevoked)
     .covering(EVENTS)
 )
 """The facts' step per ``Order`` event; every event is accounted for (else
@@ -403,6 +414,8 @@ def load_facts(data: str | dict[str, Any]) -> OrderFacts:
     raw["shipments"] = {sid: _made(ShipmentFacts, s) for sid, s in raw["shipments"].items()}
     raw["open_quality_issues"] = tuple(raw["open_quality_issues"])
     raw["open_complaints"] = tuple(raw["open_complaints"])
+    if "dispositions" in raw:
+        raw["dispositions"] = tuple(tuple(item) for item in raw["dispositions"])
     return _made(OrderFacts, raw)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from ledger.aggregates.order import Order
 from ledger.aggregates.stages import WITHDRAWN, Status
 from ledger.aggregates.values import line_amount
+from ledger.projections.backlog_review import row_disposed
 from ledger.projections.facts import replace
 from ledger.projections.framework import Column
 from ledger.projections.rowkit import StepModel
@@ -81,6 +82,7 @@ STEPS: Steps[DemandRow] = (
     .on(Order.OrderCancelled, lambda r, e: replace(r, status=Status.CANCELLED))
     .on(Order.OrderSplit, lambda r, e: replace(r, status=Status.SPLIT))
     .on(Order.OrderMerged, lambda r, e: replace(r, status=Status.MERGED))
+    .on(Order.BacklogDisposed, row_disposed)
 )
 
 

@@ -19,6 +19,7 @@ from ledger.aggregates.order import Order
 from ledger.aggregates.stages import Status
 from ledger.aggregates.state import DocumentState, ShipmentState
 from ledger.aggregates.values import TRANSIT_EXCEPTIONS
+from ledger.projections.backlog_review import row_disposed
 from ledger.projections.facts import replace
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.rowkit import (
@@ -117,6 +118,7 @@ def _dispatched(row: ShipmentsRow, e: Any) -> ShipmentsRow:
 STEPS: Steps[ShipmentsRow] = (
     Steps[ShipmentsRow]()
     .on_each(status_events(), with_status)
+    .on(Order.BacklogDisposed, row_disposed)
     .on(Order.ShipmentScheduled, _scheduled)
     .on(Order.ShipmentRescheduled, _rescheduled)
     .on(Order.OrderPacked, lambda r, e: _changed(r, e.shipment_id, status="packed"))

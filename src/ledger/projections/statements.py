@@ -17,6 +17,7 @@ from typing import Any
 from ledger.aggregates.order import Order
 from ledger.aggregates.stages import WITHDRAWN, Status
 from ledger.aggregates.values import add_days, lines_total
+from ledger.projections.backlog_review import row_disposed
 from ledger.projections.facts import replace
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.order_rows import flag
@@ -91,6 +92,7 @@ def _add(amount: str, more: Decimal) -> str:
 STEPS: Steps[StatementRow] = (
     Steps[StatementRow]()
     .on_each(status_events(Order.OrderConfirmed), with_status)
+    .on(Order.BacklogDisposed, row_disposed)
     .on(
         Order.OrderAmended,
         lambda r, e: r if e.lines is None else replace(r, total=_total(e.lines, r.currency)),

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from ledger.api.routes import (
     admin,
     audit,
+    backlog,
     board,
     documents,
     events,
@@ -18,6 +19,7 @@ from ledger.api.routes import (
     registers,
     reserved,
     seasonal,
+    tracking,
     webhooks,
 )
 from ledger.api.routes.commands import command_router
@@ -30,15 +32,21 @@ ROUTERS: tuple[APIRouter, ...] = (
     command_router("supply"),
     command_router("finance"),
     command_router("complaints"),
+    tracking.router,
+    command_router("tracking"),
+    backlog.router,
+    command_router("backlog review"),
     imports.router,
     board.router,
     registers.router,
     seasonal.router,
+    backlog.reports,
     admin.router,
     webhooks.router,
     metrics.router,
     audit.router,
     events.router,
+    tracking.public,
     reserved.router,
     health.router,
 )

@@ -46,7 +46,7 @@ Stage = Literal[
     "delivered", "invoiced", "settled", "on_hold", "rejected",
 ]  # fmt: skip
 Flag = Literal["on_hold", "open_quality_issue", "open_complaint", "overdue", "transit_exception"]
-Kind = Literal["overdue", "stale", "transit_exception"]
+Kind = Literal["overdue", "stale", "review_due", "transit_exception"]
 Severity = Literal["low", "medium", "high"]
 PerColumn = Annotated[int, Query(ge=1, le=500, description="cards per column")]
 

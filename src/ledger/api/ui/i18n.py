@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ledger.api.ui.i18n_backlog import LABELS as BACKLOG_LABELS
 from ledger.api.ui.i18n_planning import LABELS as PLANNING_LABELS
+from ledger.api.ui.i18n_tracking import LABELS as TRACKING_LABELS
 
 LANGS = ("en", "zh")
 LANG_COOKIE = "ledger_lang"
@@ -310,9 +312,15 @@ _EVENTS: dict[str, tuple[str, str]] = {
     "OrderCancelled": ("Order cancelled", "取消订单"),
     "OrderArchived": ("Order archived", "订单归档"),
     "PersonalDataErased": ("Personal data erased", "个人数据已删除"),
+    "TrackingLinkIssued": ("Tracking link issued", "发出跟踪链接"),
+    "TrackingLinkRevoked": ("Tracking link revoked", "撤销跟踪链接"),
+    "BacklogReviewed": ("Backlog reviewed", "积压订单审查"),
+    "BacklogDisposed": ("Backlog decision", "积压订单处理"),
 }
 
 _LABELS.update(PLANNING_LABELS)
+_LABELS.update(TRACKING_LABELS)
+_LABELS.update(BACKLOG_LABELS)
 
 Translate = Callable[..., str]
 

@@ -1,0 +1,61 @@
+"""The customer tracking page's labels in English and Chinese (merged into ``i18n``)."""
+
+from __future__ import annotations
+
+LABELS: dict[str, tuple[str, str]] = {
+    "tracking.title": ("Order {number}", "订单 {number}"),
+    "tracking.intro": (
+        "Where your order is now; open the link again later to see its progress.",
+        "您的订单当前进度；稍后再次打开本链接即可查看最新进展。",
+    ),
+    "tracking.parts": (
+        "Your order now travels as {count} orders:",
+        "您的订单现分为 {count} 个订单处理：",
+    ),
+    "tracking.merged": (
+        "Your order was combined into order {number}.",
+        "您的订单已合并至订单 {number}。",
+    ),
+    "tracking.stage": ("Status", "状态"),
+    "tracking.promised": ("Expected delivery", "预计交货日期"),
+    "tracking.promised_none": ("not yet confirmed", "尚未确认"),
+    "tracking.promised_changed": ("(the date was changed)", "（交货日期已变更）"),
+    "tracking.shipments": ("Shipments", "发货"),
+    "tracking.no_shipments": ("Nothing has been planned for shipment yet.", "尚未安排发货。"),
+    "tracking.carrier": ("Carrier", "承运商"),
+    "tracking.tracking_number": ("Tracking number", "运单号"),
+    "tracking.shipment_status": ("Shipment", "货物状态"),
+    "tracking.location": ("Last location", "最新位置"),
+    "tracking.delivered_at": ("Delivered", "签收时间"),
+    "tracking.expires": ("This link works until {date}.", "本链接有效期至 {date}。"),
+    "tracking.gone": ("This link has expired", "链接已过期"),
+    "tracking.gone_text": (
+        "Ask your sales contact for a new link.",
+        "请联系您的销售代表获取新链接。",
+    ),
+    "tracking.unknown": ("This link is not valid", "链接无效"),
+    "tracking.unknown_text": (
+        "Check that the whole link was copied, or ask your sales contact for a new one.",
+        "请确认链接已完整复制，或联系您的销售代表获取新链接。",
+    ),
+    "tracking.state.received": ("Received", "已接收"),
+    "tracking.state.verified": ("Being checked", "审核中"),
+    "tracking.state.confirmed": ("Confirmed", "已确认"),
+    "tracking.state.in_production": ("In production", "生产中"),
+    "tracking.state.ready_to_ship": ("Ready to ship", "待发货"),
+    "tracking.state.shipped": ("Shipped", "已发货"),
+    "tracking.state.delivered": ("Delivered", "已签收"),
+    "tracking.state.settled": ("Completed", "已完成"),
+    "tracking.state.archived": ("Completed", "已完成"),
+    "tracking.state.cancelled": ("Cancelled", "已取消"),
+    "tracking.state.split": ("Split into parts", "已拆分"),
+    "tracking.state.merged": ("Combined", "已合并"),
+    "tracking.shipment.planned": ("Planned", "已计划"),
+    "tracking.shipment.packed": ("Packed", "已包装"),
+    "tracking.shipment.dispatched": ("On its way", "运输中"),
+    "tracking.shipment.delivered": ("Delivered", "已签收"),
+    "tracking.shipment.in_transit": ("On its way", "运输中"),
+    "tracking.shipment.delayed": ("Delayed", "延误"),
+    "tracking.shipment.damaged": ("Damaged in transit", "运输中受损"),
+    "tracking.shipment.lost": ("Lost in transit", "运输中丢失"),
+}
