@@ -151,6 +151,21 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(5.0, gt=0, le=60)
     webhook_retry_base: float = Field(30.0, gt=0, le=3600)
     webhook_attempts: int = Field(9, ge=1, le=20)
+    # The pages show times in this IANA zone (stored times stay UTC); empty: the host's.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_is_known(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError, OSError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -8,10 +8,11 @@ without one a page redirects to ``/ui/login`` and the board fragment answers
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
+from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from ledger.aggregates.values import FIRST_DAY, LAST_DAY, within_business_range
@@ -20,8 +21,17 @@ from ledger.api.fields import DATE_RANGE
 from ledger.api.params import CleanText
 from ledger.api.ui import data, downloads, order_view, planning_page, reports_view
 from ledger.api.ui.i18n import LANG_COOKIE, LANGS, translator
-from ledger.api.ui.render import HERE, PageRoute, lang_of, page, refused, to_login
+from ledger.api.ui.render import (
+    HERE,
+    PageRoute,
+    days_late,
+    lang_of,
+    page,
+    refused,
+    to_login,
+)
 from ledger.api.ui.session import (
+    HOME,
     check_token,
     forget_token,
     keep_token,
@@ -62,6 +72,19 @@ def _day(value: str) -> date | None:
 def _board_query(customer: str, product: str, flag: str, as_of: str) -> data.BoardQuery:
     chosen = flag if flag in FLAGS else None
     return data.BoardQuery(_opt(customer), _opt(product), chosen, _day(as_of))
+
+
+arrival = APIRouter(include_in_schema=False)
+
+
+@arrival.get("/")
+def front_door(request: Request) -> Response:
+    """A browser arriving at ``/`` goes to the board; an API client asking
+    for JSON keeps the API's 404 answer."""
+    accept = request.headers.get("accept", "")
+    if "text/html" in accept and "application/json" not in accept:
+        return RedirectResponse(HOME, status_code=303)
+    raise HTTPException(404)
 
 
 @router.get("", response_class=RedirectResponse)
@@ -159,10 +182,27 @@ def order_page(
         return to_login(request)
     try:
         order_id = order_view.resolve_order_id(ref)
-        view = order_view.order_page(data.ledger_of(request), order_id, version)
+        view = order_view.order_page(data.ledger_of(request), order_id, version, lang_of(request))
     except OrderNotFound:
         return page(request, "not_found.html", who, 404, what=ref)
-    return page(request, "order.html", who, **view)
+    return page(request, "order.html", who, **view, **_order_extras(request, order_id, view))
+
+
+def _order_extras(request: Request, order_id: UUID, view: dict[str, Any]) -> dict[str, Any]:
+    """The board's word on the order (overdue days, next action) while it is live."""
+    worker = data.worker_of(request)
+    today = worker.now().date()
+    found = (
+        order_view.board_card(worker, order_id, today) if view["shown"] == view["latest"] else None
+    )
+    overdue = 0
+    if found is not None and found["flags"]["overdue"]:
+        overdue = days_late(found["latest_promised_date"], today) or -1
+    return {
+        "overdue": overdue,
+        "next_action": found["next_action"] if found else "",
+        "open_events": order_view.OPEN_EVENTS,
+    }
 
 
 @router.get("/go")
