@@ -65,6 +65,12 @@ _LABELS: dict[str, tuple[str, str]] = {
     "paid": ("Paid", "已收款"),
     "next": ("Next", "下一步"),
     "live_orders": ("Live orders", "在途订单"),
+    "orders_at": (
+        "{n} orders open at the end of {date} (UTC)", "{date}（UTC）日终时在途订单 {n} 个"
+    ),
+    "merchandiser": ("Merchandiser", "跟单员"),
+    "my_orders": ("My orders", "我的订单"),
+    "open_qty_n": ("{n} open", "未发 {n}"),
     "stages": ("Stages", "阶段"),
     # flags
     "flag.on_hold": ("On hold", "暂停"),

@@ -40,7 +40,7 @@ from ledger.api.ui.session import (
     same_origin,
 )
 from ledger.application import OrderNotFound
-from ledger.projections.board import FLAGS
+from ledger.projections.board import COLUMNS, FLAGS
 
 router = APIRouter(prefix="/ui", include_in_schema=False, route_class=PageRoute)
 STATIC = {
@@ -69,9 +69,14 @@ def _day(value: str) -> date | None:
     return day
 
 
-def _board_query(customer: str, product: str, flag: str, as_of: str) -> data.BoardQuery:
+def _board_query(
+    customer: str, product: str, flag: str, as_of: str, stage: str = "", merchandiser: str = ""
+) -> data.BoardQuery:
     chosen = flag if flag in FLAGS else None
-    return data.BoardQuery(_opt(customer), _opt(product), chosen, _day(as_of))
+    column = stage if stage in COLUMNS else None
+    return data.BoardQuery(
+        _opt(customer), _opt(product), chosen, _day(as_of), column, _opt(merchandiser)
+    )
 
 
 arrival = APIRouter(include_in_schema=False)
@@ -148,27 +153,32 @@ async def switch_language(request: Request) -> RedirectResponse:
 
 @router.get("/board", response_class=HTMLResponse)
 def board_page(
-    request: Request, customer: Text = "", product: Text = "", flag: Text = "", as_of: Text = ""
-) -> Response:
+    request: Request, customer: Text = "", product: Text = "", flag: Text = "", as_of: Text = "",
+    stage: Text = "", merchandiser: Text = "",
+) -> Response:  # fmt: skip
     who = principal_of(request)
     if who is None:
         return to_login(request)
-    query = _board_query(customer, product, flag, as_of)
+    query = _board_query(customer, product, flag, as_of, stage, merchandiser)
     board = data.board_data(data.worker_of(request), query)
-    return page(request, "board.html", who, query=query, board=board, flags=FLAGS)
+    return page(request, "board.html", who, query=query, board=board, flags=FLAGS, stages=COLUMNS)
 
 
 @router.get("/board/fragment", response_class=HTMLResponse)
 def board_fragment(
-    request: Request, customer: Text = "", product: Text = "", flag: Text = "", as_of: Text = ""
-) -> Response:
+    request: Request, customer: Text = "", product: Text = "", flag: Text = "", as_of: Text = "",
+    stage: Text = "", merchandiser: Text = "",
+) -> Response:  # fmt: skip
     """Only the board region, for the refresh script to swap in."""
     who = principal_of(request)
     if who is None:
         return Response(status_code=401, headers={"Cache-Control": "no-store"})
-    query = _board_query(customer, product, flag, as_of)
+    query = _board_query(customer, product, flag, as_of, stage, merchandiser)
     board = data.board_data(data.worker_of(request), query)
-    return page(request, "board_fragment.html", who, query=query, board=board, flags=FLAGS)
+    return page(
+        request, "board_fragment.html", who, query=query, board=board, flags=FLAGS,
+        stages=COLUMNS,
+    )  # fmt: skip
 
 
 @router.get("/orders/{ref}", response_class=HTMLResponse)
