@@ -26,6 +26,7 @@ from ledger.api.routes.imports import UPLOAD_BODY_BYTES, UPLOAD_PATHS
 from ledger.api.ui.imports_page import router as imports_ui_router
 from ledger.api.ui.pages import arrival
 from ledger.api.ui.pages import router as ui_router
+from ledger.api.ui.workspace import router as workspace_router
 from ledger.application import Ledger
 from ledger.integration.feed import Feed, numbers_in
 from ledger.integration.tail import FeedTail
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(imports_ui_router)  # before the pages' catch-all 404
+    app.include_router(workspace_router)  # /ui/orders/new and the actions, likewise
     app.include_router(ui_router)  # the web pages under /ui
     app.include_router(arrival)  # `/`: a browser goes to the board
     return app

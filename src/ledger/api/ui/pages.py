@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from ledger.aggregates.values import FIRST_DAY, LAST_DAY, within_business_range
+from ledger.api.auth import Principal
 from ledger.api.errors import ApiError
 from ledger.api.fields import DATE_RANGE
 from ledger.api.params import CleanText
@@ -39,6 +40,7 @@ from ledger.api.ui.session import (
     safe_next,
     same_origin,
 )
+from ledger.api.ui.workspace_forms import workspace_forms
 from ledger.application import OrderNotFound
 from ledger.projections.board import COLUMNS, FLAGS
 
@@ -186,16 +188,33 @@ def order_page(
     request: Request,
     ref: Annotated[CleanText, Path(max_length=80)],
     version: Annotated[int | None, Query(ge=1, le=10**9)] = None,
+    done: Annotated[CleanText, Query(max_length=40)] = "",
 ) -> Response:
     who = principal_of(request)
     if who is None:
         return to_login(request)
+    return render_order(request, who, ref, version, done=done)
+
+
+def render_order(
+    request: Request,
+    who: Principal,
+    ref: str,
+    version: int | None = None,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    """The order page, with the actions this user may take on it now
+    (``failed``: a refused form to show again, its values kept)."""
     try:
         order_id = order_view.resolve_order_id(ref)
         view = order_view.order_page(data.ledger_of(request), order_id, version, lang_of(request))
     except OrderNotFound:
         return page(request, "not_found.html", who, 404, what=ref)
-    return page(request, "order.html", who, **view, **_order_extras(request, order_id, view))
+    extras = _order_extras(request, order_id, view)
+    forms = workspace_forms(request, who, view, extras["next_action"], extra.get("failed"))
+    extra.setdefault("done", "")
+    return page(request, "order.html", who, status_code, **view, **extras, **forms, **extra)
 
 
 def _order_extras(request: Request, order_id: UUID, view: dict[str, Any]) -> dict[str, Any]:
