@@ -231,8 +231,9 @@ def test_a_guard_refusal_shows_its_message_in_the_page_language_and_keeps_the_va
                                                  "delivery": True}})  # fmt: skip
     api(server, order_id, "/confirm", {"promised_date": PROMISED})
     before = len(history(server, order_id))
-    for lang, message in (("zh", "短交关闭数量超过未发且未计划的数量。"),
-                          ("en", "CUP-1: only 12 is open and not planned for shipment")):  # fmt: skip
+    refusals = {"zh": "短交关闭数量超过未发且未计划的数量。",
+                "en": "CUP-1: only 12 is open and not planned for shipment"}  # fmt: skip
+    for lang, message in refusals.items():
         page = open_page(lang=lang)
         page.goto(f"/ui/orders/{order_id}")
         page.locator("#act-short_close summary").click()
