@@ -53,6 +53,11 @@ VALUES: dict[str, tuple[str, str]] = {
     "rejected": ("rejected", "被退回"),
     # shipments, purchases, issues, complaints
     "planned": ("planned", "已计划"),
+    "order_id": ("order", "订单"),
+    "title": ("invoice title", "发票抬头"),
+    "tax_id": ("tax ID", "税号"),
+    "bank": ("bank", "开户银行"),
+    "account": ("account", "账号"),
     "packed": ("packed", "已包装"),
     "dispatched": ("dispatched", "已发出"),
     "delivered": ("delivered", "已签收"),
@@ -188,7 +193,16 @@ FIELDS: dict[str, tuple[str, str]] = {
     "allocated": ("allocated", "已调配"),
     "production_percent": ("production", "生产进度"),
     "transit_status": ("transit", "运输状态"),
-    "planned_quantity": ("planned", "已计划数量"),
+    "planned": ("planned", "已计划"),
+    "order_id": ("order", "订单"),
+    "title": ("invoice title", "发票抬头"),
+    "tax_id": ("tax ID", "税号"),
+    "bank": ("bank", "开户银行"),
+    "account": ("account", "账号"),
+    "open": ("open", "未发"),
+    "invoiceable": ("invoiceable", "可开票额"),
+    "open_quality_issues": ("open quality issues", "未处理质量问题"),
+    "open_complaints": ("open complaints", "未处理投诉"),
 }
 
 # The guards' refusals (DomainError codes) in Chinese; English pages show the

@@ -11,7 +11,8 @@ from ledger.aggregates.readout import describe
 from ledger.api.history import states_after
 from ledger.api.responses import history_json
 from ledger.api.ui.data import chain_check
-from ledger.api.ui.i18n_values import field_label, value_label
+from ledger.api.ui.i18n import translator
+from ledger.api.ui.i18n_values import FIELDS, field_label, value_label
 from ledger.application import Ledger, order_id_for
 from ledger.projections.board import card
 from ledger.worker import Worker
@@ -45,7 +46,7 @@ def order_page(
     steps = states_after(ledger, order_id, start, history[-1]["version"])
     events = [
         {**entry, "details": payload_summary(entry["payload"], lang),
-         "changes": {field_label(k, lang): (_shown(a, lang), _shown(b, lang))
+         "changes": {field_label(k, lang): (_shown(a, lang, k), _shown(b, lang, k))
                      for k, (a, b) in changes.items()},
          "future": entry["version"] > shown}
         for entry, (changes, _) in zip(history, steps, strict=True)
@@ -86,8 +87,20 @@ def payload_summary(payload: dict[str, Any], lang: str = "en") -> list[tuple[str
     return pairs
 
 
-def _shown(value: Any, lang: str) -> str | None:
-    return None if value is None else _text(value, lang) or "—"
+STAGE_KEYS = ("stage", "progress_stage", "status")
+
+
+def _shown(value: Any, lang: str, key: str = "") -> str | None:
+    if value is None:
+        return None
+    if key in STAGE_KEYS and isinstance(value, str):
+        return translator(lang)(f"stage.{value}")
+    return _text(value, lang) or "—"
+
+
+def _key_label(key: str, lang: str) -> str:
+    """A mapping's key: a field's label, or a domain value's (a check area)."""
+    return field_label(key, lang) if key in FIELDS else value_label(key, lang)
 
 
 def _text(value: Any, lang: str) -> str:
@@ -99,7 +112,7 @@ def _text(value: Any, lang: str) -> str:
         if "sku" in value and "quantity" in value:
             return f"{value['sku']} × {value['quantity']}"
         return ", ".join(
-            f"{field_label(str(k), lang)}: {t}" for k, v in value.items() if (t := _text(v, lang))
+            f"{_key_label(str(k), lang)}: {t}" for k, v in value.items() if (t := _text(v, lang))
         )
     if isinstance(value, list):
         return "; ".join(t for v in value if (t := _text(v, lang)))
