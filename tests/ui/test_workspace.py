@@ -19,6 +19,7 @@ import pytest
 from conftest import TOKEN, Server
 from ledger.api.auth import GRANTS
 from ledger.api.ui.actions import BY_NAME
+from ledger.api.ui.i18n_values import FIELDS, VALUES
 
 pytestmark = pytest.mark.slow
 
@@ -289,3 +290,79 @@ def test_screenshots_of_the_workspace_in_both_languages(
         page.screenshot(path=str(shots / f"workspace-order-{lang}.png"))
         page.goto("/ui/orders/new")
         page.screenshot(path=str(shots / f"workspace-new-order-{lang}.png"), full_page=True)
+
+
+# -- Chinese everywhere ------------------------------------------------------------------
+
+IDENTIFIERS = {w for w in (*VALUES, *FIELDS) if re.fullmatch(r"[a-z_]+", w)}
+RAW = re.compile(
+    r"(?<![A-Za-z0-9_\-./@])([a-z]+(?:_[a-z]+)+|"
+    + "|".join(sorted(IDENTIFIERS, key=len, reverse=True))
+    + r")(?![A-Za-z0-9_\-])"
+)
+# The text of the page's main region as read, every folded part unfolded,
+# code-like values (SKUs, numbers, tracking numbers, recorded actors) left out.
+SHOWN_TEXT = """() => {
+  document.querySelectorAll('main details').forEach(d => { d.open = true; });
+  const main = document.querySelector('main').cloneNode(true);
+  main.querySelectorAll('code, .code, script').forEach(e => e.remove());
+  document.body.appendChild(main);
+  const text = main.innerText;
+  main.remove();
+  return text;
+}"""
+
+
+def _covering(server: Server) -> list[str]:
+    """Demo orders whose timelines together show every event type the demo has."""
+    orders = server.get("/orders", limit="200")["items"]
+    types_of = {o["order_id"]: {e["type"] for e in history(server, o["order_id"])}
+                for o in orders}  # fmt: skip
+    wanted, chosen = set().union(*types_of.values()), []
+    while wanted:
+        best = max(types_of, key=lambda o: len(types_of[o] & wanted))
+        chosen.append(best)
+        wanted -= types_of[best]
+    assert len(set().union(*(types_of[o] for o in chosen))) >= 30
+    return chosen
+
+
+def test_every_page_and_every_timeline_event_in_chinese_shows_no_raw_identifier(
+    open_page: Callable[..., Any], server: Server
+) -> None:
+    page = open_page(lang="zh")
+    pages = ["/ui/board", "/ui/board?as_of=2026-06-30", "/ui/backlog", "/ui/reports",
+             "/ui/planning", "/ui/imports", "/ui/orders/new", "/ui/no-such-page"]  # fmt: skip
+    raw: dict[str, list[str]] = {}
+    for path in pages + [f"/ui/orders/{o}" for o in _covering(server)]:
+        page.goto(path)
+        found = [m.group(1) for m in RAW.finditer(page.evaluate(SHOWN_TEXT))]
+        if found:
+            raw[path] = sorted(set(found))
+    assert raw == {}
+
+
+def test_chart_labels_stay_inside_their_charts_with_an_order_at_the_amount_bound(
+    open_page: Callable[..., Any], server: Server
+) -> None:
+    huge = {"sku": "BIG-1", "name": "生产线", "quantity": 1, "unit_price": "9999999999999.00"}
+    answer = server.api.post("/orders", json={
+        "channel": "other", "customer": {"name": CUSTOMER}, "lines": [huge],
+        "delivery": DELIVERY, "currency": "CHF"})  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    year = answer.json()["created_at"][:4]
+    page = open_page(lang="zh", viewport={"width": 1366, "height": 900})
+    for _ in range(50):  # until the reports' projection has the order
+        page.goto(f"/ui/reports?year={year}&currency=CHF")
+        if "10T" in (page.locator("[data-testid=sales-chart]").text_content() or ""):
+            break
+        page.wait_for_timeout(200)
+    outside = page.evaluate("""() => Array.from(document.querySelectorAll('svg')).flatMap(svg => {
+        const [x0, y0, w, h] = svg.getAttribute('viewBox').split(' ').map(Number);
+        return Array.from(svg.querySelectorAll('text')).map(t => [t.textContent, t.getBBox()])
+          .filter(([_, b]) => b.x < x0 || b.y < y0 || b.x + b.width > x0 + w
+                              || b.y + b.height > y0 + h).map(([s]) => s); })""")
+    assert outside == []
+    assert "10T" in (page.locator("[data-testid=sales-chart]").text_content() or "")
+    ticks = page.locator("[data-testid=orders-chart] text.tick").all_text_contents()
+    assert ticks and all(re.fullmatch(r"\d+", tick) for tick in ticks)

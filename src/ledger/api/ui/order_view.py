@@ -15,7 +15,7 @@ from ledger.api.ui.i18n import translator
 from ledger.api.ui.i18n_values import FIELDS, field_label, value_label
 from ledger.application import Ledger, order_id_for
 from ledger.projections.board import card
-from ledger.worker import Worker
+from ledger.projections.registry import READ_MODELS
 
 MAX_TEXT = 160
 TIMELINE = 200
@@ -69,9 +69,14 @@ def documents_of(state: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def board_card(worker: Worker, order_id: UUID, today: date) -> dict[str, Any] | None:
-    """The order's card on the live board (flags, next action), if it is on it."""
-    row = worker.views["board"].rows([str(order_id)]).get(str(order_id))
+def board_card(ledger: Ledger, order_id: UUID, today: date) -> dict[str, Any] | None:
+    """The order's card as the board shows it (flags, next action), folded from
+    its own events by the board's model: current even before the board's
+    projection has caught up with the last command."""
+    model = READ_MODELS["board"]
+    row = None
+    for event in ledger.events.get(order_id):
+        row = model.evolve(row, event)
     return None if row is None else card(row, today)
 
 

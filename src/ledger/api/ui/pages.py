@@ -221,9 +221,8 @@ def _order_extras(request: Request, order_id: UUID, view: dict[str, Any]) -> dic
     """The board's word on the order (overdue days, next action) while it is live."""
     worker = data.worker_of(request)
     today = worker.now().date()
-    found = (
-        order_view.board_card(worker, order_id, today) if view["shown"] == view["latest"] else None
-    )
+    live = view["shown"] == view["latest"]
+    found = order_view.board_card(worker.ledger, order_id, today) if live else None
     overdue = 0
     if found is not None and found["flags"]["overdue"]:
         overdue = days_late(found["latest_promised_date"], today) or -1
