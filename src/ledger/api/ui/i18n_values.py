@@ -310,10 +310,10 @@ def value_label(value: Any, lang: str) -> str:
 
 
 def field_label(key: str, lang: str) -> str:
+    """A field's label; in English with a capital, as a label stands alone."""
     pair = FIELDS.get(key)
-    if pair is None:
-        return key.replace("_", " ")
-    return pair[1 if lang == "zh" else 0]
+    text = key.replace("_", " ") if pair is None else pair[1 if lang == "zh" else 0]
+    return text[:1].upper() + text[1:]
 
 
 def guard_message(code: str, message: str, lang: str) -> str:
