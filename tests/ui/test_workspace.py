@@ -366,3 +366,34 @@ def test_chart_labels_stay_inside_their_charts_with_an_order_at_the_amount_bound
     assert "10T" in (page.locator("[data-testid=sales-chart]").text_content() or "")
     ticks = page.locator("[data-testid=orders-chart] text.tick").all_text_contents()
     assert ticks and all(re.fullmatch(r"\d+", tick) for tick in ticks)
+
+
+def test_the_board_filters_by_stage_and_merchandiser_in_the_url_and_my_orders_are_mine(
+    open_page: Callable[..., Any], server: Server
+) -> None:
+    mine = api_order(server)
+    page = open_page(lang="zh")
+    page.goto("/ui/board")
+    with page.expect_navigation():
+        page.click("[data-testid=my-orders]")
+    assert "merchandiser=%E7%8E%8B%E8%8A%B3" in page.url
+    shown = page.eval_on_selector_all(".card h3 a", "as => as.map(a => a.href.split('/').pop())")
+    assert mine in shown
+    for order_id in shown:
+        assert history(server, order_id)[0]["actor"] == "王芳"
+    columns = server.get("/board", limit="200")["columns"]
+    demo = [card["order_id"] for column in columns for card in column["cards"]]
+    others = [o for o in demo if history(server, o)[0]["actor"] != "王芳"]
+    assert others and not set(others) & set(shown)
+
+    page.goto("/ui/board?stage=settled")
+    counts = {c["stage"]: c["count"] for c in server.get("/board", limit="1")["columns"]}
+    shown_columns = page.eval_on_selector_all(
+        "section.column", "cs => cs.map(c => [c.dataset.stage, c.querySelectorAll('.card').length,"
+        " Number(c.querySelector('.count').dataset.count)])")  # fmt: skip
+    assert [(s, n) for s, _, n in shown_columns if n] == [("settled", counts["settled"])]
+    assert page.locator("#f-stage").input_value() == "settled"
+    export = httpx.get(f"{server.url}/ui/board/export.csv", params={"stage": "settled"},
+                       cookies={"ledger_token": TOKEN})  # fmt: skip
+    assert export.status_code == 200
+    assert len(export.text.strip().splitlines()) - 1 == counts["settled"]
