@@ -397,3 +397,32 @@ def test_the_board_filters_by_stage_and_merchandiser_in_the_url_and_my_orders_ar
                        cookies={"ledger_token": TOKEN})  # fmt: skip
     assert export.status_code == 200
     assert len(export.text.strip().splitlines()) - 1 == counts["settled"]
+
+
+def test_amend_and_a_document_status_from_the_page_send_only_what_was_changed(
+    open_page: Callable[..., Any], server: Server
+) -> None:
+    order_id = api_order(server)
+    page = open_page(lang="zh")
+    page.goto(f"/ui/orders/{order_id}")
+    act(page, "amend", {"reason": "客户改期", "requested_date": "2026-12-30"})
+    amended = history(server, order_id)[-1]
+    assert amended["type"] == "OrderAmended" and amended["reason"] == "客户改期"
+    order = server.get(f"/orders/{order_id}")
+    assert order["requested_date"] == "2026-12-30"
+    assert order["delivery"]["address"] == DELIVERY["address"]  # the untouched group kept
+    assert [line["sku"] for line in order["lines"]] == [LINE["sku"]]
+
+    api(server, order_id, "/verify", {"checks": {"customer": True, "product": True,
+                                                 "delivery": True}})  # fmt: skip
+    api(server, order_id, "/confirm", {"promised_date": PROMISED})
+    sid = api(server, order_id, "/shipments", {"planned_date": PLANNED, "lines": [
+        {"sku": LINE["sku"], "quantity": 5}]})["shipments"][0]["shipment_id"]  # fmt: skip
+    api(server, order_id, f"/shipments/{sid}/documents", {"kind": "waybill", "number": "W-9"})
+    page.goto(f"/ui/orders/{order_id}")
+    options = page.locator("[data-testid=form-document_status] [name=_subject] option")
+    assert options.first.text_content() == f"{sid} · 运单"
+    act(page, "document_status", {"status": "reviewed"}, f"{sid}|waybill")
+    shipment = server.get(f"/orders/{order_id}")["shipments"][0]
+    assert shipment["documents"]["waybill"]["status"] == "reviewed"
+    assert "已审核" in page.locator("[data-testid=shipments]").inner_text()

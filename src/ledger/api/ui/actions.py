@@ -62,6 +62,17 @@ def _in_transit(s: State) -> list[str]:
     return [sh["shipment_id"] for sh in s["shipments"] if sh["status"] == "dispatched"]
 
 
+def _documents(s: State) -> list[str]:
+    """``shipment|kind`` of every document not yet cleared, of shipments not gone."""
+    return [
+        f"{sh['shipment_id']}|{kind}"
+        for sh in s["shipments"]
+        if sh["status"] in ("planned", "packed")
+        for kind, doc in (sh.get("documents") or {}).items()
+        if doc["status"] != "cleared"
+    ]
+
+
 def _open_items(key: str, ident: str) -> Callable[[State], list[str]]:
     def pick(s: State) -> list[str]:
         return [item[ident] for item in s[key] if item.get("status") == "open"]
@@ -110,13 +121,24 @@ ACTIONS: tuple[Action, ...] = (
     Action("complete_production", "production", "/production/complete", None,
            lambda s: _confirmed(s) and not s["production"]["completed"],
            serves=("follow up production",)),
+    Action("amend", "amend", "/amend", schemas.AmendIn,
+           lambda s: _progressing(s) and s["facets"]["shipped"] == 0,
+           serves=("amend order and verify again",)),
     Action("purchase", "purchase", "/purchases", schemas.PurchaseIn, _confirmed),
+    Action("receive_purchase", "purchase", "/purchases/{subject}/receive",
+           schemas.ReceivePurchaseIn, _open, _open_items("purchases", "po_number")),
     Action("allocate", "stock", "/allocations", schemas.StockIn, _confirmed),
+    Action("release_stock", "stock", "/allocations/release", schemas.StockIn,
+           lambda s: _open(s) and s["facets"]["allocated"] > 0),
+    Action("reschedule", "schedule", "/shipments/{subject}/reschedule", schemas.RescheduleIn,
+           _progressing, _shipments("planned", "packed")),
     Action("pack", "pack", "/shipments/{subject}/pack", schemas.PackIn, _progressing,
            _shipments("planned")),
     Action("document", "document", "/shipments/{subject}/documents", schemas.DocumentIn,
            _progressing, _shipments("planned", "packed"),
            serves=("schedule shipment and prepare documents",)),
+    Action("document_status", "document", "/shipments/{subject}/status",
+           schemas.DocumentStatusIn, _progressing, _documents),
     Action("dispatch", "dispatch", "/shipments/{subject}/dispatch", schemas.DispatchIn,
            _progressing, _shipments("planned", "packed"),
            serves=("schedule shipment and prepare documents",)),
@@ -127,6 +149,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("invoice", "invoice", "/invoices", schemas.InvoiceIn,
            lambda s: _open(s) and s["status"] not in ("received", "verified", "rejected"),
            serves=("invoice customer",)),
+    Action("credit", "credit", "/credit-notes", schemas.CreditNoteIn,
+           lambda s: _open(s) and bool(s["invoices"])),
     Action("payment", "payment", "/payments", schemas.PaymentIn,
            lambda s: _open(s) and bool(s["invoices"]), serves=("collect payment",)),
     Action("settle", "settle", "/settle", None,
@@ -230,4 +254,7 @@ async def send(
 
 
 def action_path(order_id: str, action: Action, subject: str) -> str:
-    return f"/orders/{order_id}" + action.path.replace("{subject}", quote(subject, safe=""))
+    """The API path; a document's subject ``shipment|kind`` names both."""
+    parts = [quote(part, safe="") for part in subject.split("|", 1)]
+    named = "/documents/".join(parts)
+    return f"/orders/{order_id}" + action.path.replace("{subject}", named)

@@ -170,7 +170,9 @@ def _value(f: Field, form: Mapping[str, str]) -> Any:
     raw = form.get(f.name, "").strip()
     if f.kind == "group":
         inner = to_body(f.group, form)
-        return inner if inner or f.required else _ABSENT
+        if f.required or any(_changed(g, form) for g in f.group):
+            return inner
+        return _ABSENT  # an optional group left as it was: the API's default
     if f.kind == "rows":
         rows = []
         for i in range(row_count(form, f.name)):
@@ -196,6 +198,16 @@ def _value(f: Field, form: Mapping[str, str]) -> Any:
         except ValueError:
             return raw
     return raw
+
+
+def _changed(f: Field, form: Mapping[str, str]) -> bool:
+    """Whether an input holds something other than its default."""
+    if f.kind == "group":
+        return any(_changed(g, form) for g in f.group)
+    if f.kind == "checkbox":
+        return (form.get(f.name) == "on") != bool(f.default)
+    raw = form.get(f.name, "").strip()
+    return bool(raw) and raw != str(f.default)
 
 
 def error_places(details: Any) -> dict[str, str]:

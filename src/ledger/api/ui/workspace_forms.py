@@ -22,7 +22,7 @@ def prefill(action: Action, state: dict[str, Any]) -> tuple[dict[str, str], dict
         if f.kind != "rows":
             continue
         keys = {c.key for c in f.columns}
-        if {"sku", "quantity"} <= keys and f.name == "lines":
+        if keys == {"sku", "quantity"} and f.name == "lines":
             open_lines = [line for line in state["lines"] if line["open"]]
             for i, line in enumerate(open_lines):
                 values[f"lines.{i}.sku"] = line["sku"]
