@@ -155,3 +155,11 @@ def test_money_at_the_amount_bound_keeps_short_axis_labels() -> None:
     chart = grouped_bars(["1月"], [Series("2026", [9_999_999_999_999.99], "s1")])
     assert [label for _, label in chart.ticks] == ["0", "2.5T", "5T", "7.5T", "10T"]
     assert short(10**13) == "10T"
+
+
+def test_every_action_names_the_application_command_it_ends_in() -> None:
+    from ledger.api.ui.actions import COMMAND_OF
+    from ledger.application import Ledger
+
+    assert set(COMMAND_OF) == {action.name for action in ACTIONS}
+    assert all(callable(getattr(Ledger, command, None)) for command in COMMAND_OF.values())

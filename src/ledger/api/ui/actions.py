@@ -176,6 +176,23 @@ ACTIONS: tuple[Action, ...] = (
            lambda s: _open(s) and s["facets"]["shipped"] == 0),
 )  # fmt: skip
 BY_NAME = {action.name: action for action in ACTIONS}
+# Each action's command: the ``Ledger`` method it ends in, the name the command
+# declarations will carry (the key to switch ``path``, ``body`` and ``permission`` to).
+COMMAND_OF = {
+    "verify": "verify", "confirm": "confirm", "promise": "promise_date",
+    "schedule": "schedule_shipment", "production": "progress_production",
+    "complete_production": "complete_production", "amend": "amend",
+    "purchase": "order_purchase", "receive_purchase": "receive_purchase",
+    "allocate": "allocate_stock", "release_stock": "release_stock",
+    "reschedule": "reschedule_shipment", "pack": "pack", "document": "issue_document",
+    "document_status": "change_document_status", "dispatch": "dispatch",
+    "transit": "update_transit", "deliver": "deliver", "invoice": "invoice",
+    "credit": "issue_credit_note", "payment": "receive_payment", "settle": "settle",
+    "archive": "archive", "quality": "raise_quality_issue",
+    "resolve_quality": "resolve_quality_issue", "complaint": "file_complaint",
+    "resolve_complaint": "resolve_complaint", "hold": "hold", "release": "release",
+    "short_close": "short_close", "cancel": "cancel",
+}  # fmt: skip
 RECEIVE_FIELDS = fields_of(schemas.ReceiveIn)
 
 
