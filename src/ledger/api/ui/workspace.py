@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ledger.api.auth import Principal
+from ledger.api.deps import in_thread
 from ledger.api.params import CleanText
 from ledger.api.ui import order_view
 from ledger.api.ui.actions import (
@@ -159,10 +160,12 @@ async def act(
     if form.get("_add"):
         values = compact_rows(action.fields, form)
         failed.update(values=values, message="", add={form["_add"]: 1})
-        return render_order(request, who, order_id, failed=failed)
+        return await in_thread(lambda: render_order(request, who, order_id, failed=failed))
     if not who.may(action.permission):
         failed.update(values=form, message=translator(lang_of(request))("form.forbidden"))
-        return render_order(request, who, order_id, status_code=403, failed=failed)
+        return await in_thread(
+            lambda: render_order(request, who, order_id, status_code=403, failed=failed)
+        )
     body = to_body(action.fields, form) if action.body is not None else None
     path = action_path(order_id, action, form.get("_subject", ""))
     outcome = await send(request, path, body, key=key, version=version or None)
@@ -173,4 +176,7 @@ async def act(
         message=refusal(outcome, lang_of(request)),
         errors=error_places(outcome.body.get("details")),
     )
-    return render_order(request, who, order_id, status_code=outcome.status, failed=failed)
+    # The page is read and rendered off the event loop, as a page's GET is.
+    return await in_thread(
+        lambda: render_order(request, who, order_id, status_code=outcome.status, failed=failed)
+    )
