@@ -22,6 +22,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -95,11 +96,13 @@ class Action:
 
     @property
     def fields(self) -> list[Field]:
-        return fields_of(self.body) if self.body is not None else []
+        return _fields(self.body) if self.body is not None else []
 
 
-def _has(s: State, key: str) -> bool:
-    return bool(s[key])
+@cache
+def _fields(model: type[BaseModel]) -> list[Field]:
+    """A model's form fields, worked out once (never changed afterwards)."""
+    return fields_of(model)
 
 
 ACTIONS: tuple[Action, ...] = (
