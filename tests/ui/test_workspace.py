@@ -117,6 +117,7 @@ def test_a_merchandiser_takes_an_order_from_the_new_order_page_to_archived_in_ch
     page = open_page(lang="zh")
     order_id = new_order_from_page(page)
     assert page.locator("[data-testid=next-action]").inner_text().endswith("核对订单")
+    assert page.locator("[data-testid=unit-price]").inner_text() == "18.7250"
     first = page.locator("[data-testid=actions] details.action").first
     assert first.get_attribute("data-action") == "verify"  # the next action comes first
     act(page, "verify")
@@ -426,3 +427,31 @@ def test_amend_and_a_document_status_from_the_page_send_only_what_was_changed(
     shipment = server.get(f"/orders/{order_id}")["shipments"][0]
     assert shipment["documents"]["waybill"]["status"] == "reviewed"
     assert "已审核" in page.locator("[data-testid=shipments]").inner_text()
+
+
+def test_the_order_page_puts_the_summary_first_and_folds_a_long_timeline(
+    open_page: Callable[..., Any], server: Server
+) -> None:
+    cards = [c for col in server.get("/board", limit="200")["columns"] for c in col["cards"]]
+    late = next(c for c in cards if c["flags"]["overdue"] and c["latest_promised_date"])
+    long = max(cards, key=lambda c: c["version"])
+    assert long["version"] > 20
+    page = open_page(lang="zh")
+    page.goto(f"/ui/orders/{late['order_id']}")
+    order = server.get(f"/orders/{late['order_id']}")
+    assert page.locator("[data-testid=overdue]").inner_text().startswith("逾期")
+    assert page.locator("[data-testid=original-promise]").inner_text() == (
+        order["original_promised_date"])  # fmt: skip
+    assert page.locator("[data-testid=latest-promise]").inner_text() == (
+        order["latest_promised_date"])  # fmt: skip
+    order_of_sections = page.eval_on_selector_all(
+        "main section[aria-labelledby]", "s => s.map(x => x.getAttribute('aria-labelledby'))"
+    )
+    assert order_of_sections[0] == "h-summary" and order_of_sections[-1] == "h-timeline"
+    assert order_of_sections.index("h-lines") < order_of_sections.index("h-shipments")
+
+    page.goto(f"/ui/orders/{long['order_id']}")
+    assert page.locator("[data-testid=timeline] > li").count() == 20
+    folded = page.locator("[data-testid=older-events]")
+    assert folded.get_attribute("open") is None
+    assert folded.locator("ol.timeline > li").count() == long["version"] - 20
