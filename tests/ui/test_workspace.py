@@ -207,7 +207,7 @@ def test_a_stale_form_records_nothing_and_a_double_submit_records_once(
     order_id = api_order(server)
     page = open_page(lang="zh")
     page.goto(f"/ui/orders/{order_id}")
-    hold = _form_of(page, "hold") | {"reason": "客户要求暂缓"}
+    verify = _form_of(page, "verify")
     api(server, order_id, "/verify", {"checks": {"customer": True, "product": True,
                                                  "delivery": True}})  # fmt: skip
     page.locator("#act-hold summary").click()
@@ -217,6 +217,9 @@ def test_a_stale_form_records_nothing_and_a_double_submit_records_once(
     assert "订单在您打开此页面后已被修改——请重新加载" in page.locator("#act-hold").inner_text()
     assert page.locator("[data-testid=form-hold] [name=reason]").input_value() == "客户要求暂缓"
     assert len(history(server, order_id)) == 2  # received, verified: no hold
+    gone = _post(server, order_id, "verify", verify)  # a command the state no longer offers
+    assert gone.status_code == 412 and "订单在您打开此页面后已被修改" in gone.text
+    assert len(history(server, order_id)) == 2
 
     page.goto(f"/ui/orders/{order_id}")
     hold = _form_of(page, "hold") | {"reason": "客户要求暂缓"}

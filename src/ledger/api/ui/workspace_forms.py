@@ -42,7 +42,7 @@ def workspace_forms(
 ) -> dict[str, Any]:
     state = view["state"]
     if view["shown"] != view["latest"]:
-        return {"actions": [], "csrf": csrf_token(request)}
+        return {"actions": [], "csrf": csrf_token(request), "refused_elsewhere": ""}
     forms = []
     for action in offered(who, state, next_action):
         again = failed is not None and failed["action"] == action.name
@@ -62,4 +62,7 @@ def workspace_forms(
             "message": failed["message"] if again and failed else "",
             "next": next_action in action.serves,
         })  # fmt: skip
-    return {"actions": forms, "csrf": csrf_token(request)}
+    # A refused command the order's state no longer offers: its message on top.
+    shown = {f["action"].name for f in forms}
+    orphan = failed["message"] if failed and failed["action"] not in shown else ""
+    return {"actions": forms, "csrf": csrf_token(request), "refused_elsewhere": orphan}
