@@ -135,6 +135,14 @@ async def new_order(request: Request) -> Response:
 # -- an action on an order ---------------------------------------------------------------
 
 
+def _version(text: str) -> int:
+    return int(text) if text.isdigit() and 0 < len(text) <= 9 else 0
+
+
+def _stale(request: Request) -> str:
+    return translator(lang_of(request))("form.stale")
+
+
 @router.post("/{ref}/actions/{name}", response_class=HTMLResponse)
 async def act(
     request: Request,
@@ -152,11 +160,13 @@ async def act(
         return refused(request, 403, "error.forbidden", "error.other_site")
     order_id = str(order_view.resolve_order_id(ref))
     key = form.get("_key") or one_time_key()
-    try:
-        version = int(form.get("_version", ""))
-    except ValueError:
-        version = 0
+    version = _version(form.get("_version", ""))
     failed: dict[str, Any] = {"action": name, "key": key, "version": version, "errors": {}}
+    if not version:  # a form without the version it was rendered at is not ours to send
+        failed.update(values=compact_rows(action.fields, form), message=_stale(request))
+        return await in_thread(
+            lambda: render_order(request, who, order_id, status_code=412, failed=failed)
+        )
     if form.get("_add"):
         values = compact_rows(action.fields, form)
         failed.update(values=values, message="", add={form["_add"]: 1})
@@ -168,7 +178,7 @@ async def act(
         )
     body = to_body(action.fields, form) if action.body is not None else None
     path = action_path(order_id, action, form.get("_subject", ""))
-    outcome = await send(request, path, body, key=key, version=version or None)
+    outcome = await send(request, path, body, key=key, version=version)
     if outcome.ok:
         return RedirectResponse(f"/ui/orders/{order_id}?done={name}#h-summary", status_code=303)
     failed.update(
