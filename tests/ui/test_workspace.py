@@ -381,6 +381,8 @@ def test_the_board_filters_by_stage_and_merchandiser_in_the_url_and_my_orders_ar
     with page.expect_navigation():
         page.click("[data-testid=my-orders]")
     assert "merchandiser=%E7%8E%8B%E8%8A%B3" in page.url
+    picker = page.locator("#f-merchandiser option").all_text_contents()
+    assert "王芳" in picker and "仓库-李" not in picker  # those who may receive orders
     shown = page.eval_on_selector_all(".card h3 a", "as => as.map(a => a.href.split('/').pop())")
     assert mine in shown
     for order_id in shown:

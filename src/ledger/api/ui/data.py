@@ -92,9 +92,15 @@ def board_view(worker: Worker, as_of: date | None) -> tuple[View[OrderFacts], da
     return past, as_of
 
 
-def board_data(worker: Worker, query: BoardQuery) -> dict[str, Any]:
+def known_merchandisers(ledger: Ledger) -> set[str]:
+    """The merchandisers of the orders looked at so far (no store read)."""
+    return {m for m in _RECEIVERS.get(ledger, {}).values() if m}
+
+
+def board_data(worker: Worker, query: BoardQuery, people: tuple[str, ...] = ()) -> dict[str, Any]:
     """Columns (count and first cards), flag totals and the filter choices.
-    The counts are of the board shown: live, or folded up to ``as_of``."""
+    The counts are of the board shown: live, or folded up to ``as_of``.
+    ``people``: the users who may receive orders, for the merchandiser picker."""
     view, today = board_view(worker, query.as_of)
     stages = [query.stage] if query.stage in COLUMNS else list(COLUMNS)
     if query.product is None and query.merchandiser is None:
@@ -110,9 +116,7 @@ def board_data(worker: Worker, query: BoardQuery) -> dict[str, Any]:
         "today": today,
         "total": sum(c["count"] for c in columns),
         "flag_counts": {f: flags.get(f, 0) for f in FLAGS},
-        "merchandisers": sorted(
-            {m for row in everything if (m := merchandiser_of(worker.ledger, row.order_id))}
-        ),
+        "merchandisers": sorted(set(people) | known_merchandisers(worker.ledger)),
         **filter_choices(everything),
     }
 

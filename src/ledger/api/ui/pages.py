@@ -8,7 +8,7 @@ without one a page redirects to ``/ui/login`` and the board fragment answers
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import parse_qs, quote
 from uuid import UUID
 
@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from ledger.aggregates.values import FIRST_DAY, LAST_DAY, within_business_range
-from ledger.api.auth import Principal
+from ledger.api.auth import Principal, TokenTable
 from ledger.api.errors import ApiError
 from ledger.api.fields import DATE_RANGE
 from ledger.api.params import CleanText
@@ -153,6 +153,11 @@ async def switch_language(request: Request) -> RedirectResponse:
     return response
 
 
+def _people(request: Request) -> tuple[str, ...]:
+    """The users who may receive orders: the board's merchandiser picker."""
+    return tuple(cast(TokenTable, request.app.state.tokens).actors("receive"))
+
+
 @router.get("/board", response_class=HTMLResponse)
 def board_page(
     request: Request, customer: Text = "", product: Text = "", flag: Text = "", as_of: Text = "",
@@ -162,7 +167,7 @@ def board_page(
     if who is None:
         return to_login(request)
     query = _board_query(customer, product, flag, as_of, stage, merchandiser)
-    board = data.board_data(data.worker_of(request), query)
+    board = data.board_data(data.worker_of(request), query, _people(request))
     return page(request, "board.html", who, query=query, board=board, flags=FLAGS, stages=COLUMNS)
 
 
@@ -176,7 +181,7 @@ def board_fragment(
     if who is None:
         return Response(status_code=401, headers={"Cache-Control": "no-store"})
     query = _board_query(customer, product, flag, as_of, stage, merchandiser)
-    board = data.board_data(data.worker_of(request), query)
+    board = data.board_data(data.worker_of(request), query, _people(request))
     return page(
         request, "board_fragment.html", who, query=query, board=board, flags=FLAGS,
         stages=COLUMNS,
