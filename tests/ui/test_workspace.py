@@ -61,6 +61,9 @@ def act(page: Any, name: str, fill: dict[str, str] | None = None, subject: str =
 
 def new_order_from_page(page: Any) -> str:
     page.goto("/ui/orders/new")
+    for _ in range(2):  # with script, rows are added in place
+        page.click("button[name=_add]")
+    assert page.url.endswith("/ui/orders/new") and page.locator("[name='lines.4.sku']").count()
     page.select_option("[name=channel]", "wechat")
     page.fill("[name='customer.name']", CUSTOMER)
     page.fill("[name='delivery.address']", DELIVERY["address"])
