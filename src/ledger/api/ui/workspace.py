@@ -45,9 +45,9 @@ async def _form(request: Request) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-def compact_rows(fields: list[Field], form: dict[str, str], add: str = "") -> dict[str, str]:
-    """The form with removed and blank rows dropped and rows renumbered, and
-    one more empty row in ``add``: what a page shows after "add a row"."""
+def compact_rows(fields: list[Field], form: dict[str, str]) -> dict[str, str]:
+    """The form with removed and blank rows dropped and the rest renumbered:
+    what a form shows again (after "add a row", or a refusal)."""
     kept = {k: v for k, v in form.items() if not any(k.startswith(f"{f.name}.") for f in fields
                                                          if f.kind == "rows")}  # fmt: skip
     for f in fields:
