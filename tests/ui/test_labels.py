@@ -163,3 +163,22 @@ def test_every_action_names_the_application_command_it_ends_in() -> None:
 
     assert set(COMMAND_OF) == {action.name for action in ACTIONS}
     assert set(COMMAND_OF.values()) <= set(dir(Ledger))
+
+
+def test_the_actions_agree_with_the_command_declarations_once_there_are_any() -> None:
+    """Path, permission and body of each action are its command's (skipped
+    until the command declarations, ``ledger.api.commands``, are there)."""
+    commands = pytest.importorskip("ledger.api.commands")
+    from ledger.api.ui.actions import COMMAND_OF
+
+    def shape(path: str) -> str:
+        return re.sub(r"\{\w*\}", "{}", path)
+
+    for action in ACTIONS:
+        declared = commands.BY_NAME[COMMAND_OF[action.name]]
+        ids = "{}/documents/{}" if action.name == "document_status" else "{}"
+        mine = "/orders/{order_id}" + action.path.replace("{subject}", ids)
+        assert shape(declared.path) == shape(mine), action.name
+        assert declared.permission == action.permission, action.name
+        if action.body is not None:
+            assert declared.body is action.body, action.name
