@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -199,31 +199,44 @@ class Worker:
             if self._stopping or not self._lease(f"job:{job}").acquire():
                 return
             self.job_runs.append((job, time.monotonic()))
-            with self._jobs_done:
-                self._jobs_running += 1
-            try:
-                run()
-            except Exception:
-                log.exception("scheduled job %s failed", job)
-            finally:
-                with self._jobs_done:
-                    self._jobs_running -= 1
-                    self._jobs_done.notify_all()
+            with self._running():
+                try:
+                    run()
+                except Exception:
+                    log.exception("scheduled job %s failed", job)
 
         return task
+
+    @contextlib.contextmanager
+    def _running(self) -> Iterator[None]:
+        """Count a job as running: ``stop`` waits for it before closing the store."""
+        with self._jobs_done:
+            self._jobs_running += 1
+        try:
+            yield
+        finally:
+            with self._jobs_done:
+                self._jobs_running -= 1
+                self._jobs_done.notify_all()
 
     # -- runners --------------------------------------------------------------
 
     def _watch(self) -> None:
-        try:
-            self.watchdog()
-        except Exception:  # the store may be briefly away; the next run retries
-            log.warning("projection watchdog failed", exc_info=not self._stopping)
+        if self._stopping:
+            return
+        with self._running():
+            try:
+                self.watchdog()
+            except Exception:  # the store may be briefly away; the next run retries
+                if not self._stopping:
+                    log.warning("projection watchdog failed", exc_info=True)
 
     def watchdog(self) -> None:
         """Start runners whose lease is free; restart dead or stuck ones."""
         head = self.source.head()
         with self._guard:
+            if self._stopping:  # ``stop`` has taken the runners down: start none
+                return
             for name in self.names:
                 if not self._lease(f"projection:{name}").acquire():
                     self._drop(name)  # another process runs it (or took it over)
