@@ -2,7 +2,7 @@
 2,000 orders checked (the dry run) and committed on a fresh PostgreSQL
 database, then committed again (every order already recorded).
 
-Targets (issue 15): the check in at most 5 s, the commit in at most 10 s.
+Targets: the check in at most 5 s, the commit in at most 10 s.
 Writes bench/imports.json.
 """
 

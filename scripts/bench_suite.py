@@ -350,7 +350,7 @@ def _store_rows(store: dict[str, Any] | None) -> list[dict[str, Any]]:
     rows = [
         _row(part, "raw psycopg insert, 1 row/txn, 16 callers", raw, "/s", note="baseline"),
         _row(part, "library recorder, 16 callers", library, "/s", "raw insert", raw,
-             note="issue 7 measured 0.25x raw"),
+             note="the library's own recorder"),
         _row(part, "ledger append, 16 callers (group commit)", app16, "/s", "raw insert", raw,
              "≥ 1.0x raw", app16 >= raw),
         _row(part, "  the same / library recorder", app16, "/s", "library recorder", library,

@@ -18,7 +18,7 @@ PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "po
 
 
 def admin_connection(dbname: str = "postgres") -> psycopg.Connection[Any]:
-    params = {**PG_ADMIN, "dbname": dbname}
+    params: dict[str, Any] = {**PG_ADMIN, "dbname": dbname}
     return psycopg.connect(**params, autocommit=True, connect_timeout=3)
 
 

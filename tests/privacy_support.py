@@ -55,6 +55,22 @@ def classes_in(kind: Any) -> Iterator[type]:
         yield from classes_in(arg)
 
 
+def faults_of(cls: type) -> list[str]:
+    privacy = privacy_of(cls)
+    fields = hints(cls)
+    named = {name.partition(".")[0] for name in (*privacy.personal, *privacy.public)}
+    faults = [f"{name} is declared but no field" for name in sorted(named - set(fields))]
+    faults += [
+        f"{name} is personal and public" for name in set(privacy.personal) & set(privacy.public)
+    ]
+    faults += [
+        f"{name} ({kind}) is declared neither personal nor public"
+        for name, kind in fields.items()
+        if holds_text(kind) and name not in named
+    ]
+    return [f"{cls.__qualname__}.{fault}" for fault in faults]
+
+
 class Markers:
     """Distinct texts, each remembered as personal or public."""
 

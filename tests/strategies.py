@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 from hypothesis import strategies as st
@@ -143,7 +143,7 @@ def replay(order: Order) -> Order:
     for event in order.collect_events():
         rebuilt = event.mutate(rebuilt)
     assert rebuilt is not None
-    return rebuilt
+    return cast(Order, rebuilt)
 
 
 def assert_refused(order: Order, code: str, command: Callable[[], object]) -> DomainError:

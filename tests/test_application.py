@@ -4,11 +4,11 @@ refuses, and what a reader sees afterwards (now, at a version, at a moment)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import pytest
@@ -85,10 +85,11 @@ def count_events(ledger: Ledger, order_id: UUID) -> int:
 def full_replay(ledger: Ledger, order_id: UUID) -> Order:
     """Fold every stored event, ignoring snapshots and the cache."""
     order: Any = None
+    event: Any
     for event in ledger.events.get(order_id):
         order = event.mutate(order)
     assert order is not None
-    return order
+    return cast(Order, order)
 
 
 # -- the whole story with its metadata --------------------------------------------------------
@@ -117,7 +118,7 @@ def test_follows_an_order_from_receipt_to_archive_with_who_when_and_why(
             idempotency_key=f"story-1-{n}",
         )
 
-    steps = [
+    steps: list[Callable[[Ctx], Result]] = [
         lambda c: ledger.verify(c, order_id, checks=dict(ALL_CHECKS_PASS)),
         lambda c: ledger.confirm(
             c,
@@ -478,7 +479,7 @@ def test_an_unknown_order_is_not_found(ledger: Ledger) -> None:
 def test_a_refused_command_writes_nothing(ledger: Ledger) -> None:
     order_id = confirmed(ledger)
     before = describe(ledger.get_order(order_id))
-    refusals = [
+    refusals: list[tuple[str, Callable[[], object]]] = [
         (
             "cannot_allocate_more_than_open",
             lambda: ledger.allocate_stock(Ctx(), order_id, sku="A", quantity=11, warehouse="W"),
@@ -574,6 +575,7 @@ def events_read(ledger: Ledger, order_id: UUID, version: int) -> int:
 
 def _replay_to(ledger: Ledger, order_id: UUID, version: int) -> Order:
     order: Any = None
+    event: Any
     for event in ledger.events.get(order_id, lte=version):
         order = event.mutate(order)
     return order  # type: ignore[no-any-return]

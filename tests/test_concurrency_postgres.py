@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -79,6 +80,7 @@ def confirmed_order(ledger: Ledger) -> UUID:
 
 def full_replay(ledger: Ledger, order_id: UUID) -> Any:
     order: Any = None
+    event: Any
     for event in ledger.events.get(order_id):
         order = event.mutate(order)
     return order
@@ -108,8 +110,13 @@ def test_eight_writers_on_one_order_lose_no_update(ledgers: list[Ledger]) -> Non
             kind = n % 4
             if kind in (0, 1):
                 if attempt(
-                    lambda sku=sku: ledger.allocate_stock(
-                        Ctx(actor=f"t{i}"), order_id, sku=sku, quantity=3, warehouse=warehouse
+                    partial(
+                        ledger.allocate_stock,
+                        Ctx(actor=f"t{i}"),
+                        order_id,
+                        sku=sku,
+                        quantity=3,
+                        warehouse=warehouse,
                     )
                 ):
                     done["allocated"] += 3
@@ -117,24 +124,34 @@ def test_eight_writers_on_one_order_lose_no_update(ledgers: list[Ledger]) -> Non
                 held = ledger.get_order(order_id).lines
                 sku = next(s for s in "AB" if held[s].allocated.get(warehouse))
                 if attempt(
-                    lambda sku=sku: ledger.release_stock(
-                        Ctx(actor=f"t{i}"), order_id, sku=sku, quantity=1, warehouse=warehouse
+                    partial(
+                        ledger.release_stock,
+                        Ctx(actor=f"t{i}"),
+                        order_id,
+                        sku=sku,
+                        quantity=1,
+                        warehouse=warehouse,
                     )
                 ):
                     done["allocated"] -= 1
             elif kind == 2:
                 attempt(
-                    lambda n=n: ledger.progress_production(
-                        Ctx(actor=f"t{i}"), order_id, stage="组装", percent=n
+                    partial(
+                        ledger.progress_production,
+                        Ctx(actor=f"t{i}"),
+                        order_id,
+                        stage="组装",
+                        percent=n,
                     )
                 )
             else:
                 complaint_id = f"C-{i}-{n}"
                 if attempt(
-                    lambda cid=complaint_id: ledger.file_complaint(
+                    partial(
+                        ledger.file_complaint,
                         Ctx(actor=f"t{i}"),
                         order_id,
-                        complaint_id=cid,
+                        complaint_id=complaint_id,
                         channel="phone",
                         category="交期",
                         description="催货",

@@ -40,7 +40,7 @@ class Receiver:
         self.received: list[Received] = []
         self.unverified: list[str] = []
         self.answer: Callable[[int, dict[str, Any]], int] = lambda n, body: 200
-        self.pause: Callable[[Received], None] = lambda r: None
+        self.pause: Callable[[Received], object] = lambda r: None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.port = port

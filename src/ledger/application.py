@@ -1,19 +1,21 @@
 """The ledger application: every command loads an order, calls it, saves it.
 
-One method per command. Each takes a ``Ctx`` (who, why, correlation,
+One attribute per command. Each takes a ``Ctx`` (who, why, correlation,
 idempotency key, expected version) and returns a ``Result`` with the
 order's new state, its version and the position of the last event written.
+Receiving, splitting and merging are methods here; every other command is an
+``OrderCommand`` declared by the ``Order`` method it runs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, cast, overload
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -28,19 +30,17 @@ from ledger.aggregates.values import (
     Customer,
     Delivery,
     Line,
-    PaymentTerms,
-    PurchaseItem,
     SkuQty,
-)
-from ledger.audit.personal import (
-    PersonalDataMapper,
-    PersonalKeys,
-    register_personal_transcodings,
 )
 from ledger.canonical import canonical_json
 from ledger.clock import Clock, SystemClock
 from ledger.persistence import IdempotencyKeyConflict, IdempotencyRecord, LedgerRecorder
 from ledger.persistence.creation import create_racing
+from ledger.persistence.personal import (
+    PersonalDataMapper,
+    PersonalKeys,
+    register_personal_transcodings,
+)
 from ledger.persistence.records import ERASED_FINGERPRINT
 from ledger.settings import Settings, eventsourcing_env, get_settings
 from ledger.transcodings import register_domain_transcodings
@@ -147,6 +147,74 @@ def order_id_for(number: str) -> UUID:
     return uuid5(ORDER_NAMESPACE, number)
 
 
+P = ParamSpec("P")
+
+
+class OrderCommand(Generic[P]):
+    """A command of one existing order, declared by ``Order``'s own method.
+
+    ``verify = OrderCommand(Order.verify)`` in ``Ledger`` makes
+    ``ledger.verify(ctx, order_id, checks=..., problems=...)``: load the order,
+    check the expected version, call ``Order.verify`` with the arguments
+    given, save, retry a lost race. The parameters after ``ctx`` and
+    ``order_id`` are the method's own (``ParamSpec``), so mypy checks every
+    caller against the aggregate's signature. The command's name is the
+    method's name; the idempotency fingerprint is made of the arguments
+    bound to the method's signature, defaults applied.
+    """
+
+    def __init__(self, method: Callable[Concatenate[Order, P], object]) -> None:
+        self.method = method
+        self.name: str = method.__name__
+        self.signature = inspect.signature(method)
+        self.__doc__ = method.__doc__
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        if name != self.name:
+            raise TypeError(f"{owner.__name__}.{name} declares Order.{self.name}: use one name")
+
+    @overload
+    def __get__(self, ledger: None, owner: type[Any]) -> OrderCommand[P]: ...
+    @overload
+    def __get__(self, ledger: Ledger, owner: type[Any]) -> BoundCommand[P]: ...
+    def __get__(self, ledger: Ledger | None, owner: type[Any]) -> OrderCommand[P] | BoundCommand[P]:
+        return self if ledger is None else BoundCommand(self, ledger)
+
+    def arguments(self, *args: P.args, **kwargs: P.kwargs) -> dict[str, Any]:
+        """The arguments by parameter name, defaults applied (what a fingerprint holds)."""
+        bound = self.signature.bind(None, *args, **kwargs)  # None stands for the order
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        del arguments[next(iter(self.signature.parameters))]
+        return arguments
+
+    def fingerprint(self, ctx: Ctx, order_id: UUID, *args: P.args, **kwargs: P.kwargs) -> str:
+        """What tells a repeat of this command from another use of ``ctx``'s key."""
+        if not ctx.idempotency_key:
+            return ""
+        return _fingerprint(ctx, self.name, order_id, self.arguments(*args, **kwargs))
+
+
+class BoundCommand(Generic[P]):
+    """An ``OrderCommand`` of one ledger, ready to be called."""
+
+    __slots__ = ("command", "ledger")
+
+    def __init__(self, command: OrderCommand[P], ledger: Ledger) -> None:
+        self.command = command
+        self.ledger = ledger
+
+    def __call__(self, ctx: Ctx, order_id: UUID, /, *args: P.args, **kwargs: P.kwargs) -> Result:
+        command = self.command
+
+        def act(order: Order) -> list[Order]:
+            command.method(order, *args, **kwargs)
+            return []
+
+        fingerprint = command.fingerprint(ctx, order_id, *args, **kwargs)
+        return self.ledger._run(ctx, order_id, fingerprint, act)
+
+
 class Ledger(Application[UUID]):
     """The order follow-up service."""
 
@@ -180,7 +248,7 @@ class Ledger(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
-        # Personal fields are sealed with their customer's key (see ledger.audit.personal).
+        # Personal fields are sealed with their customer's key (see ledger.persistence.personal).
         self.personal_keys = PersonalKeys(lambda: self)
         register_personal_transcodings(transcoder, self.personal_keys)
 
@@ -300,426 +368,41 @@ class Ledger(Application[UUID]):
 
         return self._once(ctx, fingerprint, attempts)
 
-    # -- lifecycle commands -----------------------------------------------------
+    # -- commands of one order: each is ``Order``'s own method -------------------
 
-    def verify(
-        self, ctx: Ctx, order_id: UUID, *, checks: dict[str, bool], problems: Sequence[str] = ()
-    ) -> Result:
-        return self._call(ctx, order_id, "verify", checks=checks, problems=list(problems))
-
-    def amend(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        reason: str,
-        lines: Sequence[Line] | None = None,
-        delivery: Delivery | None = None,
-        requested_date: date | None = None,
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "amend",
-            reason=reason,
-            lines=list(lines) if lines is not None else None,
-            delivery=delivery,
-            requested_date=requested_date,
-        )
-
-    def confirm(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        promised_date: date,
-        payment_terms: PaymentTerms,
-        invoice_info: dict[str, str] | None = None,
-        special_requirements: str = "",
-        contract_ref: str = "",
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "confirm",
-            promised_date=promised_date,
-            payment_terms=payment_terms,
-            invoice_info=invoice_info or {},
-            special_requirements=special_requirements,
-            contract_ref=contract_ref,
-        )
-
-    def promise_date(self, ctx: Ctx, order_id: UUID, *, promised_date: date, reason: str) -> Result:
-        return self._call(ctx, order_id, "promise_date", promised_date=promised_date, reason=reason)
-
-    def schedule_shipment(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        shipment_id: str,
-        planned_date: date,
-        lines: Sequence[SkuQty],
-        carrier: str,
-        mode: str,
-        estimated_cost: Decimal = Decimal(0),
-        export: bool = False,
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "schedule_shipment",
-            shipment_id=shipment_id,
-            planned_date=planned_date,
-            lines=list(lines),
-            carrier=carrier,
-            mode=mode,
-            estimated_cost=estimated_cost,
-            export=export,
-        )
-
-    def reschedule_shipment(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        shipment_id: str,
-        planned_date: date,
-        reason: str,
-        carrier: str = "",
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "reschedule_shipment",
-            shipment_id=shipment_id,
-            planned_date=planned_date,
-            reason=reason,
-            carrier=carrier,
-        )
-
-    def allocate_stock(
-        self, ctx: Ctx, order_id: UUID, *, sku: str, quantity: int, warehouse: str
-    ) -> Result:
-        return self._call(
-            ctx, order_id, "allocate_stock", sku=sku, quantity=quantity, warehouse=warehouse
-        )
-
-    def release_stock(
-        self, ctx: Ctx, order_id: UUID, *, sku: str, quantity: int, warehouse: str
-    ) -> Result:
-        return self._call(
-            ctx, order_id, "release_stock", sku=sku, quantity=quantity, warehouse=warehouse
-        )
-
-    def order_purchase(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        po_number: str,
-        supplier: str,
-        items: Sequence[PurchaseItem],
-        eta: date | None = None,
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "order_purchase",
-            po_number=po_number,
-            supplier=supplier,
-            items=list(items),
-            eta=eta,
-        )
-
-    def receive_purchase(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        po_number: str,
-        accepted: int,
-        rejected: int = 0,
-        note: str = "",
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "receive_purchase",
-            po_number=po_number,
-            accepted=accepted,
-            rejected=rejected,
-            note=note,
-        )
-
-    def progress_production(self, ctx: Ctx, order_id: UUID, *, stage: str, percent: int) -> Result:
-        return self._call(ctx, order_id, "progress_production", stage=stage, percent=percent)
-
-    def complete_production(self, ctx: Ctx, order_id: UUID) -> Result:
-        return self._call(ctx, order_id, "complete_production")
-
-    def raise_quality_issue(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        issue_id: str,
-        severity: str,
-        category: str,
-        description: str,
-        sku: str = "",
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "raise_quality_issue",
-            issue_id=issue_id,
-            severity=severity,
-            category=category,
-            description=description,
-            sku=sku,
-        )
-
-    def resolve_quality_issue(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        issue_id: str,
-        resolution: str,
-        amount: Decimal = Decimal(0),
-        note: str = "",
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "resolve_quality_issue",
-            issue_id=issue_id,
-            resolution=resolution,
-            amount=amount,
-            note=note,
-        )
-
-    def pack(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        shipment_id: str,
-        packages: int,
-        materials: str = "",
-        labels: Sequence[str] = (),
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "pack",
-            shipment_id=shipment_id,
-            packages=packages,
-            materials=materials,
-            labels=list(labels),
-        )
-
-    def issue_document(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        shipment_id: str,
-        kind: str,
-        number: str,
-        status: str = "drafted",
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "issue_document",
-            shipment_id=shipment_id,
-            kind=kind,
-            number=number,
-            status=status,
-        )
-
-    def change_document_status(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        shipment_id: str,
-        kind: str,
-        status: str,
-        discrepancy: str = "",
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "change_document_status",
-            shipment_id=shipment_id,
-            kind=kind,
-            status=status,
-            discrepancy=discrepancy,
-        )
-
-    def dispatch(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        shipment_id: str,
-        tracking_number: str,
-        lines: Sequence[SkuQty] | None = None,
-        carrier: str = "",
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "dispatch",
-            shipment_id=shipment_id,
-            tracking_number=tracking_number,
-            lines=list(lines) if lines is not None else None,
-            carrier=carrier,
-        )
-
-    def short_close(
-        self, ctx: Ctx, order_id: UUID, *, sku: str, quantity: int, reason: str
-    ) -> Result:
-        return self._call(ctx, order_id, "short_close", sku=sku, quantity=quantity, reason=reason)
-
-    def update_transit(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        shipment_id: str,
-        status: str,
-        location: str = "",
-        note: str = "",
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "update_transit",
-            shipment_id=shipment_id,
-            status=status,
-            location=location,
-            note=note,
-        )
-
-    def deliver(self, ctx: Ctx, order_id: UUID, *, shipment_id: str, received_by: str) -> Result:
-        return self._call(
-            ctx, order_id, "deliver", shipment_id=shipment_id, received_by=received_by
-        )
-
-    def invoice(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        invoice_number: str,
-        amount: Decimal,
-        issued_on: date,
-        lines: Sequence[SkuQty] = (),
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "invoice",
-            invoice_number=invoice_number,
-            amount=amount,
-            issued_on=issued_on,
-            lines=list(lines),
-        )
-
-    def issue_credit_note(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        credit_note_number: str,
-        amount: Decimal,
-        reason: str,
-        invoice_number: str = "",
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "issue_credit_note",
-            credit_note_number=credit_note_number,
-            amount=amount,
-            reason=reason,
-            invoice_number=invoice_number,
-        )
-
-    def receive_payment(
-        self, ctx: Ctx, order_id: UUID, *, reference: str, amount: Decimal, received_on: date
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "receive_payment",
-            reference=reference,
-            amount=amount,
-            received_on=received_on,
-        )
-
-    def settle(self, ctx: Ctx, order_id: UUID) -> Result:
-        return self._call(ctx, order_id, "settle")
-
-    def file_complaint(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        complaint_id: str,
-        channel: str,
-        category: str,
-        description: str,
-        contact: str = "",
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "file_complaint",
-            complaint_id=complaint_id,
-            channel=channel,
-            category=category,
-            description=description,
-            contact=contact,
-        )
-
-    def resolve_complaint(
-        self,
-        ctx: Ctx,
-        order_id: UUID,
-        *,
-        complaint_id: str,
-        resolution: str,
-        customer_feedback: str = "",
-    ) -> Result:
-        return self._call(
-            ctx,
-            order_id,
-            "resolve_complaint",
-            complaint_id=complaint_id,
-            resolution=resolution,
-            customer_feedback=customer_feedback,
-        )
-
-    def hold(self, ctx: Ctx, order_id: UUID, *, reason: str) -> Result:
-        return self._call(ctx, order_id, "hold", reason=reason)
-
-    def release(self, ctx: Ctx, order_id: UUID, *, reason: str) -> Result:
-        return self._call(ctx, order_id, "release", reason=reason)
-
-    def cancel(self, ctx: Ctx, order_id: UUID, *, reason: str) -> Result:
-        return self._call(ctx, order_id, "cancel", reason=reason)
-
-    def archive(self, ctx: Ctx, order_id: UUID, *, archive_ref: str) -> Result:
-        return self._call(ctx, order_id, "archive", archive_ref=archive_ref)
-
-    def erase_personal_data(self, ctx: Ctx, order_id: UUID) -> Result:
-        """Record that the customer's personal-data key was destroyed (see ledger.audit.erasure)."""
-        return self._call(ctx, order_id, "erase_personal_data")
+    verify = OrderCommand(Order.verify)
+    amend = OrderCommand(Order.amend)
+    confirm = OrderCommand(Order.confirm)
+    promise_date = OrderCommand(Order.promise_date)
+    schedule_shipment = OrderCommand(Order.schedule_shipment)
+    reschedule_shipment = OrderCommand(Order.reschedule_shipment)
+    allocate_stock = OrderCommand(Order.allocate_stock)
+    release_stock = OrderCommand(Order.release_stock)
+    order_purchase = OrderCommand(Order.order_purchase)
+    receive_purchase = OrderCommand(Order.receive_purchase)
+    progress_production = OrderCommand(Order.progress_production)
+    complete_production = OrderCommand(Order.complete_production)
+    raise_quality_issue = OrderCommand(Order.raise_quality_issue)
+    resolve_quality_issue = OrderCommand(Order.resolve_quality_issue)
+    pack = OrderCommand(Order.pack)
+    issue_document = OrderCommand(Order.issue_document)
+    change_document_status = OrderCommand(Order.change_document_status)
+    dispatch = OrderCommand(Order.dispatch)
+    short_close = OrderCommand(Order.short_close)
+    update_transit = OrderCommand(Order.update_transit)
+    deliver = OrderCommand(Order.deliver)
+    invoice = OrderCommand(Order.invoice)
+    issue_credit_note = OrderCommand(Order.issue_credit_note)
+    receive_payment = OrderCommand(Order.receive_payment)
+    settle = OrderCommand(Order.settle)
+    file_complaint = OrderCommand(Order.file_complaint)
+    resolve_complaint = OrderCommand(Order.resolve_complaint)
+    hold = OrderCommand(Order.hold)
+    release = OrderCommand(Order.release)
+    cancel = OrderCommand(Order.cancel)
+    archive = OrderCommand(Order.archive)
+    # Records that the customer's personal-data key was destroyed (see ledger.audit.erasure).
+    erase_personal_data = OrderCommand(Order.erase_personal_data)
 
     # -- machinery ------------------------------------------------------------------
 
@@ -733,13 +416,6 @@ class Ledger(Application[UUID]):
         sequence = cast(LedgerRecorder, self.recorder).allocate_order_number(year)
         return f"SO-{year}-{sequence:06d}"
 
-    def _call(self, ctx: Ctx, order_id: UUID, method: str, **kwargs: Any) -> Result:
-        def act(order: Order) -> list[Order]:
-            getattr(order, method)(**kwargs)
-            return []
-
-        return self._command(ctx, order_id, method, kwargs, act)
-
     def _command(
         self,
         ctx: Ctx,
@@ -751,6 +427,11 @@ class Ledger(Application[UUID]):
         """Load, check the expected version, act, save; retry a lost race
         unless the caller named the version it saw."""
         fingerprint = _fingerprint(ctx, name, order_id, args)
+        return self._run(ctx, order_id, fingerprint, act)
+
+    def _run(
+        self, ctx: Ctx, order_id: UUID, fingerprint: str, act: Callable[[Order], list[Order]]
+    ) -> Result:
         return self._once(ctx, fingerprint, lambda: self._attempts(ctx, order_id, fingerprint, act))
 
     def _once(self, ctx: Ctx, fingerprint: str, run: Callable[[], Result]) -> Result:
@@ -884,7 +565,7 @@ class _Retry(Exception):
 
 def _fingerprint(ctx: Ctx, name: str, order_id: UUID | None, args: dict[str, Any]) -> str:
     """What tells a repeat of a command from another use of its idempotency key;
-    only a command with a key needs one (about 40 µs of canonical JSON)."""
+    only a command with a key needs one (canonical JSON is not free)."""
     if not ctx.idempotency_key:
         return ""
     text = canonical_json({"command": name, "order_id": str(order_id or ""), "args": args})

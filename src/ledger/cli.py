@@ -15,12 +15,18 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ledger.api.auth import development_tokens
 from ledger.api.intake.command import add_import_command
-from ledger.audit.cli_commands import add_audit, add_backup, add_replay, add_restore
-from ledger.cli_support import EXIT_REFUSED, positive
+from ledger.audit.cli_commands import add_audit, add_backup, add_replay
+from ledger.cli_support import EXIT_REFUSED, positive, run
 from ledger.demo import add_demo_command
-from ledger.worker.commands import add_project_command, add_rebuild_command
-from ledger.worker.forecasting import add_forecast_command
+from ledger.settings import backend_of, get_settings
+from ledger.worker.commands import (
+    add_forecast_command,
+    add_project_command,
+    add_rebuild_command,
+    add_restore_command,
+)
 
 Subparsers = Any  # argparse._SubParsersAction is private; its instance is all we touch
 Handler = Callable[[argparse.Namespace], int]
@@ -50,9 +56,7 @@ def add_serve(subparsers: Subparsers) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     """Serve the API; without tokens, an embedded store gets a printed development token."""
-    from ledger import serving
-    from ledger.api.auth import development_tokens
-    from ledger.settings import backend_of, get_settings
+    from ledger import serving  # uvicorn and FastAPI: loaded only to serve
 
     if args.no_projections:  # through the environment, so every worker process sees it
         os.environ["LEDGER_RUN_PROJECTIONS"] = "false"
@@ -83,7 +87,7 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _exit_normally)
     try:
         serving.run(
-            "ledger.api.app:create_app",
+            "ledger.api.app:serve_app",
             factory=True,
             host=args.host,
             port=args.port,
@@ -138,7 +142,7 @@ SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
     add_audit,
     add_replay,
     add_backup,
-    add_restore,
+    add_restore_command,
     add_import_command,
     add_forecast_command,
 ]
@@ -154,8 +158,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit status (``cli_support`` lists them)."""
-    from ledger.cli_support import run
-
     return run(_dispatch, argv)
 
 

@@ -24,6 +24,12 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, TextIO, TypeVar
 from uuid import UUID
 
+from eventsourcing.persistence import InterfaceError, OperationalError
+from pydantic import ValidationError
+
+from ledger.application import LedgerError, order_id_for
+from ledger.audit.backup_format import BackupRefused
+from ledger.audit.keys import AuditKeyProblem
 from ledger.files import private_output
 
 T = TypeVar("T")
@@ -77,13 +83,6 @@ def _silence() -> None:
 
 def refusal(error: BaseException) -> str | None:
     """The one line that tells the user what to fix, or ``None`` for a bug."""
-    from eventsourcing.persistence import InterfaceError, OperationalError
-    from pydantic import ValidationError
-
-    from ledger.application import LedgerError
-    from ledger.audit.backup_format import BackupRefused
-    from ledger.audit.keys import AuditKeyProblem
-
     if isinstance(error, ValidationError):
         return "; ".join(_setting_error(e) for e in error.errors())
     if isinstance(error, LedgerError):
@@ -148,8 +147,6 @@ class OrderRef:
 
 def find_order(ledger: Any, given: str) -> OrderRef:
     """The order ``given`` names, by id or by number; ``Refused`` naming what was typed."""
-    from ledger.application import order_id_for
-
     if not given.strip():
         raise Refused("name the order by its number (SO-2026-000123) or its id")
     try:

@@ -1,4 +1,5 @@
-"""Fewer garbage collections while a bulk job builds a large heap.
+"""Fewer garbage collections while a bulk job builds a large heap, and
+none of a serving process's start-up heap (``freeze_heap``).
 
 A demo load or a rebuild keeps every order (or every row) alive while it
 makes millions of short-lived objects (decoded events, copied rows). With
@@ -41,3 +42,18 @@ def few_collections() -> Iterator[None]:
             if _users == 0:
                 gc.set_threshold(*_before)
                 gc.unfreeze()
+
+
+def freeze_heap() -> None:
+    """Leave what exists now out of every later collection (``gc.freeze``).
+
+    A serving process's heap once started (modules, the framework, the
+    routes, the application) lives as long as the process; the collector
+    walked all of it in each full collection, and a request that builds
+    many objects (a page of the change feed) triggers such collections
+    often (see docs/performance.md). Objects made later are collected as
+    usual. Called again after a late import (the forecast's
+    warm-up) to freeze what that brought in.
+    """
+    gc.collect()
+    gc.freeze()

@@ -117,7 +117,7 @@ def _parse_postgres(url: str) -> DatabaseTarget:
 
 
 class Settings(BaseSettings):
-    """Every setting of the service; see SPEC section 10."""
+    """Every setting of the service, read from the environment (prefix ``LEDGER_``)."""
 
     # Inputs are kept out of error messages: a database URL or key may hold a secret.
     model_config = SettingsConfigDict(env_prefix="LEDGER_", hide_input_in_errors=True)
@@ -178,7 +178,7 @@ class Settings(BaseSettings):
     def _cron_is_a_crontab(cls, value: str | None) -> str | None:
         """Refused at start, not in the scheduler's thread when the job is due."""
         if value:
-            from apscheduler.triggers.cron import CronTrigger
+            from apscheduler.triggers.cron import CronTrigger  # loaded only when a cron is set
 
             CronTrigger.from_crontab(value)  # its ValueError says what is wrong
         return value

@@ -71,8 +71,8 @@ def near(data: st.DataObject, target: int) -> int:
 
 def pick(data: st.DataObject, existing: Any, bogus: str) -> str:
     """One of the existing keys, now and then one that does not exist."""
-    keys = list(existing)
-    if keys and data.draw(st.integers(0, 5)):
+    keys: list[str] = list(existing)
+    if keys and bool(data.draw(st.integers(0, 5))):
         return data.draw(st.sampled_from(keys))
     return bogus
 
@@ -692,10 +692,11 @@ class OrderMachine(RuleBasedStateMachine):
             live = describe(order)
             assert live == self.seen[order_id][order.version]
             rebuilt: Any = None
+            event: Any
             for event in stored:
                 rebuilt = event.mutate(rebuilt)
             assert describe(rebuilt) == live
-            from_snapshot = self.ledger.repository.get(order_id, version=order.version)
+            from_snapshot: Order = self.ledger.repository.get(order_id, version=order.version)
             assert describe(from_snapshot) == live
             if order.version > 1:
                 earlier = self.ledger.get_order(order_id, version=order.version - 1)

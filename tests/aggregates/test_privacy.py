@@ -15,35 +15,19 @@ from hypothesis import strategies as st
 from ledger.aggregates.context import Stamp, stamped
 from ledger.aggregates.order import Order
 from ledger.aggregates.privacy import ERASED, erased, privacy_of, redacted
-from ledger.aggregates.state import STATE_TYPES
+from ledger.aggregates.state import STATE_TYPES, OrderState
 from ledger.aggregates.values import VALUE_TYPES
-from privacy_support import Markers, build_instance, classes_in, event_classes, hints, holds_text
+from privacy_support import Markers, build_instance, classes_in, event_classes, faults_of, hints
 from strategies import CUSTOMER, DELIVERY, STANDARD_LINES, lines_of
 
 
 def declared_classes() -> list[type]:
     """The event classes and every value and state class they and the order hold."""
-    found: list[type] = [*event_classes(), *VALUE_TYPES, *STATE_TYPES]
+    found: list[type] = [*event_classes(), *VALUE_TYPES, *STATE_TYPES, OrderState]
     for cls in list(found):
         for kind in hints(cls).values():
             found.extend(c for c in classes_in(kind) if c not in found)
     return found
-
-
-def faults_of(cls: type) -> list[str]:
-    privacy = privacy_of(cls)
-    fields = hints(cls)
-    named = {name.partition(".")[0] for name in (*privacy.personal, *privacy.public)}
-    faults = [f"{name} is declared but no field" for name in sorted(named - set(fields))]
-    faults += [
-        f"{name} is personal and public" for name in set(privacy.personal) & set(privacy.public)
-    ]
-    faults += [
-        f"{name} ({kind}) is declared neither personal nor public"
-        for name, kind in fields.items()
-        if holds_text(kind) and name not in named
-    ]
-    return [f"{cls.__qualname__}.{fault}" for fault in faults]
 
 
 def test_every_text_field_of_every_event_value_and_state_class_is_declared() -> None:

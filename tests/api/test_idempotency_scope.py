@@ -47,7 +47,7 @@ def post(client: TestClient, token: str, path: str, body: Any, key: str) -> Any:
 
 
 def replayed(response: Any) -> bool:
-    return response.headers.get("Idempotent-Replayed") == "true"
+    return bool(response.headers.get("Idempotent-Replayed") == "true")
 
 
 def test_the_same_key_from_two_callers_is_two_keys(client: TestClient) -> None:

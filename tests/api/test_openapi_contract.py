@@ -17,8 +17,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis import DataGenerationMethod, GenerationConfig
+from schemathesis import DataGenerationMethod
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationConfig
 from schemathesis.specs.openapi.checks import ignored_auth, negative_data_rejection
 from schemathesis.specs.openapi.schemas import BaseOpenAPISchema
 from schemathesis.transports import RequestsTransport

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import UTC, datetime
 
@@ -110,6 +111,44 @@ def test_health_is_503_when_the_store_does_not_answer(
     monkeypatch.setattr(recorder, "max_notification_id", unreachable)
     response = api.get("/health", as_=None)
     assert response.status_code == 503 and response.json()["status"] == "unavailable"
+
+
+def test_liveness_answers_without_the_store_while_readiness_says_503(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = api.client.app.state.ledger.recorder  # type: ignore[attr-defined]
+    assert api.get("/health/live", as_=None).json() == {"status": "ok"}
+
+    def unreachable() -> int:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(recorder, "max_notification_id", unreachable)
+    assert api.get("/health", as_=None).status_code == 503
+    live = api.get("/health/live", as_=None)
+    assert live.status_code == 200 and live.json() == {"status": "ok"}
+
+
+def test_the_store_gate_lets_liveness_through_while_the_store_is_away() -> None:
+    from fastapi.testclient import TestClient
+
+    from ledger.api.app import create_app
+    from ledger.api.availability import StoreGate, StoreWatch
+    from ledger.settings import DatabaseTarget, Settings
+
+    with socket.socket() as s:  # a port nothing listens on: a real failed probe
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    watch = StoreWatch.of(
+        DatabaseTarget("postgres", host="127.0.0.1", port=port, user="x", dbname="x")
+    )
+    watch.away = not watch.probe()
+    assert watch.away
+    app = create_app(Settings(database_url="memory://", tokens={"t": {"role": "sales"}}))
+    app.add_middleware(StoreGate, watch=watch, store="postgres")
+    with TestClient(app) as client:
+        assert client.get("/health").status_code == 503
+        assert client.get("/orders/x", headers={"Authorization": "Bearer t"}).status_code == 503
+        assert client.get("/health/live").json() == {"status": "ok"}
 
 
 def test_openapi_and_docs_are_served(api: Api) -> None:

@@ -1,4 +1,4 @@
-"""Each role may do exactly what SPEC §4 grants it; everyone may read."""
+"""Each role may do exactly what docs/api.md grants it; everyone may read."""
 
 from __future__ import annotations
 
@@ -111,6 +111,7 @@ READS = [
     "/events",
     "/metrics",
     "/health",
+    "/health/live",
 ]
 TEMPLATE_NAMES = {
     "{id}": "{order_id}",

@@ -163,3 +163,29 @@ def test_serve_with_two_workers_spreads_connections_and_survives_a_worker_killed
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)
     assert server.returncode == 0, output.decode()
+
+
+def test_a_served_app_freezes_its_start_up_heap_and_a_test_app_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    from ledger.api.app import create_app, serve_app
+    from ledger.settings import Settings, get_settings
+
+    gc.unfreeze()
+    with TestClient(create_app(Settings(database_url="memory://", tokens=TOKENS))) as client:
+        assert client.get("/health/live").status_code == 200
+        assert gc.get_freeze_count() == 0
+    monkeypatch.setenv("LEDGER_DATABASE_URL", "memory://")
+    monkeypatch.setenv("LEDGER_TOKENS", json.dumps(TOKENS))
+    get_settings.cache_clear()
+    try:
+        with TestClient(serve_app()) as client:
+            assert client.get("/health/live").status_code == 200
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        get_settings.cache_clear()

@@ -76,9 +76,9 @@ class Tamper:
                 conn.close()
         else:
             url = self.settings.database_url.split("?")[0]
-            with psycopg.connect(url, autocommit=False) as conn:
-                conn.execute(f'SET search_path TO "{self.schema}"')
-                yield conn
+            with psycopg.connect(url, autocommit=False) as pg:
+                pg.execute(f'SET search_path TO "{self.schema}"')
+                yield pg
 
     def run(self, sql: str, *args: Any) -> list[Any]:
         if self.backend != "sqlite":

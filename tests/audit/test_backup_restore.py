@@ -23,13 +23,13 @@ from ledger.audit.backup import backup, run_scheduled_backup
 from ledger.audit.backup_format import EVENTS, MANIFEST, SIDE, BackupRefused, canonical
 from ledger.audit.export import select_orders
 from ledger.audit.keys import mac
-from ledger.audit.restore import rebuild_projections, restore
 from ledger.audit.service import seal, verify_store
 from ledger.clock import SimulatedClock
 from ledger.demo.runner import run_demo
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import open_view
 from ledger.settings import Settings
+from ledger.worker.restore import rebuild_projections, restore
 from strategies import OTHER_CUSTOMER
 
 

@@ -18,9 +18,9 @@ from ledger.application import Ctx, Ledger
 from ledger.audit.erasure import erase_customer
 from ledger.audit.export import export_lines
 from ledger.audit.replay import replay
-from ledger.audit.restore import rebuild_projections
 from ledger.audit.service import verify_store
 from ledger.settings import Settings
+from ledger.worker.restore import rebuild_projections
 from strategies import PROMISED
 
 EVE = Customer("Eve Trading Co", "+86 139 5555 0199", "eve.secret@example.org", "88 Hidden Lane")

@@ -20,10 +20,10 @@ from cli_helpers import Cli
 from ledger.audit.backup import backup
 from ledger.audit.backup_format import MANIFEST, SIDE, BackupRefused, canonical
 from ledger.audit.keys import key_file, key_id, mac
-from ledger.audit.restore import restore
 from ledger.audit.service import seal, verify_store
 from ledger.persistence.chain import SEALS_TABLE
 from ledger.settings import Settings
+from ledger.worker.restore import restore
 
 OTHER_KEY = "another-audit-key-fedcba9876543210"
 

@@ -22,9 +22,10 @@ from audit_helpers import AUDIT_KEY, Opened, five_event_order, make_ledger
 from ledger.audit.backup import backup
 from ledger.audit.backup_format import EVENTS, MANIFEST, SIDE, BackupRefused, canonical
 from ledger.audit.keys import mac
-from ledger.audit.restore import EVENT_LIMIT, restore
+from ledger.audit.restore import EVENT_LIMIT
 from ledger.audit.service import seal
 from ledger.settings import Settings
+from ledger.worker.restore import restore
 
 BOMB = 128 << 20  # uncompressed bytes of each bomb: about 130 KB gzip'd
 MEMORY = 48 << 20  # what a refused restore may allocate at its peak

@@ -9,8 +9,9 @@ import pytest
 from audit_helpers import Tamper, five_event_order, make_ledger
 
 from ledger.application import Ctx, Ledger
+from ledger.audit.rows import Packed, merged_orders
 from ledger.audit.service import seal, verify_store
-from ledger.audit.store import Packed, merged_orders, open_store
+from ledger.audit.store import open_store
 from ledger.audit.verify import Finding
 from ledger.persistence.chain import GENESIS, link_hash
 from ledger.settings import Settings

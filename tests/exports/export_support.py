@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 from api_client import Api
-from fastapi.testclient import TestClient
 
 
 def get(api: Api, path: str, as_: str = "auditor", **params: Any) -> Any:
@@ -15,7 +15,7 @@ def get(api: Api, path: str, as_: str = "auditor", **params: Any) -> Any:
     return response
 
 
-def settled(client: TestClient) -> None:
+def settled(client: httpx.Client) -> None:
     """Every projection has applied every event."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

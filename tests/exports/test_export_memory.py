@@ -88,7 +88,7 @@ def _settle_memory() -> int:
     return _status("VmRSS")
 
 
-def download(app: Any, query: str, each: Callable[[bytes], None]) -> tuple[int, float]:
+def download(app: Any, query: str, each: Callable[[bytes], object]) -> tuple[int, float]:
     """GET /backlog?<query> straight from the ASGI app, ``each`` chunk handed on
     and dropped; returns (resident high-water mark above the start, seconds)."""
     scope = {

@@ -159,14 +159,15 @@ def test_headers_follow_accept_language(demo_api: Api) -> None:
 
 
 def test_filters_apply_to_the_file_as_to_the_json(demo_api: Api) -> None:
-    for path, params in [
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("/board", {"stage": "shipped"}),
         ("/board", {"flag": "overdue"}),
         ("/complaints", {"status": "open"}),
         ("/shipments", {"status": "delivered"}),
         ("/orders", {"stage": "settled"}),
         ("/reports/sales", {"group_by": "customer", "year": 2026}),
-    ]:
+    ]
+    for path, params in cases:
         wanted = all_items(demo_api, path, params)
         everything = all_items(demo_api, path, {k: v for k, v in params.items() if k == "group_by"})
         rows = parse_csv(get(demo_api, path, format="csv", **params).content)[1:]

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import uvicorn
@@ -62,9 +62,9 @@ def populate(url: str) -> Ledger:
     ledger = Ledger(Settings(database_url=url, tokens=TOKENS, pool_size=3), clock)
     run_demo(ledger, clock, orders=40, seed=11, until=date(2026, 6, 30), out=io.StringIO(),
              progress=None)  # fmt: skip
-    first = ledger.recorder.select_notifications(1, 1)[0]
-    raise_alerts(ledger, first.originator_id, clock.now())
-    customer = ledger.get_order(first.originator_id).customer.name
+    first = cast(UUID, ledger.recorder.select_notifications(1, 1)[0].originator_id)
+    raise_alerts(ledger, first, clock.now())
+    customer = ledger.get_order(first).customer.name
     erase_customer(ledger, customer)
     return ledger
 
@@ -92,11 +92,10 @@ def oracle_log(ledger: Ledger) -> list[dict[str, Any]]:
         if note.topic in ALERT_TYPES:
             items.append(_alert(note, kind, ledger.mapper.to_domain_event(note)))
             continue
-        if note.originator_id not in histories:
-            histories[note.originator_id] = [
-                history_json(entry) for entry in ledger.history(note.originator_id)
-            ]
-        entries = histories[note.originator_id]
+        order_id = cast(UUID, note.originator_id)
+        if order_id not in histories:
+            histories[order_id] = [history_json(entry) for entry in ledger.history(order_id)]
+        entries = histories[order_id]
         entry = entries[note.originator_version - 1]
         items.append({
             "position": note.id, "order_id": str(note.originator_id),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import pytest
@@ -156,4 +156,4 @@ def test_a_scan_stopped_between_its_writes_is_finished_by_the_next_without_repea
 
 def iter_orders(app: Ledger) -> Iterator[UUID]:
     for note in app.recorder.select_notifications(1, 1):
-        yield note.originator_id
+        yield cast(UUID, note.originator_id)

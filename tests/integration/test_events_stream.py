@@ -128,7 +128,7 @@ def test_a_quiet_stream_sends_heartbeats_and_filters_by_type_and_order(
 def test_refusals_come_before_the_stream_starts(served: tuple[FastAPI, str]) -> None:
     _, base = served
     with httpx.Client(base_url=base, headers=auth("sales")) as http:
-        cases = [
+        cases: list[tuple[dict[str, Any], dict[str, str], int, str]] = [
             ({"types": "Nope"}, {}, 422, "unknown_event_type"),
             ({"after": 5}, {}, 422, "position_not_in_log"),
             ({}, {"Last-Event-ID": "7"}, 422, "position_not_in_log"),

@@ -101,3 +101,24 @@ def test_postgres_keeps_one_row_per_year_in_the_store_s_schema(
     with pg_datastore.transaction(commit=False) as curs:
         curs.execute(SQL("SELECT year, last FROM {} ORDER BY year").format(table))
         assert [(r["year"], r["last"]) for r in curs.fetchall()] == [(2026, 7), (2027, 1)]
+
+
+@pytest.mark.postgres
+def test_postgres_allocations_leave_the_pooled_connections_committing_synchronously(
+    pg_datastore: PostgresDatastore,
+) -> None:
+    """An allocation commits without waiting for the WAL flush, for its own
+    transaction only: the connection goes back to the pool as it came."""
+    part = PostgresOrderNumbers(pg_datastore)
+    create_tables(pg_datastore, part.create_statements)
+    for _ in range(2 * pg_datastore.pool.max_size):
+        part.allocate(2026)
+    for _ in range(pg_datastore.pool.max_size):
+        with pg_datastore.get_connection() as conn:
+            row = conn.execute("SHOW synchronous_commit").fetchone()
+            assert row is not None and row["synchronous_commit"] == "on"
+    with pg_datastore.transaction(commit=False) as curs:  # committed: seen by others
+        curs.execute(
+            SQL("SELECT last FROM {}").format(Identifier(pg_datastore.schema, ORDER_NUMBERS_TABLE))
+        )
+        assert [r["last"] for r in curs.fetchall()] == [2 * pg_datastore.pool.max_size]

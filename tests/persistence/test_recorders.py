@@ -27,7 +27,7 @@ from ledger.persistence import IdempotencyKeyConflict, IdempotencyRecord, Ledger
 from ledger.settings import Settings, eventsourcing_env
 
 
-class Recorder(LedgerRecorder, ApplicationRecorder):  # type: ignore[misc]
+class Recorder(LedgerRecorder, ApplicationRecorder):
     """For type checking only: both protocols in one."""
 
 
@@ -165,7 +165,7 @@ def test_events_without_an_idempotency_record_are_stored(recorder: Recorder) -> 
 @hypothesis_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     key=st.text(
-        st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+        st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
         min_size=1,
         max_size=200,
     )

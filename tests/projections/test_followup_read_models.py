@@ -20,8 +20,8 @@ from projection_driver import Driver
 from ledger.aggregates import rules
 from ledger.aggregates.order import Order
 from ledger.application import Ledger
-from ledger.audit.personal import open_sealed
 from ledger.clock import SimulatedClock
+from ledger.persistence.personal import open_sealed
 from ledger.projections.archive import ARCHIVE
 from ledger.projections.complaints import COMPLAINTS
 from ledger.projections.framework import ReadModel, Source, catch_up, fold_events, records_of

@@ -12,8 +12,8 @@ import pytest
 
 from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms, SkuQty
 from ledger.application import Ctx, Ledger
-from ledger.audit.personal import open_sealed
 from ledger.clock import SimulatedClock
+from ledger.persistence.personal import open_sealed
 from ledger.projections.archive import ARCHIVE, archive_index
 from ledger.projections.complaints import COMPLAINTS, complaint_register
 from ledger.projections.framework import ReadModel, Source, catch_up
@@ -95,7 +95,8 @@ def test_the_register_lists_complaints_and_quality_issues_with_cost_and_time_to_
     open_ = complaint_register(view, status="open", customer="王小明")
     assert [i["id"] for i in open_["items"]] == ["C1"] and open_["items"][0]["cost"] is None
     assert complaint_register(view, customer="nobody")["total"] == 0
-    for bad in ({"status": "closed"}, {"kind": "praise"}, {"severity": "huge"}):
+    bads: list[dict[str, Any]] = [{"status": "closed"}, {"kind": "praise"}, {"severity": "huge"}]
+    for bad in bads:
         with pytest.raises(ValueError):
             complaint_register(view, **bad)
 

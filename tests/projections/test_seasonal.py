@@ -9,8 +9,9 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
+from uuid import UUID
 
 import pytest
 from hypothesis import given
@@ -71,7 +72,7 @@ def from_orders(app: Ledger, by: str) -> dict[tuple[str, str], tuple[int, int, d
     notes = app.recorder.select_notifications(1, 10**6, topics=[RECEIVED])
     out: dict[tuple[str, str], Any] = {}
     for note in notes:
-        order = app.get_order(note.originator_id)
+        order = app.get_order(cast(UUID, note.originator_id))
         if order.status in ("cancelled", "split", "merged"):
             continue
         month = app.history(order.id)[0].recorded_at.strftime("%Y-%m")

@@ -1,4 +1,4 @@
-"""A rebuild split across processes by order (``framework.fill`` with
+"""A rebuild split across processes by order (``bulk.fill`` with
 ``part``): each part folds only its own orders' events, part 0 records the
 position and merges the parts' checkpoints. The union must be exactly the
 whole fill: the same rows, the same position, the same checkpoints; and
@@ -9,6 +9,7 @@ as ``in_part``."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ from ledger.clock import SimulatedClock
 from ledger.projections import checkpoints, runner
 from ledger.projections.backlog import BACKLOG
 from ledger.projections.board import BOARD
+from ledger.projections.bulk import fill
 from ledger.projections.checkpoints import store_of
-from ledger.projections.framework import Part, Source, View, fill, fold_events, in_part, records_of
+from ledger.projections.framework import Part, Source, View, fold_events, in_part, records_of
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import open_view, rebuild_many
 from ledger.settings import Settings
@@ -141,7 +143,7 @@ def test_a_failed_part_leaves_the_live_view_serving(
         rebuild_many([(live, None)], source)
         before = stored(live)
 
-        def failing(views: list[View[Any]], head: int, part: Part) -> Any:
+        def failing(views: Sequence[View[Any]], head: int, part: Part) -> Callable[[], None]:
             def join() -> None:
                 raise RuntimeError("the other part failed")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -44,14 +44,14 @@ def truth(app: Ledger, model: ReadModel[Any], as_of: datetime) -> dict[str, str]
     """The model at ``as_of``: every event recorded by then, folded from zero
     (decoded by the application's own mapper)."""
     notes = app.recorder.select_notifications(1, 10**6, topics=model.topics)
-    events = [app.mapper.to_domain_event(n) for n in notes]
+    events: list[Any] = [app.mapper.to_domain_event(n) for n in notes]
     taken = [e for e in events if e.timestamp <= as_of]
     return records_of(model, fold_events(model, taken))
 
 
 def moments(app: Ledger, fractions: list[float]) -> list[datetime]:
     notes = app.recorder.select_notifications(1, 10**6)
-    stamps = [app.mapper.to_domain_event(n).timestamp for n in notes]
+    stamps = [cast(Any, app.mapper.to_domain_event(n)).timestamp for n in notes]
     first, last = min(stamps), max(stamps)
     return [first + (last - first) * f for f in fractions]
 
@@ -106,7 +106,7 @@ def test_a_rebuild_keeps_checkpoints_and_time_travel_starts_from_the_nearest(
             starts.append(start)
             return select(start, *args, **kwargs)
 
-        app.recorder.select_notifications = counted  # type: ignore[method-assign]
+        app.recorder.select_notifications = counted  # type: ignore[method-assign, assignment]
         for as_of in moments(app, [0.1, 0.4, 0.7, 1.0]):
             for model in MODELS:
                 nearest = store.nearest(model, as_of, head)

@@ -8,12 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from worker_support import CHECKS, CTX, folded, receive, stored
 
 from ledger.application import Ledger
+from ledger.projections.framework import View
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import open_view
 from ledger.settings import Settings
@@ -35,8 +38,8 @@ def project(url: str) -> subprocess.Popen[bytes]:
                             stderr=subprocess.PIPE)  # fmt: skip
 
 
-def positions(views: dict[str, object], app: Ledger) -> dict[str, int]:
-    return {n: v.max_tracking_id(app.name) or 0 for n, v in views.items()}  # type: ignore[attr-defined]
+def positions(views: Mapping[str, View[Any]], app: Ledger) -> dict[str, int]:
+    return {n: v.max_tracking_id(app.name) or 0 for n, v in views.items()}
 
 
 @pytest.mark.postgres

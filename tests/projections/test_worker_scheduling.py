@@ -102,7 +102,7 @@ def test_the_watchdog_restarts_a_dead_or_stuck_runner() -> None:
         worker.watchdog()  # first sight of the lag
         worker.watchdog()  # still no progress: restart
         assert worker.runners["board"] is not restarted and not restarted.alive
-        view.write = write  # type: ignore[method-assign]
+        view.write = write
         worker.wait("board", ledger.recorder.max_notification_id(), timeout=5)
         assert worker.runners["board"].error is None
     finally:
@@ -113,7 +113,7 @@ def test_the_watchdog_restarts_a_dead_or_stuck_runner() -> None:
 def test_the_seal_and_backup_jobs_seal_moved_heads_and_keep_the_newest_backups(
     shared_url: str, tmp_path: Path
 ) -> None:
-    from ledger.audit.service import open_store
+    from ledger.audit.store import open_store
 
     settings = Settings(database_url=shared_url, pool_size=2, backup_cron="0 2 * * *",
                         backup_dir=str(tmp_path / "backups"), backup_keep=2,

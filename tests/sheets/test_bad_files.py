@@ -41,7 +41,9 @@ def test_the_template_is_a_valid_file_of_one_order_with_two_lines() -> None:
     assert intake.valid, intake.problems
     assert [d.ref for d in intake.drafts] == ["PO-2026-0001"]
     assert intake.drafts[0].rows == [2, 3] and len(intake.drafts[0].body.lines) == 2
-    headers = [c.value for c in next(load_workbook(io.BytesIO(TEMPLATE)).active.iter_rows())]
+    sheet = load_workbook(io.BytesIO(TEMPLATE)).active
+    assert sheet is not None
+    headers = [c.value for c in next(sheet.iter_rows())]
     assert headers == [f"{c.en} / {c.zh}" for c in COLUMNS]
 
 

@@ -18,13 +18,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from ui_support import PAGE_TOKEN, RECEIPT, TOKEN, Server
 
 from ledger.api.app import create_app
 from ledger.settings import Settings
@@ -37,7 +37,6 @@ TOKENS = {
     "ui-warehouse": {"role": "warehouse", "name": "仓库-李"},
     "ui-finance": {"role": "finance", "name": "财务-陈"},
 }
-TOKEN = "ui-merchandiser"
 DEMO = ["--orders", "120", "--seed", "3", "--until", "2026-11-27"]
 CHROMIUM_ARGS = [
     "--headless",
@@ -67,17 +66,6 @@ def chromium() -> str:
         _unavailable("the playwright package is not installed (pip install -e '.[dev]')")
     assert path is not None
     return path
-
-
-@dataclass
-class Server:
-    url: str
-    api: httpx.Client
-
-    def get(self, path: str, **params: Any) -> Any:
-        response = self.api.get(path, params=params)
-        assert response.status_code == 200, response.text
-        return response.json()
 
 
 def _free_port() -> int:
@@ -176,15 +164,6 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(where) if where else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-PAGE_TOKEN = "t-ui"
-RECEIPT = {
-    "channel": "phone",
-    "customer": {"name": "上海華聯貿易有限公司"},
-    "lines": [{"sku": "A-100", "name": "保溫杯", "quantity": 3, "unit_price": "100.00"}],
-    "delivery": {"address": "上海市浦東新區世紀大道100號", "consignee": "王小明"},
-}
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from conftest import Server
+from ui_support import Server
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,7 @@ from urllib.parse import quote
 
 import openpyxl
 import pytest
-
-from conftest import Server
+from ui_support import Server
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from openpyxl import load_workbook
+from ui_support import Server
 
-from conftest import Server
 from order_files import order_rows, xlsx_bytes
 
 pytestmark = pytest.mark.slow

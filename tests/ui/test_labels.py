@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 import ledger
 from ledger.aggregates import values
-from ledger.aggregates.base import SIDE_STAGES, STAGES
 from ledger.aggregates.order import Order
+from ledger.aggregates.stages import SIDE_STAGES, STAGES
 from ledger.api.app import create_app
 from ledger.api.ui.actions import ACTIONS, RECEIVE_FIELDS
 from ledger.api.ui.charts import Series, grouped_bars, integer_axis, short

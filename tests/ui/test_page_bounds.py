@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from ui_support import PAGE_TOKEN, RECEIPT
 
-from conftest import PAGE_TOKEN, RECEIPT
 from ledger.api.ui.order_view import TIMELINE
 
 AUTH = {"Authorization": f"Bearer {PAGE_TOKEN}"}

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import Server
+from ui_support import Server
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from conftest import TOKEN, Server
+from ui_support import TOKEN, Server
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from ui_support import TOKEN, Server
 
-from conftest import TOKEN, Server
 from ledger.api.auth import GRANTS
 from ledger.api.ui.actions import BY_NAME
 from ledger.api.ui.i18n_values import FIELDS, VALUES

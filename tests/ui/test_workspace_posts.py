@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
-
-from conftest import RECEIPT
+from ui_support import RECEIPT
 
 AUTH = {"Authorization": "Bearer t-ui"}
 

@@ -10,6 +10,7 @@ from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase
 from ledger.aggregates.errors import DomainError
 from ledger.aggregates.privacy import Privacy, erased, privacy_of, redacted
+from ledger.aggregates.stages import Status
 from ledger.aggregates.state import ComplaintState
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ class Aftercare(OrderBase):
         privacy = Privacy(personal=("reason",))
 
         def evolve(self, order: Order) -> None:
-            order.status = "cancelled"
+            order.status = Status.CANCELLED.value
             order.cancel_reason = self.reason
             order.on_hold = False
             for line in order.lines.values():
@@ -155,12 +156,12 @@ class Aftercare(OrderBase):
         privacy = Privacy(public=("archive_ref",))
 
         def evolve(self, order: Order) -> None:
-            order.status = "archived"
+            order.status = Status.ARCHIVED.value
             order.archive_ref = self.archive_ref
 
     def archive(self, archive_ref: str) -> None:
         """File a settled or cancelled order with nothing left open."""
-        if self.status not in ("settled", "cancelled"):
+        if self.status not in (Status.SETTLED, Status.CANCELLED):
             raise DomainError(
                 "cannot_archive_unsettled_order",
                 f"only settled or cancelled orders can be archived, this one is {self.stage}",

@@ -20,44 +20,14 @@ from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.errors import DomainError
 from ledger.aggregates.privacy import Privacy
-from ledger.aggregates.state import (
-    ComplaintState,
-    CreditNoteState,
-    InvoiceState,
-    LineState,
-    PaymentState,
-    PromiseState,
-    PurchaseState,
-    QualityIssueState,
-    ShipmentState,
-)
-from ledger.aggregates.values import (
-    Customer,
-    Delivery,
-    Line,
-    PaymentTerms,
-    SkuQty,
-    line_amount,
-    round_money,
-)
+from ledger.aggregates.stages import CLOSED, Stage, Status, Units
+from ledger.aggregates.stages import progress_stage as derive_progress_stage
+from ledger.aggregates.stages import stage as derive_stage
+from ledger.aggregates.state import LineState, OrderState, ShipmentState
+from ledger.aggregates.values import Line, SkuQty, line_amount, round_money
 
 if TYPE_CHECKING:
     from ledger.aggregates.order import Order
-
-STAGES = (
-    "received",
-    "verified",
-    "confirmed",
-    "in_production",
-    "ready_to_ship",
-    "shipped",
-    "delivered",
-    "invoiced",
-    "settled",
-    "archived",
-)
-SIDE_STAGES = ("on_hold", "cancelled", "rejected", "split", "merged")
-CLOSED = ("cancelled", "split", "merged", "archived")
 
 
 class OrderEvent(Aggregate.Event):
@@ -83,60 +53,11 @@ class OrderEvent(Aggregate.Event):
         order._note_stage(self.timestamp)
 
 
-class OrderBase:
-    """The order's state as the events leave it, what follows from it, and the
-    guards every command shares."""
+class OrderBase(OrderState):
+    """The order's state as the events leave it (declared in ``OrderState``),
+    what follows from it, and the guards every command shares."""
 
-    # Every attribute of the state (a snapshot stores them all); the values
-    # and state classes held declare their own fields.
-    privacy = Privacy(
-        personal=("hold_reason", "problems", "invoice_info", "special_requirements",
-                  "cancel_reason"),
-        public=(
-            "number", "channel", "customer", "currency", "delivery", "requested_date", "lines",
-            "split_from", "merged_from", "status", "on_hold", "checks", "promises",
-            "payment_terms", "contract_ref", "shipments", "purchases", "production_stage",
-            "production_percent", "production_completed", "quality_issues", "complaints",
-            "invoices", "credit_notes", "payments", "split_into", "merged_into", "archive_ref",
-            "stage_reached",
-        ),
-    )  # fmt: skip
-
-    if TYPE_CHECKING:  # state set by the events; declared here for the type checker only
-        number: str
-        channel: str
-        customer: Customer
-        currency: str
-        delivery: Delivery
-        requested_date: date | None
-        lines: dict[str, LineState]
-        split_from: str
-        merged_from: list[str]
-        status: str
-        on_hold: bool
-        hold_reason: str
-        checks: dict[str, bool]
-        problems: list[str]
-        promises: list[PromiseState]
-        payment_terms: PaymentTerms | None
-        invoice_info: dict[str, str]
-        special_requirements: str
-        contract_ref: str
-        shipments: dict[str, ShipmentState]
-        purchases: dict[str, PurchaseState]
-        production_stage: str
-        production_percent: int
-        production_completed: bool
-        quality_issues: dict[str, QualityIssueState]
-        complaints: dict[str, ComplaintState]
-        invoices: dict[str, InvoiceState]
-        credit_notes: dict[str, CreditNoteState]
-        payments: dict[str, PaymentState]
-        split_into: list[str]
-        merged_into: str
-        cancel_reason: str
-        archive_ref: str
-        stage_reached: dict[str, datetime]
+    if TYPE_CHECKING:  # the library's own attributes, for the type checker only
         id: UUID
         version: int
         created_on: datetime
@@ -151,40 +72,35 @@ class OrderBase:
     # -- derived facts ---------------------------------------------------------
 
     @property
-    def stage(self) -> str:
-        """The board column: the lifecycle stage, or a side state."""
-        due, delivered = self._due_and_delivered()
-        return self._stage(due, due > 0 and delivered >= due)
+    def stage(self) -> Stage:
+        """The board column: the lifecycle stage, or a side state (``stages.stage``)."""
+        return derive_stage(self)
 
     @property
-    def progress_stage(self) -> str:
+    def progress_stage(self) -> Stage:
         """How far the goods and the money have got, ignoring a hold."""
-        due, delivered = self._due_and_delivered()
-        return self._progress_stage(due, due > 0 and delivered >= due)
+        return derive_progress_stage(self)
 
-    def _stage(self, due: int, fully_delivered: bool) -> str:
-        if self.status in ("cancelled", "rejected", "split", "merged", "archived", "settled"):
-            return self.status
-        if self.on_hold:
-            return "on_hold"
-        return self._progress_stage(due, fully_delivered)
+    def units(self) -> Units:
+        """Units due (ordered minus written off), delivered, shipped and allocated."""
+        due = delivered = shipped = allocated = 0
+        for line in self.lines.values():
+            due += line.quantity - line.short_closed
+            delivered += line.delivered
+            shipped += line.shipped
+            allocated += line.allocated_total
+        return Units(due, delivered, shipped, allocated)
 
-    def _progress_stage(self, due: int, fully_delivered: bool) -> str:
-        if self.status in ("received", "verified", "rejected"):
-            return self.status
-        if self.status in ("settled", "archived"):
-            return self.status
-        if fully_delivered:
-            return "invoiced" if self.net_invoiced > 0 else "delivered"
-        if any(line.shipped for line in self.lines.values()):
-            return "shipped"
-        allocated = sum(line.allocated_total for line in self.lines.values())
-        packed = any(s.status == "packed" for s in self.shipments.values())
-        if self.production_completed or packed or (due > 0 and allocated >= due):
-            return "ready_to_ship"
-        if self._production_started():
-            return "in_production"
-        return "confirmed"
+    def any_packed(self) -> bool:
+        return any(s.status == "packed" for s in self.shipments.values())
+
+    def production_started(self) -> bool:
+        return bool(
+            self.production_percent
+            or self.production_stage
+            or self.production_completed
+            or self.purchases
+        )
 
     @property
     def total(self) -> Decimal:
@@ -275,7 +191,7 @@ class OrderBase:
             for q in self.quality_issues.values()
             if q.status == "open"
         ]
-        if self.status != "settled":
+        if self.status != Status.SETTLED:
             items += [
                 f"purchase {p.po_number}" for p in self.purchases.values() if p.status == "open"
             ]
@@ -293,25 +209,15 @@ class OrderBase:
         once for both questions.
         """
         reached = self.stage_reached
-        due, delivered = self._due_and_delivered()
-        fully_delivered = due > 0 and delivered >= due
-        if fully_delivered and "delivered" not in reached:
-            reached["delivered"] = at
-        stage = self._stage(due, fully_delivered)
+        units = self.units()
+        if units.fully_delivered and Stage.DELIVERED not in reached:
+            reached[Stage.DELIVERED.value] = at
+        stage = derive_stage(self, units)
         if stage not in reached:
-            reached[stage] = at
-
-    def _due_and_delivered(self) -> tuple[int, int]:
-        """Units still to ship ever (ordered minus written off), and delivered."""
-        due = delivered = 0
-        for line in self.lines.values():
-            due += line.quantity - line.short_closed
-            delivered += line.delivered
-        return due, delivered
+            reached[stage.value] = at
 
     def _fully_delivered(self) -> bool:
-        due, delivered = self._due_and_delivered()
-        return due > 0 and delivered >= due
+        return self.units().fully_delivered
 
     # -- guards ---------------------------------------------------------------
 
@@ -324,13 +230,13 @@ class OrderBase:
             )
 
     def _require_not_settled(self) -> None:
-        if self.status == "settled":
+        if self.status == Status.SETTLED:
             raise DomainError("order_settled", "the order is settled")
 
     def _require_confirmed(self) -> None:
         self._require_open()
         self._require_not_settled()
-        if self.status != "confirmed":
+        if self.status != Status.CONFIRMED:
             raise DomainError(
                 "order_not_confirmed",
                 f"the order must be confirmed first, it is {self.status}",
@@ -339,7 +245,7 @@ class OrderBase:
 
     def _require_fulfilment_or_settled(self) -> None:
         self._require_open()
-        if self.status not in ("confirmed", "settled"):
+        if self.status not in (Status.CONFIRMED, Status.SETTLED):
             raise DomainError(
                 "order_not_confirmed",
                 f"the order must be confirmed first, it is {self.status}",
@@ -350,7 +256,7 @@ class OrderBase:
         """Loose ends (complaints, quality issues, parts arriving) may still be
         tied up on a cancelled or settled order; only a split, merged or
         archived one is gone for good."""
-        if self.status in ("split", "merged", "archived"):
+        if self.status in (Status.SPLIT, Status.MERGED, Status.ARCHIVED):
             raise DomainError(
                 "order_closed",
                 f"the order is {self.status}; nothing more can happen to it",
@@ -373,14 +279,6 @@ class OrderBase:
             )
         if self.invoices or self.payments:
             raise DomainError(f"cannot_{_verb(action)}_invoiced_order", "the order is invoiced")
-
-    def _production_started(self) -> bool:
-        return bool(
-            self.production_percent
-            or self.production_stage
-            or self.production_completed
-            or self.purchases
-        )
 
     def _require_line(self, sku: str) -> LineState:
         line = self.lines.get(sku)

@@ -13,6 +13,7 @@ from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase
 from ledger.aggregates.errors import DomainError
 from ledger.aggregates.privacy import Privacy
+from ledger.aggregates.stages import Status
 from ledger.aggregates.state import CreditNoteState, InvoiceState, PaymentState
 from ledger.aggregates.values import SkuQty
 
@@ -184,7 +185,7 @@ class Finance(OrderBase):
 
     class OrderSettled(Aggregate.Event):
         def evolve(self, order: Order) -> None:
-            order.status = "settled"
+            order.status = Status.SETTLED.value
 
     def settle(self) -> None:
         """Close the account: all shipped or written off, shipped goods invoiced,

@@ -13,6 +13,7 @@ from ledger.aggregates import rules
 from ledger.aggregates.base import OrderBase
 from ledger.aggregates.errors import DomainError
 from ledger.aggregates.privacy import Privacy
+from ledger.aggregates.stages import Status
 from ledger.aggregates.state import PurchaseState, QualityIssueState, ShipmentState
 from ledger.aggregates.values import PurchaseItem, SkuQty
 
@@ -231,7 +232,7 @@ class Planning(OrderBase):
         """Record inspected parts: accepted into stock or rejected. Parts ordered
         before a cancellation still arrive and are still inspected."""
         self._require_still_on_file()
-        if self.status not in ("confirmed", "cancelled", "settled"):
+        if self.status not in (Status.CONFIRMED, Status.CANCELLED, Status.SETTLED):
             raise DomainError(
                 "order_not_confirmed",
                 f"the order must be confirmed first, it is {self.status}",

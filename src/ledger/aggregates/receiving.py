@@ -14,7 +14,8 @@ from ledger.aggregates.base import OrderBase, line_state
 from ledger.aggregates.context import current_stamp
 from ledger.aggregates.errors import DomainError
 from ledger.aggregates.privacy import Privacy
-from ledger.aggregates.state import PromiseState
+from ledger.aggregates.stages import Status
+from ledger.aggregates.state import OrderState, PromiseState
 from ledger.aggregates.values import (
     Customer,
     Delivery,
@@ -56,40 +57,18 @@ class Receiving(OrderBase):
         )
 
         def evolve(self, order: Order) -> None:
-            order.number = self.number
-            order.channel = self.channel
-            order.customer = self.customer
-            order.currency = self.currency
-            order.delivery = self.delivery
-            order.requested_date = self.requested_date
-            order.lines = {line.sku: line_state(line) for line in self.lines}
-            order.split_from = self.split_from
-            order.merged_from = list(self.merged_from)
-            order.status = "received"
-            order.on_hold = False
-            order.hold_reason = ""
-            order.checks = {}
-            order.problems = []
-            order.promises = []
-            order.payment_terms = None
-            order.invoice_info = {}
-            order.special_requirements = ""
-            order.contract_ref = ""
-            order.shipments = {}
-            order.purchases = {}
-            order.production_stage = ""
-            order.production_percent = 0
-            order.production_completed = False
-            order.quality_issues = {}
-            order.complaints = {}
-            order.invoices = {}
-            order.credit_notes = {}
-            order.payments = {}
-            order.split_into = []
-            order.merged_into = ""
-            order.cancel_reason = ""
-            order.archive_ref = ""
-            order.stage_reached = {}
+            OrderState.__init__(
+                order,
+                number=self.number,
+                channel=self.channel,
+                customer=self.customer,
+                currency=self.currency,
+                delivery=self.delivery,
+                requested_date=self.requested_date,
+                lines={line.sku: line_state(line) for line in self.lines},
+                split_from=self.split_from,
+                merged_from=list(self.merged_from),
+            )
 
     @classmethod
     def receive(
@@ -152,7 +131,7 @@ class Receiving(OrderBase):
         def evolve(self, order: Order) -> None:
             order.checks = dict(self.checks)
             order.problems = []
-            order.status = "verified"
+            order.status = Status.VERIFIED.value
 
     class VerificationFailed(Aggregate.Event):
         checks: dict[str, bool]
@@ -162,7 +141,7 @@ class Receiving(OrderBase):
         def evolve(self, order: Order) -> None:
             order.checks = dict(self.checks)
             order.problems = list(self.problems)
-            order.status = "rejected"
+            order.status = Status.REJECTED.value
 
     def verify(self, checks: dict[str, bool], problems: Sequence[str] = ()) -> None:
         """Record the check of customer, product and delivery details.
@@ -171,7 +150,7 @@ class Receiving(OrderBase):
         rejects it until it is amended and verified again.
         """
         self._require_open()
-        if self.status not in ("received", "rejected"):
+        if self.status not in (Status.RECEIVED, Status.REJECTED):
             raise DomainError(
                 "order_not_awaiting_verification",
                 f"only a received or rejected order can be verified, this one is {self.status}",
@@ -217,7 +196,7 @@ class Receiving(OrderBase):
         rules.require_text("reason", reason)
         if lines is None and delivery is None and requested_date is None:
             raise DomainError("nothing_to_amend", "an amendment must change something")
-        if self._production_started():
+        if self.production_started():
             raise DomainError(
                 "cannot_amend_after_production_started",
                 "the order can only be amended before production starts",
@@ -268,7 +247,7 @@ class Receiving(OrderBase):
         )
 
         def evolve(self, order: Order) -> None:
-            order.status = "confirmed"
+            order.status = Status.CONFIRMED.value
             order.payment_terms = self.payment_terms
             order.invoice_info = dict(self.invoice_info)
             order.special_requirements = self.special_requirements
@@ -286,9 +265,9 @@ class Receiving(OrderBase):
     ) -> None:
         """Record what was agreed with the customer: date, payment, invoicing."""
         self._require_open()
-        if self.status == "confirmed" or self.status == "settled":
+        if self.status in (Status.CONFIRMED, Status.SETTLED):
             raise DomainError("order_already_confirmed", "the order is already confirmed")
-        if self.status != "verified":
+        if self.status != Status.VERIFIED:
             raise DomainError(
                 "order_not_verified",
                 f"only a verified order can be confirmed, this one is {self.status}",
@@ -327,7 +306,7 @@ class Receiving(OrderBase):
         privacy = Privacy(public=("children",))
 
         def evolve(self, order: Order) -> None:
-            order.status = "split"
+            order.status = Status.SPLIT.value
             order.split_into = [str(child["order_id"]) for child in self.children]
 
     def split(self, parts: Sequence[tuple[UUID, str, Sequence[SkuQty]]]) -> list[Order]:
@@ -385,7 +364,7 @@ class Receiving(OrderBase):
         privacy = Privacy(public=("into", "into_number"))
 
         def evolve(self, order: Order) -> None:
-            order.status = "merged"
+            order.status = Status.MERGED.value
             order.merged_into = self.into
 
     @staticmethod

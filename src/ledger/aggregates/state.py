@@ -1,6 +1,16 @@
-"""The mutable parts of an order's state, kept by the Order aggregate.
+"""The order's state, declared once (``OrderState``), and its mutable parts.
 
-They are plain dataclasses of JSON-friendly values (str, int, Decimal,
+``OrderState`` names every attribute the events set, its type, its value on
+receipt and whether it is personal data; the aggregate inherits it, and
+``OrderReceived.evolve`` sets it up with its ``__init__``. A snapshot
+stores exactly these attributes: changing them changes the snapshot's
+shape, which needs ``Order.class_version`` raised and an upcast (see
+docs/architecture.md, "Changing the state").
+
+Values are kept as plain text (``Status.SETTLED.value``, not the enum
+member), as a snapshot reads them back and as copying them is cheapest.
+
+The parts are plain dataclasses of JSON-friendly values (str, int, Decimal,
 date, datetime, lists, dicts with str keys) so that a snapshot round-trips
 to an equal object.
 """
@@ -12,7 +22,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from ledger.aggregates.privacy import Privacy
-from ledger.aggregates.values import PurchaseItem
+from ledger.aggregates.stages import Status
+from ledger.aggregates.values import Customer, Delivery, PaymentTerms, PurchaseItem
 
 
 @dataclass
@@ -216,3 +227,60 @@ STATE_TYPES: tuple[type, ...] = (
     PaymentState,
     PromiseState,
 )
+
+
+@dataclass(eq=False, repr=False, kw_only=True)
+class OrderState:
+    """Every attribute of the order's state (a snapshot stores them all).
+
+    The first group comes from ``OrderReceived``; the rest start as given
+    here and change by events. ``eq`` and ``repr`` stay the aggregate's.
+    """
+
+    number: str
+    channel: str
+    customer: Customer
+    currency: str
+    delivery: Delivery
+    requested_date: date | None
+    lines: dict[str, LineState]
+    split_from: str
+    merged_from: list[str]
+    status: str = Status.RECEIVED.value  # a ``Status``, kept as its plain text
+    on_hold: bool = False
+    hold_reason: str = ""
+    checks: dict[str, bool] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    promises: list[PromiseState] = field(default_factory=list)
+    payment_terms: PaymentTerms | None = None
+    invoice_info: dict[str, str] = field(default_factory=dict)
+    special_requirements: str = ""
+    contract_ref: str = ""
+    shipments: dict[str, ShipmentState] = field(default_factory=dict)
+    purchases: dict[str, PurchaseState] = field(default_factory=dict)
+    production_stage: str = ""
+    production_percent: int = 0
+    production_completed: bool = False
+    quality_issues: dict[str, QualityIssueState] = field(default_factory=dict)
+    complaints: dict[str, ComplaintState] = field(default_factory=dict)
+    invoices: dict[str, InvoiceState] = field(default_factory=dict)
+    credit_notes: dict[str, CreditNoteState] = field(default_factory=dict)
+    payments: dict[str, PaymentState] = field(default_factory=dict)
+    split_into: list[str] = field(default_factory=list)
+    merged_into: str = ""
+    cancel_reason: str = ""
+    archive_ref: str = ""
+    stage_reached: dict[str, datetime] = field(default_factory=dict)
+    # The values and state classes held declare their own fields.
+    privacy = Privacy(
+        personal=("hold_reason", "problems", "invoice_info", "special_requirements",
+                  "cancel_reason"),
+        public=(
+            "number", "channel", "customer", "currency", "delivery", "requested_date", "lines",
+            "split_from", "merged_from", "status", "on_hold", "checks", "promises",
+            "payment_terms", "contract_ref", "shipments", "purchases", "production_stage",
+            "production_percent", "production_completed", "quality_issues", "complaints",
+            "invoices", "credit_notes", "payments", "split_into", "merged_into", "archive_ref",
+            "stage_reached",
+        ),
+    )  # fmt: skip

@@ -1,7 +1,7 @@
 """The composition root: ``create_app`` builds the ledger, the token table,
 the error handlers and the routes, and keeps them on ``app.state``.
 
-``ledger serve --workers N`` imports ``ledger.api.app:create_app`` as a
+``ledger serve --workers N`` imports ``ledger.api.app:serve_app`` as a
 factory in each worker; settings then come from the environment.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -22,12 +22,14 @@ from ledger.api.limits import BodyLimit
 from ledger.api.metrics import CountCommands, Metrics
 from ledger.api.responses import FastJSON
 from ledger.api.routes import ROUTERS
+from ledger.api.routes.health import Liveness
 from ledger.api.routes.imports import UPLOAD_BODY_BYTES, UPLOAD_PATHS
 from ledger.api.ui.imports_page import router as imports_ui_router
 from ledger.api.ui.pages import arrival
 from ledger.api.ui.pages import router as ui_router
 from ledger.api.ui.workspace import router as workspace_router
 from ledger.application import Ledger
+from ledger.collection import freeze_heap
 from ledger.integration.feed import Feed, numbers_in
 from ledger.integration.tail import FeedTail
 from ledger.projections.forecast import warm_up
@@ -44,6 +46,25 @@ Send `Authorization: Bearer <token>`. Commands accept `If-Match: "<version>"`
 Every error is `{"code", "message", "details"}`."""
 
 
+def serve_app() -> FastAPI:
+    """The app as ``ledger serve`` runs it in each worker: ``create_app`` from
+    the environment, its start-up heap frozen once started (see
+    ``collection.freeze_heap``; not in tests, which build many apps in one
+    process and would keep each one's objects for good)."""
+    app = create_app()
+    app.state.freeze_heap = True
+    return app
+
+
+def _warmed(freeze: bool) -> Callable[[], None]:
+    def warm() -> None:
+        warm_up()
+        if freeze:  # what the import brought in
+            freeze_heap()
+
+    return warm
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     """Build the whole service; tests pass their own settings or ledger."""
     if settings is None:
@@ -58,40 +79,18 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     # PostgreSQL can go away under a running service: answer 503 at once meanwhile.
     watch = StoreWatch.of(settings.database) if store == "postgres" else None
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # statsmodels takes a second or two of CPU to import: not in the first
-        # forecast request, nor while the process is starting and serving its first calls.
-        warming = threading.Timer(WARM_UP_AFTER, warm_up)
-        warming.daemon = True
-        warming.start()
-        # Runners and scheduler in this process unless `serve --no-projections`.
-        if settings.run_projections:
-            worker.start()
-        if watch is not None:
-            watch.start()
-        try:
-            yield
-        finally:
-            warming.cancel()
-            if watch is not None:
-                watch.stop()
-            tail.stop()
-            worker.stop()
-            if owns_ledger:
-                service.close()
-
     app = FastAPI(
         title="ledger",
         version="0.1.0",
         description=DESCRIPTION,
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, service, worker, tail, watch, owns_ledger=owns_ledger),
         default_response_class=FastJSON,
         docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
+    app.state.freeze_heap = False  # serve_app sets it
     app.state.ledger = service
     app.state.store = store
     app.state.worker = worker
@@ -103,16 +102,61 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.state.dev_token = dev_token
     if dev_token is not None:
         log.warning("no LEDGER_TOKENS: development token %s", dev_token)
+    _install(app, watch, store, metrics)
+    return app
+
+
+def _install(app: FastAPI, watch: StoreWatch | None, store: str, metrics: Metrics) -> None:
+    """The error handlers, the docs, the middleware and every router."""
     install_error_handlers(app)
     install_docs(app)
     if watch is not None:
         app.add_middleware(StoreGate, watch=watch, store=store)
     app.add_middleware(BodyLimit, uploads=dict.fromkeys(UPLOAD_PATHS, UPLOAD_BODY_BYTES))
     app.add_middleware(CountCommands, metrics=metrics)
+    app.add_middleware(Liveness)  # added last: the outermost of these
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(imports_ui_router)  # before the pages' catch-all 404
     app.include_router(workspace_router)  # /ui/orders/new and the actions, likewise
     app.include_router(ui_router)  # the web pages under /ui
     app.include_router(arrival)  # `/`: a browser goes to the board
-    return app
+
+
+def _lifespan(
+    settings: Settings,
+    service: Ledger,
+    worker: Worker,
+    tail: FeedTail,
+    watch: StoreWatch | None,
+    *,
+    owns_ledger: bool,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What starts with the service and stops with it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # statsmodels takes a second or two of CPU to import: not in the first
+        # forecast request, nor while the process is starting and serving its first calls.
+        warming = threading.Timer(WARM_UP_AFTER, _warmed(app.state.freeze_heap))
+        warming.daemon = True
+        warming.start()
+        # Runners and scheduler in this process unless `serve --no-projections`.
+        if settings.run_projections:
+            worker.start()
+        if watch is not None:
+            watch.start()
+        if app.state.freeze_heap:  # the start-up heap, out of every later collection
+            freeze_heap()
+        try:
+            yield
+        finally:
+            warming.cancel()
+            if watch is not None:
+                watch.stop()
+            tail.stop()
+            worker.stop()
+            if owns_ledger:
+                service.close()
+
+    return lifespan

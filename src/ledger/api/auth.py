@@ -1,4 +1,4 @@
-"""Bearer tokens, roles and what each role may do (SPEC §4).
+"""Bearer tokens, roles and what each role may do (docs/api.md).
 
 ``LEDGER_TOKENS`` maps a token to a role name, or to ``{"role": ..., "name":
 ...}``. A role may also be a list or a comma-separated string of roles (the

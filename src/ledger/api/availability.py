@@ -29,8 +29,8 @@ from ledger.settings import DatabaseTarget
 
 log = logging.getLogger("ledger.api")
 
-# Served without the store: documentation and static files.
-UNGATED = ("/docs", "/redoc", "/openapi.json", "/ui/static", "/favicon")
+# Served without the store: documentation, static files and liveness.
+UNGATED = ("/docs", "/redoc", "/openapi.json", "/ui/static", "/favicon", "/health/live")
 
 
 class StoreWatch:

@@ -73,10 +73,6 @@ OrderId = Annotated[UUID, Path(description="the order's id (a UUID)")]
 SubId = Annotated[CleanText, Path(min_length=1, max_length=64)]
 
 
-# Each ``allow`` check and the permission it requires (read by ledger.api.fastpath).
-PERMISSIONS: dict[Callable[..., Any], str] = {}
-
-
 def allow(permission: str) -> Any:
     """A route dependency refusing callers whose roles lack ``permission``."""
 
@@ -89,7 +85,6 @@ def allow(permission: str) -> Any:
                 {"roles": sorted(principal.roles), "needs": permission},
             )
 
-    PERMISSIONS[check] = permission
     return Depends(check)
 
 

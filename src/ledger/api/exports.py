@@ -32,9 +32,9 @@ from fastapi.responses import Response, StreamingResponse
 from ledger.api.export_labels import YES_NO, header
 from ledger.api.read_models import caught_up, invalid, utc
 from ledger.api.ui.i18n import choose_lang
-from ledger.audit.personal import open_sealed
 from ledger.exports.listings import Listing, Params
 from ledger.formats.sheets import Sheet, csv_chunks, write_xlsx
+from ledger.persistence.personal import open_sealed
 from ledger.worker import Worker
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -1,10 +1,10 @@
 """Pages of an order's history, each bounded in entries and in bytes.
 
 With ``?with_state=true`` every entry carries the whole order after it, so
-the answer grows with events × lines: 300 commands on a 200-line order made
-39 MB in one answer. A page holds at most ``limit`` entries and stops early
-once its entries reach ``MAX_PAGE_BYTES`` (never fewer than one entry); its
-``next`` is the version to pass as ``?after=`` for the rest.
+the answer grows with events × lines, without bound in one answer. A page
+holds at most ``limit`` entries and stops early once its entries reach
+``MAX_PAGE_BYTES`` (never fewer than one entry); its ``next`` is the
+version to pass as ``?after=`` for the rest.
 
 States are computed lazily, one entry at a time: the events up to ``after``
 are only folded, and nothing past the page's end is described.

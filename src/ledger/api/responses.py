@@ -34,6 +34,12 @@ class ErrorOut(BaseModel):
     details: Any = None
 
 
+class LiveOut(BaseModel):
+    """Liveness: the process answers (``GET /health/live``)."""
+
+    status: str = Field(description='always "ok"')
+
+
 class OrderOut(BaseModel):
     """An order's state; after a command also the store position of its last event."""
 

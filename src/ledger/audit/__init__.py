@@ -1,6 +1,9 @@
-"""Audit: hash-chain verification and seals, exports, replay, backups and
-personal-data erasure (SPEC §6). docs/audit.md explains the threat model.
+"""Audit tools: hash-chain verification and seals, exports, replay, backups and
+personal-data erasure. docs/audit.md explains the threat model.
 
-Modules import what they need; this package imports nothing, so the
-application may use ``ledger.audit.personal`` without pulling in the rest.
+These are operations tools built on the application; what the write path
+itself needs (the hash chain, the personal-data cipher and the customers'
+key tables) lives in ``ledger.persistence``. The layers contract in
+pyproject.toml keeps ``ledger.audit`` above the application and below the
+read models, the worker and the API that use it.
 """

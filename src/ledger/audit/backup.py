@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ledger.application import Ledger
 from ledger.audit.backup_format import EVENTS, FORMAT, MANIFEST, SIDE, TupleChain, canonical
 from ledger.audit.keys import key_id, mac
 from ledger.audit.service import key_of
@@ -99,8 +100,6 @@ def _events_member(
 def run_scheduled_backup(settings: Settings) -> Path:
     """The scheduler's job: back up into ``LEDGER_BACKUP_DIR`` and keep the
     newest ``LEDGER_BACKUP_KEEP`` files."""
-    from ledger.application import Ledger
-
     folder = Path(settings.backup_dir)
     private_dirs(folder)
     path = folder / f"ledger-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.backup"

@@ -1,7 +1,6 @@
-"""``ledger audit verify|seal|export``, ``ledger replay``, ``ledger backup|restore``.
+"""``ledger audit verify|seal|export``, ``ledger replay``, ``ledger backup``.
 
-Each ``add_*`` adds one subcommand to the ``ledger`` parser; the work is
-imported when the command runs, so ``ledger --help`` stays fast. Refusals
+Each ``add_*`` adds one subcommand to the ``ledger`` parser. Refusals
 are raised (``Refused`` and the audit's own) and turned into one line and
 exit status 2 by ``ledger.cli_support.run``; the statuses are listed there.
 """
@@ -17,6 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ledger.application import Ledger, OrderNotFound
+from ledger.audit.backup import backup
+from ledger.audit.export import export_lines, select_orders
+from ledger.audit.keys import checked_key
+from ledger.audit.offline import verify_file
+from ledger.audit.replay import replay
+from ledger.audit.service import seal, verify_store
 from ledger.cli_support import (
     EXIT_FINDINGS,
     EXIT_WRONG_KEY,
@@ -28,6 +34,7 @@ from ledger.cli_support import (
     positive,
     written_whole,
 )
+from ledger.settings import get_settings, parse_database_url
 
 Subparsers = Any
 
@@ -37,9 +44,6 @@ def opened_ledger(*, create: bool = False) -> Iterator[Any]:
     """The store of the settings. Unless ``create``, an embedded store's folder
     must exist: checking, exporting or backing up a mistyped path would
     otherwise make folders and an empty store there, and report on it."""
-    from ledger.application import Ledger
-    from ledger.settings import get_settings, parse_database_url
-
     settings = get_settings()
     target = parse_database_url(settings.database_url)
     folder = Path(target.path).parent
@@ -81,7 +85,6 @@ def audit_verify(args: argparse.Namespace) -> int:
         return _verify_file(args)
     if args.key is not None:
         raise Refused("--key is for --file; the store is checked with LEDGER_AUDIT_KEY")
-    from ledger.audit.service import verify_store
 
     with opened_ledger() as ledger:
         if args.order is not None:
@@ -123,8 +126,6 @@ MAC_VERDICTS = {
 
 
 def _verify_file(args: argparse.Namespace) -> int:
-    from ledger.audit.keys import checked_key
-    from ledger.audit.offline import verify_file
 
     key_text = args.key if args.key is not None else os.environ.get("LEDGER_AUDIT_KEY")
     source = "--key" if args.key is not None else "LEDGER_AUDIT_KEY"
@@ -144,7 +145,6 @@ def _verify_file(args: argparse.Namespace) -> int:
 
 
 def audit_seal(args: argparse.Namespace) -> int:
-    from ledger.audit.service import seal
 
     with opened_ledger() as ledger:
         report, sealed = seal(ledger)
@@ -157,7 +157,6 @@ def audit_seal(args: argparse.Namespace) -> int:
 
 
 def audit_export(args: argparse.Namespace) -> int:
-    from ledger.audit.export import export_lines, select_orders
 
     with opened_ledger() as ledger:
         if args.order:
@@ -190,8 +189,6 @@ def add_replay(subparsers: Subparsers) -> None:
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from ledger.application import OrderNotFound
-    from ledger.audit.replay import replay
 
     with opened_ledger() as ledger:
         order = find_order(ledger, args.order)
@@ -215,7 +212,7 @@ def run_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- backup and restore --------------------------------------------------------------
+# -- backup --------------------------------------------------------------
 
 
 def add_backup(subparsers: Subparsers) -> None:
@@ -225,7 +222,6 @@ def add_backup(subparsers: Subparsers) -> None:
 
 
 def run_backup(args: argparse.Namespace) -> int:
-    from ledger.audit.backup import backup
 
     if args.file.is_dir():
         raise Refused(f"{args.file} is a directory; name the backup file")
@@ -237,34 +233,3 @@ def run_backup(args: argparse.Namespace) -> int:
         progress.finish()
     print(f"backed up {manifest['counts']['events']} events to {args.file}")
     return 0
-
-
-def add_restore(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("restore", help="load a backup into an empty store")
-    parser.add_argument("file", type=Path)
-    parser.set_defaults(handler=run_restore)
-
-
-def run_restore(args: argparse.Namespace) -> int:
-    """Check the backup before the store is even opened, so a refusal (a missing
-    key, a corrupt file) creates nothing; a later one removes what was created."""
-    from ledger.audit.keys import existing_key, key_file
-    from ledger.audit.restore import leaving_nothing, open_backup, restore
-    from ledger.settings import get_settings
-
-    settings = get_settings()
-    with (
-        leaving_nothing(settings),
-        open_backup(args.file, existing_key(settings)) as checked,
-        opened_ledger(create=True) as ledger,
-    ):
-        progress = Progress("restore", checked.events)
-        counts = restore(ledger, checked, progress)
-        progress.finish()
-    print(f"restored {counts['events']} events of {counts['orders']} orders; projections rebuilt")
-    if settings.database.backend == "sqlite":
-        print(f"the audit key it verified with is kept in {key_file(settings)} (mode 0600)")
-    return 0
-
-
-COMMANDS = (add_audit, add_replay, add_backup, add_restore)

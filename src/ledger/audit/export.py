@@ -21,8 +21,9 @@ from eventsourcing.persistence import StoredEvent
 
 from ledger.audit.keys import key_id, mac
 from ledger.audit.plain import jsonable
+from ledger.audit.rows import Seal
 from ledger.audit.service import key_of
-from ledger.audit.store import Seal, open_store
+from ledger.audit.store import open_store
 
 FORMAT = "ledger-export/1"
 SKIPPED_FIELDS = ("originator_id", "originator_version", "timestamp", "meta", "originator_topic")

@@ -1,10 +1,11 @@
-"""``ledger restore``: load a backup into an empty store, then rebuild the projections.
+"""Load a backup into an empty store (``ledger restore`` then rebuilds the read
+models: ``ledger.worker.restore``).
 
 Everything the manifest states is checked before anything is committed,
 and the manifest before anything else: ``open_backup`` accepts only the
 three members a backup holds, reads the manifest (bounded), checks its MAC
 under this store's audit key, then each member's sha256, reading them in
-chunks. ``restore`` streams the events into the store, decompressing at
+chunks. ``load`` streams the events into the store, decompressing at
 most a chunk at a time and no more bytes than the manifest states, while
 the chain is recomputed: every event against its seal as it passes, the
 counts and the manifest's heads at the end. The load is one transaction,
@@ -38,6 +39,7 @@ from ledger.audit.backup_format import (
 )
 from ledger.audit.keys import existing_key, keep_key, key_id, mac_ok
 from ledger.audit.service import key_of
+from ledger.audit.store import open_loader
 from ledger.audit.verify import Progress
 from ledger.settings import Settings
 
@@ -201,7 +203,7 @@ def restore_key(ledger: Any) -> bytes | None:
     return existing_key(ledger.settings)
 
 
-def restore(
+def load(
     ledger: Any, source: Path | CheckedBackup, progress: Progress | None = None
 ) -> dict[str, int]:
     """Load ``source`` into the ledger's empty store; ``BackupRefused`` says why not.
@@ -210,9 +212,7 @@ def restore(
     seals still verify once ``LEDGER_AUDIT_KEY`` is gone."""
     if isinstance(source, Path):
         with open_backup(source, restore_key(ledger)) as checked:
-            return restore(ledger, checked, progress)
-    from ledger.audit.store import open_loader
-
+            return load(ledger, checked, progress)
     loader = open_loader(ledger)
     if not loader.is_empty():
         raise BackupRefused("the store is not empty: restore needs an empty store")
@@ -225,7 +225,6 @@ def restore(
     chunks = _checked_chunks(manifest, _inflate(source, EVENTS), chain, progress)
     loaded = loader.load(chunks, chain, side)
     keep_key(ledger.settings, source.key)
-    rebuild_projections(ledger)
     return {"events": loaded, "orders": int(manifest["counts"]["orders"]), "checked": chain.count}
 
 
@@ -317,18 +316,3 @@ def leaving_nothing(settings: Settings) -> Iterator[None]:
             elif path not in existed:
                 path.unlink(missing_ok=True)
         raise
-
-
-def rebuild_projections(ledger: Any) -> list[str]:
-    """Rebuild every registered read model from the restored events.
-
-    The hook into the projections work: ``Worker.rebuild_all`` (every model of
-    ``READ_MODELS`` in one pass over the log); returns the names rebuilt.
-    """
-    from ledger.worker.process import Worker
-
-    worker = Worker(ledger)
-    try:
-        return [str(entry["key"]) for entry in worker.rebuild_all()]
-    finally:
-        worker.stop()

@@ -7,7 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from ledger.audit.keys import audit_key, mac
-from ledger.audit.store import Seal, open_store
+from ledger.audit.rows import Seal
+from ledger.audit.store import open_store
 from ledger.audit.verify import Progress, Report, verify_streams
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.persistence.chain import CUSTOMER_KEYS_TABLE, SEALS_TABLE
-from ledger.persistence.records import IDEMPOTENCY_TABLE, ORDER_NUMBERS_TABLE
+from ledger.persistence.records import IDEMPOTENCY_TABLE, ORDER_NUMBERS_TABLE, IdempotencyRecord
 
 SIDE_TABLES: dict[str, tuple[str, ...]] = {
     ORDER_NUMBERS_TABLE: ("year", "last"),
@@ -76,8 +76,6 @@ def read_memory_side(recorder: Any) -> Side:
 
 
 def write_memory_side(recorder: Any, side: Side) -> None:
-    from ledger.persistence.records import IdempotencyRecord
-
     with recorder._database_lock:
         for year, last in side[ORDER_NUMBERS_TABLE]:
             recorder._order_numbers[int(year)] = int(last)

@@ -13,8 +13,8 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.audit.backup_format import COPY_HEADER, COPY_TRAILER, TupleChain
+from ledger.audit.rows import EventRow, LinkRow, Packed, Row, Seal
 from ledger.audit.side_rows import SIDE_TABLES, Side, from_json, padded, read_sql_side
-from ledger.audit.store import EventRow, LinkRow, Packed, Row, Seal
 from ledger.persistence.chain import CHAIN_TABLE, SEALS_TABLE
 from ledger.persistence.records import ORDER_NUMBERS_TABLE
 

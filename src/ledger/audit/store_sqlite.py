@@ -9,8 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.audit.backup_format import BATCH, TupleChain, stored_events
-from ledger.audit.side_rows import SIDE_TABLES, Side, from_json, padded, read_sql_side
-from ledger.audit.store import (
+from ledger.audit.rows import (
     EventRow,
     LinkRow,
     Packed,
@@ -19,6 +18,7 @@ from ledger.audit.store import (
     merged_orders,
     notification_tuples,
 )
+from ledger.audit.side_rows import SIDE_TABLES, Side, from_json, padded, read_sql_side
 from ledger.persistence.chain import CHAIN_TABLE, SEALS_TABLE
 from ledger.persistence.records import ORDER_NUMBERS_TABLE
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ledger.audit.keys import key_id, mac_ok
-from ledger.audit.store import Packed, Row, Seal
+from ledger.audit.rows import Packed, Row, Seal
 from ledger.persistence.chain import GENESIS, _framed, link_hash
 
 _VERSION = struct.Struct(">q")

@@ -6,7 +6,12 @@ import argparse
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ledger.cli_support import positive
+from ledger.aggregates.values import FIRST_DAY, LAST_DAY
+from ledger.application import Ledger
+from ledger.cli_support import Refused, positive
+from ledger.clock import SimulatedClock
+from ledger.demo.runner import run_demo
+from ledger.settings import get_settings
 
 
 def add_demo_command(subparsers: Any) -> None:
@@ -44,14 +49,6 @@ def add_demo_command(subparsers: Any) -> None:
 
 def demo(args: argparse.Namespace) -> int:
     """Run the demo on the store LEDGER_DATABASE_URL names."""
-    # Imported here so that `ledger --help` and the other commands stay quick.
-    from ledger.aggregates.values import FIRST_DAY
-    from ledger.application import Ledger
-    from ledger.cli_support import Refused
-    from ledger.clock import SimulatedClock
-    from ledger.demo.runner import run_demo
-    from ledger.settings import get_settings
-
     if args.until is not None and args.until.year - args.years <= FIRST_DAY.year:
         raise Refused(
             f"--until {args.until} with --years {args.years} would tell stories before "
@@ -77,8 +74,6 @@ def demo(args: argparse.Namespace) -> int:
 def _until(text: str) -> date:
     """A day whose year of stories (and the dates they promise ahead) stays
     within the business dates every command accepts."""
-    from ledger.aggregates.values import FIRST_DAY, LAST_DAY
-
     try:
         day = date.fromisoformat(text)
     except ValueError:

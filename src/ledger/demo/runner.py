@@ -178,8 +178,8 @@ def _save(
     transaction, then the snapshots their orders reached.
 
     ``Application.save`` takes aggregates (whose events it files aggregate by
-    aggregate) or single events (each checked against a runtime protocol,
-    some 60 µs apiece on Python 3.11). One ``_Batch`` keeps the events in time
+    aggregate) or single events (each checked, slowly, against a runtime
+    protocol). One ``_Batch`` keeps the events in time
     order at the cost of one check.
     """
     if batch:
@@ -255,7 +255,7 @@ def _report(scene: Scene, events: int, elapsed: float) -> DemoReport:
     orders = list(scene.orders.values())
     stages = Counter(order.stage for order in orders)
     ordered = [s for s in (*STAGES, *SIDE_STAGES) if s in stages]
-    rows = sorted((order.number, order.stage, order.version) for order in orders)
+    rows = sorted((order.number, str(order.stage), order.version) for order in orders)
     return DemoReport(
         orders=len(orders),
         events=events,

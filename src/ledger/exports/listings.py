@@ -19,6 +19,7 @@ from typing import Any
 
 from ledger.exports.streams import PAGE, Item, all_of, every_item, in_order
 from ledger.formats.sheets import Column
+from ledger.projections.alerts import list_alerts
 from ledger.projections.backlog import backlog_report
 from ledger.projections.board import COLUMNS, board_cards
 from ledger.projections.framework import Source, View
@@ -225,8 +226,6 @@ SEARCH = Listing(
 def alert_rows(worker: Worker, p: Params) -> Iterator[Item]:
     """The alerts of the last scan, most severe and oldest first (offset pages:
     the scan replaces the table whole, so no key stays put between scans)."""
-    from ledger.projections.alerts import list_alerts
-
     return all_of(lambda offset: list_alerts(
         worker.alerts, kind=p.get("kind"), severity=p.get("severity"),
         customer=p.get("customer"), limit=MAX_LIMIT, offset=offset))  # fmt: skip

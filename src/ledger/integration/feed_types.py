@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from eventsourcing.utils import get_topic
 
 from ledger.aggregates.alerts import OrderAlerts
-from ledger.aggregates.base import OrderEvent
-from ledger.aggregates.order import Order
+from ledger.aggregates.order import EVENTS, Order
 
 ORDER_TOPIC = get_topic(Order)
 ALERT_TOPICS: dict[str, str] = {
@@ -24,19 +23,8 @@ ALERT_TOPICS: dict[str, str] = {
 ALL = "*"
 
 
-def _order_types() -> tuple[str, ...]:
-    """Every event an order records (the library's own bases are never stored)."""
-    names = (name for name in dir(Order) if name not in ("Event", "Created"))
-    return tuple(
-        sorted(
-            name
-            for name in names
-            if isinstance(cls := getattr(Order, name), type) and issubclass(cls, OrderEvent)
-        )
-    )
-
-
-ORDER_TYPES: tuple[str, ...] = _order_types()
+ORDER_TYPES: tuple[str, ...] = tuple(cls.__name__ for cls in EVENTS)
+"""Every event an order records, by name."""
 TYPES: tuple[str, ...] = (*ORDER_TYPES, *ALERT_TOPICS)
 TOPICS: dict[str, str] = {
     **{f"{ORDER_TOPIC}.{name}": name for name in ORDER_TYPES},

@@ -1,10 +1,10 @@
 """Which personal fields a reader of the feed sees, decided in one place.
 
 The personal fields are those the store seals with the customer's key (see
-``ledger.audit.personal``): a customer's phone, email and address, a
+``ledger.persistence.personal``): a customer's phone, email and address, a
 delivery's address, consignee and phone, and the free-text fields sealed as
 ``PersonalText`` (a complaint's contact, a delivery's receiver). Every role
-may read an order with them (SPEC §4; ``GET /orders/{id}`` shows them), so
+may read an order with them (``GET /orders/{id}`` shows them), so
 the feed opens them for every role; an erased customer's fields read
 ``"[erased]"`` as everywhere else. A role that may not read them would see
 ``WITHHELD`` in their place.

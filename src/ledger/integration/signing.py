@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from ledger.audit.keys import audit_key
+
 PREFIX = "whsec_"
 _INFO = b"ledger webhook secrets v1"
 
@@ -70,6 +72,4 @@ class SecretBox:
 
 def box_for(settings: Any, recorder: Any) -> SecretBox:
     """The box of a store: its audit key's (``AuditKeyMissing`` on PostgreSQL without one)."""
-    from ledger.audit.keys import audit_key
-
     return SecretBox(audit_key(settings, recorder))

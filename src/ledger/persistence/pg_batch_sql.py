@@ -58,7 +58,7 @@ _SELECT_VERSIONS = SQL(
 )
 _INSERT_EVENTS = SQL(
     "INSERT INTO {table} (originator_id, originator_version, topic, state) "
-    "SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) "
+    "SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %b::bytea[]) "
     "RETURNING notification_id"
 )
 

@@ -35,7 +35,7 @@ _SELECT_PREVIOUS = SQL(
 )
 _INSERT = SQL(
     "INSERT INTO {table} (originator_id, version, hash) "
-    "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[]) "
+    "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %b::bytea[]) "
     # Never the statement that fails: a version conflict must fail the
     # events INSERT itself (which then rolls these rows back too).
     "ON CONFLICT DO NOTHING"
@@ -44,10 +44,11 @@ _INSERT = SQL(
 # statement of its own for the links costs a single caller's command
 # noticeably more time, nearly all of it the statement's own round of
 # parse, plan and execute. A conflict on the events fails this statement,
-# links and all.
+# links and all. The byte arrays go in binary (``%b``): as text, every state
+# was written out in hex and escaped by the client and parsed by the server.
 _INSERT_EVENTS_AND_LINKS = SQL(
     "WITH e AS MATERIALIZED (SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], "
-    "%s::text[], %s::bytea[], %s::bytea[]) WITH ORDINALITY AS w(o, v, t, s, h, n)), "
+    "%s::text[], %b::bytea[], %b::bytea[]) WITH ORDINALITY AS w(o, v, t, s, h, n)), "
     "l AS (INSERT INTO {chain} (originator_id, version, hash) "
     "SELECT o, v, h FROM e ON CONFLICT DO NOTHING) "
     "INSERT INTO {events} (originator_id, originator_version, topic, state) "

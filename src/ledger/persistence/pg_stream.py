@@ -1,4 +1,5 @@
-"""The events table read in one binary COPY, for whole-log readers (rebuilds).
+"""The events table read in one binary COPY, for whole-log readers (rebuilds)
+and the change feed's pages.
 
 ``select_notifications`` runs one query per page, each building dict rows;
 with a topic filter on a table the planner has no statistics for yet (just
@@ -40,14 +41,16 @@ def notification_pages(
     topics: Sequence[str] = (),
     page: int = 2000,
     part: tuple[int, int] | None = None,
+    limit: int | None = None,
 ) -> Iterator[list[Note]]:
     """The notifications after ``start`` up to ``stop`` (of ``topics``, if
     given), in order, ``page`` at a time; read through one COPY. ``part``
     ``(i, n)``: only orders whose id's last byte is ``i`` modulo ``n`` (a
-    fill split across processes, ``projections.framework.in_part``)."""
+    fill split across processes, ``projections.framework.in_part``);
+    ``limit``: at most that many in all."""
     datastore = recorder.datastore
     query = _copy_query(
-        Identifier(datastore.schema, recorder.events_table_name), start, stop, topics, part
+        Identifier(datastore.schema, recorder.events_table_name), start, stop, topics, part, limit
     )
     # The tuples are decoded here, in one loop: a call per tuple would cost
     # a noticeable part of a rebuild's reading.
@@ -90,6 +93,7 @@ def _copy_query(
     stop: int,
     topics: Sequence[str],
     part: tuple[int, int] | None,
+    limit: int | None = None,
 ) -> Composed:
     where = SQL("notification_id > {} AND notification_id <= {}").format(
         Literal(start), Literal(stop)
@@ -100,7 +104,8 @@ def _copy_query(
         where += SQL(" AND get_byte(uuid_send(originator_id), 15) % {} = {}").format(
             Literal(part[1]), Literal(part[0])
         )
+    bound = SQL("") if limit is None else SQL(" LIMIT {}").format(Literal(limit))
     return SQL(
         "COPY (SELECT notification_id, originator_id, originator_version, topic, state "
-        "FROM {} WHERE {} ORDER BY notification_id) TO STDOUT (FORMAT BINARY)"
-    ).format(table, where)
+        "FROM {} WHERE {} ORDER BY notification_id{}) TO STDOUT (FORMAT BINARY)"
+    ).format(table, where, bound)

@@ -26,6 +26,7 @@ from ledger.persistence.pg_batch_sql import batch_statements
 from ledger.persistence.pg_chain import PostgresChain
 from ledger.persistence.pg_idempotency import PostgresIdempotency
 from ledger.persistence.pg_numbering import PostgresOrderNumbers
+from ledger.persistence.pg_pool import skip_fresh_pings
 from ledger.persistence.pg_writers import WriterConnections
 from ledger.persistence.records import IdempotencyRecord, idempotency_of
 from ledger.persistence.side_rows import SideRows
@@ -140,6 +141,15 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
         """The log after ``start`` up to ``stop`` in pages, read by one COPY
         (whole-log readers: see ``pg_stream``)."""
         return pg_stream.notification_pages(self, start, stop, topics, page, part)
+
+    def notification_page(
+        self, start: int, limit: int, stop: int, topics: Sequence[str] = ()
+    ) -> list[pg_stream.Note]:
+        """What ``select_notifications(start, limit, stop=stop, topics=topics,
+        inclusive_of_start=False)`` returns, read by one binary COPY into
+        lightweight rows (the change feed's pages)."""
+        pages = pg_stream.notification_pages(self, start, stop, topics, limit, limit=limit)
+        return [note for page in pages for note in page]
 
     def _sql(self, template: str, table: str) -> Composed:
         return SQL(template).format(table=Identifier(self.datastore.schema, table))
@@ -268,6 +278,11 @@ class LedgerPostgresFactory(es_postgres.PostgresFactory):
     """Builds ``LedgerPostgresRecorder`` as the application recorder."""
 
     application_recorder_class = LedgerPostgresRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        # The pre-ping is skipped for connections returned moments ago (pg_pool.py).
+        self.fresh_check = skip_fresh_pings(self.datastore.pool)
 
     def application_recorder(self) -> Any:
         recorder = super().application_recorder()

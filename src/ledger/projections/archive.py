@@ -11,11 +11,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.aggregates.order import Order
+from ledger.aggregates.stages import Status
 from ledger.aggregates.values import lines_total
-from ledger.projections.facts import replace, topics
+from ledger.projections.facts import replace
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.order_rows import Page, flag
-from ledger.projections.rowkit import STATUS_AFTER, StepModel, Steps, with_status
+from ledger.projections.rowkit import StepModel, status_events, with_status
+from ledger.projections.steps import Steps
 
 _PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 
@@ -28,7 +31,7 @@ class ArchiveRow:
     currency: str
     version: int
     total: str
-    status: str = "received"
+    status: str = Status.RECEIVED
     closed_as: str = ""  # settled or cancelled, when archived
     archive_ref: str = ""
     archived_at: str | None = None
@@ -42,19 +45,24 @@ def _total(lines: Any, currency: str) -> str:
     return str(lines_total(lines, currency))
 
 
-STEPS: Steps = {
-    **dict.fromkeys(STATUS_AFTER, with_status),
-    "OrderAmended": lambda r, e: (
-        r if e.lines is None else replace(r, total=_total(e.lines, r.currency))
-    ),
-    "OrderArchived": lambda r, e: replace(
-        r,
-        status="archived",
-        closed_as=r.status,
-        archive_ref=e.archive_ref,
-        archived_at=e.timestamp.isoformat(),
-    ),
-}
+STEPS: Steps[ArchiveRow] = (
+    Steps[ArchiveRow]()
+    .on_each(status_events(Order.OrderArchived), with_status)
+    .on(
+        Order.OrderAmended,
+        lambda r, e: r if e.lines is None else replace(r, total=_total(e.lines, r.currency)),
+    )
+    .on(
+        Order.OrderArchived,
+        lambda r, e: replace(
+            r,
+            status=Status.ARCHIVED,
+            closed_as=r.status,
+            archive_ref=e.archive_ref,
+            archived_at=e.timestamp.isoformat(),
+        ),
+    )
+)
 
 
 class ArchiveModel(StepModel[ArchiveRow]):
@@ -62,7 +70,7 @@ class ArchiveModel(StepModel[ArchiveRow]):
 
     name = "archive"
     steps = STEPS
-    topics = topics("OrderReceived", *STEPS)
+    topics = STEPS.topics()
     columns = (
         Column("number", "text", lambda r: r.number),
         Column("customer", "text", lambda r: r.customer),

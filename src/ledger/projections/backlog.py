@@ -13,12 +13,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ledger.projections.facts import EVERY_EVENT, OrderFacts, topics
+from ledger.aggregates.stages import FINISHED
+from ledger.projections.facts import STEPS, OrderFacts
 from ledger.projections.framework import Column, View
 from ledger.projections.order_rows import FactsModel, Page
 
 BUCKETS = (("0-7", 0, 7), ("8-30", 8, 30), ("31-90", 31, 90), (">90", 91, None))
-FINISHED = ("cancelled", "split", "merged", "archived", "settled")
 
 
 class BacklogModel(FactsModel):
@@ -26,7 +26,9 @@ class BacklogModel(FactsModel):
 
     name = "backlog"
     checkpointed = True
-    topics = topics(*EVERY_EVENT)
+    # Every event the facts follow, the unchanging ones too: any activity
+    # on the order makes it not quiet (``last_event_at``).
+    topics = STEPS.topics()
     columns = (
         Column("number", "text", lambda f: f.number),
         Column("customer", "text", lambda f: f.customer),

@@ -10,28 +10,27 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledger.aggregates.base import SIDE_STAGES, STAGES
 from ledger.aggregates.readout import ratio
-from ledger.projections.facts import STEPS, OrderFacts, fraction, topics
+from ledger.aggregates.stages import CLOSED, SIDE_STAGES, STAGES, Stage
+from ledger.projections.facts import STEPS, OrderFacts, fraction
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.order_rows import FactsModel, Page, flag, paged_query
 
-CLOSED = ("cancelled", "split", "merged", "archived")
 COLUMNS = tuple(s for s in (*STAGES, *SIDE_STAGES) if s not in CLOSED)
 FLAGS = ("on_hold", "open_quality_issue", "open_complaint", "overdue", "transit_exception")
 
-NEXT_ACTION = {
-    "received": "verify order",
-    "rejected": "amend order and verify again",
-    "verified": "confirm with customer",
-    "confirmed": "plan production or allocate stock",
-    "in_production": "follow up production",
-    "ready_to_ship": "schedule shipment and prepare documents",
-    "shipped": "track shipment to delivery",
-    "delivered": "invoice customer",
-    "invoiced": "collect payment",
-    "settled": "archive order",
-    "on_hold": "resolve hold and release",
+NEXT_ACTION: dict[str, str] = {
+    Stage.RECEIVED: "verify order",
+    Stage.REJECTED: "amend order and verify again",
+    Stage.VERIFIED: "confirm with customer",
+    Stage.CONFIRMED: "plan production or allocate stock",
+    Stage.IN_PRODUCTION: "follow up production",
+    Stage.READY_TO_SHIP: "schedule shipment and prepare documents",
+    Stage.SHIPPED: "track shipment to delivery",
+    Stage.DELIVERED: "invoice customer",
+    Stage.INVOICED: "collect payment",
+    Stage.SETTLED: "archive order",
+    Stage.ON_HOLD: "resolve hold and release",
 }
 
 
@@ -40,7 +39,7 @@ class BoardModel(FactsModel):
 
     name = "board"
     checkpointed = True
-    topics = topics("OrderReceived", *STEPS)
+    topics = STEPS.topics(without=STEPS.unchanged)
     columns = (
         Column("number", "text", lambda f: f.number),
         Column("customer", "text", lambda f: f.customer),
@@ -72,12 +71,14 @@ def next_action(facts: OrderFacts, today: date) -> str:
         return "handle transit exception"
     if facts.open_quality_issues:
         return "resolve quality issue"
-    if facts.open_complaints and facts.stage in ("settled", "invoiced", "delivered"):
+    if facts.open_complaints and facts.stage in (Stage.SETTLED, Stage.INVOICED, Stage.DELIVERED):
         return "resolve complaint"
     stage = facts.stage
-    if stage == "invoiced" and Decimal(facts.paid) == facts.net_invoiced:
+    if stage == Stage.INVOICED and Decimal(facts.paid) == facts.net_invoiced:
         return "settle order"
-    if stage in ("ready_to_ship", "confirmed", "in_production") and is_overdue(facts, today):
+    if stage in (Stage.READY_TO_SHIP, Stage.CONFIRMED, Stage.IN_PRODUCTION) and is_overdue(
+        facts, today
+    ):
         return "agree a new delivery date with customer"
     return NEXT_ACTION.get(stage, "")
 

@@ -178,7 +178,7 @@ class CheckpointStore:
         part: tuple[int, int],
         dumped: dict[int, str] | None = None,
     ) -> None:
-        """Keep one part's rows of a split fill (see ``framework.fill``), under
+        """Keep one part's rows of a split fill (see ``bulk.fill``), under
         a fingerprint of its own: never used as a checkpoint, only merged."""
         data = encode_rows(model, checkpoint.rows, dumped)
         print_ = f"{fingerprint(model)}~{part[0]}/{part[1]}"

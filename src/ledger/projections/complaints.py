@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ledger.aggregates.order import Order
 from ledger.aggregates.values import SEVERITIES
-from ledger.projections.facts import replace, topics
+from ledger.projections.facts import replace
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.lead_times import quantile
-from ledger.projections.rowkit import StepModel, Steps, add_money, choice, days_between, page_of
+from ledger.projections.rowkit import StepModel, add_money, choice, days_between, page_of
+from ledger.projections.steps import Steps
 
 KINDS = ("complaint", "quality")
 STATUSES = ("open", "resolved")
@@ -70,12 +72,19 @@ def _resolved(row: ComplaintsRow, key: str, e: Any, cost: str | None) -> Complai
     return replace(row, entries={**row.entries, key: entry})
 
 
-STEPS: Steps = {
-    "ComplaintFiled": lambda r, e: _filed(r, "complaint", e.complaint_id, e, None),
-    "ComplaintResolved": lambda r, e: _resolved(r, f"complaint/{e.complaint_id}", e, None),
-    "QualityIssueRaised": lambda r, e: _filed(r, "quality", e.issue_id, e, e.severity),
-    "QualityIssueResolved": lambda r, e: _resolved(r, f"quality/{e.issue_id}", e, str(e.amount)),
-}
+STEPS: Steps[ComplaintsRow] = (
+    Steps[ComplaintsRow]()
+    .on(Order.ComplaintFiled, lambda r, e: _filed(r, "complaint", e.complaint_id, e, None))
+    .on(
+        Order.ComplaintResolved,
+        lambda r, e: _resolved(r, f"complaint/{e.complaint_id}", e, None),
+    )
+    .on(Order.QualityIssueRaised, lambda r, e: _filed(r, "quality", e.issue_id, e, e.severity))
+    .on(
+        Order.QualityIssueResolved,
+        lambda r, e: _resolved(r, f"quality/{e.issue_id}", e, str(e.amount)),
+    )
+)
 
 
 class ComplaintsModel(StepModel[ComplaintsRow]):
@@ -83,7 +92,7 @@ class ComplaintsModel(StepModel[ComplaintsRow]):
 
     name = "complaints"
     steps = STEPS
-    topics = topics("OrderReceived", *STEPS)
+    topics = STEPS.topics()
     columns = (
         Column("number", "text", lambda r: r.number),
         Column("customer", "text", lambda r: r.customer),

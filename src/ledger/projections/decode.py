@@ -8,7 +8,7 @@ nothing sealed is opened. ``Customer`` and ``Delivery`` carry only their
 readable fields (name, transport mode), their personal fields left empty
 (no read model shows them); every other personal text (a complaint's
 description, a document's discrepancy...) stays sealed, as the token
-``ledger.audit.personal.sealed_token`` makes of it, which a read model keeps
+``ledger.persistence.personal.sealed_token`` makes of it, which a read model keeps
 as it keeps any text and the API opens when it answers
 (``open_sealed``). So no read model ever holds personal data in clear, and
 erasing a customer's key erases it from every read model at once. A store
@@ -27,7 +27,7 @@ from eventsourcing.persistence import Mapper, find_id_convertor
 from eventsourcing.utils import resolve_topic
 
 from ledger.aggregates.values import Customer, Delivery
-from ledger.audit.personal import sealed_token
+from ledger.persistence.personal import sealed_token
 
 
 def _customer(data: dict[str, str]) -> Customer:
@@ -40,6 +40,65 @@ def _delivery(data: dict[str, str]) -> Delivery:
 
 class _Inexact(Exception):
     """orjson's reading may differ from ``json``'s (a float where ``json`` reads an int)."""
+
+
+def json_reader(decoders: dict[str, Callable[[Any], Any]]) -> Callable[[bytes], Any]:
+    """Stored JSON to Python, each ``{"_type_", "_data_"}`` object decoded by
+    its transcoding's ``decoders`` entry: orjson, or ``json`` where orjson may
+    read otherwise."""
+
+    def hook(d: dict[str, Any]) -> Any:
+        if len(d) == 2 and "_type_" in d and "_data_" in d:
+            return decoders[d["_type_"]](d["_data_"])
+        return d
+
+    def walk(d: dict[str, Any]) -> Any:
+        """``hook`` applied bottom-up to what orjson parsed (as ``json``
+        would); ``_Inexact`` at a float (orjson reads an integer beyond
+        64 bits as one: ``json`` then reads the whole text)."""
+        if len(d) == 2 and "_type_" in d and "_data_" in d:
+            data = d["_data_"]
+            kind = type(data)
+            if kind is dict:
+                data = walk(data)
+            elif kind is list and data:
+                data = walk_list(data)
+            elif kind is float:
+                raise _Inexact
+            return decoders[d["_type_"]](data)
+        for key, value in d.items():
+            kind = type(value)
+            if kind is dict:
+                d[key] = walk(value)
+            elif kind is list and value:
+                d[key] = walk_list(value)
+            elif kind is float:
+                raise _Inexact
+        return d
+
+    def walk_list(items: list[Any]) -> list[Any]:
+        walked = []
+        for value in items:
+            kind = type(value)
+            if kind is dict:
+                value = walk(value)
+            elif kind is list:
+                value = walk_list(value)
+            elif kind is float:
+                raise _Inexact
+            walked.append(value)
+        return walked
+
+    slow = json.JSONDecoder(object_hook=hook).decode
+
+    def decode_json(data: bytes) -> Any:
+        try:
+            parsed = orjson.loads(data)
+            return walk(parsed) if type(parsed) is dict else slow(data.decode("utf8"))
+        except (orjson.JSONDecodeError, _Inexact):  # NaN, a 65-bit integer: ``json`` reads it
+            return slow(data.decode("utf8"))
+
+    return decode_json
 
 
 class EventDecoder:
@@ -56,58 +115,7 @@ class EventDecoder:
         decoders["delivery_sealed"] = _delivery
         decoders["personal_text"] = sealed_token
 
-        def hook(d: dict[str, Any]) -> Any:
-            if len(d) == 2 and "_type_" in d and "_data_" in d:
-                return decoders[d["_type_"]](d["_data_"])
-            return d
-
-        def walk(d: dict[str, Any]) -> Any:
-            """``hook`` applied bottom-up to what orjson parsed (as ``json``
-            would); ``_Inexact`` at a float (orjson reads an integer beyond
-            64 bits as one: ``json`` then reads the whole text)."""
-            if len(d) == 2 and "_type_" in d and "_data_" in d:
-                data = d["_data_"]
-                kind = type(data)
-                if kind is dict:
-                    data = walk(data)
-                elif kind is list and data:
-                    data = walk_list(data)
-                elif kind is float:
-                    raise _Inexact
-                return decoders[d["_type_"]](data)
-            for key, value in d.items():
-                kind = type(value)
-                if kind is dict:
-                    d[key] = walk(value)
-                elif kind is list and value:
-                    d[key] = walk_list(value)
-                elif kind is float:
-                    raise _Inexact
-            return d
-
-        def walk_list(items: list[Any]) -> list[Any]:
-            walked = []
-            for value in items:
-                kind = type(value)
-                if kind is dict:
-                    value = walk(value)
-                elif kind is list:
-                    value = walk_list(value)
-                elif kind is float:
-                    raise _Inexact
-                walked.append(value)
-            return walked
-
-        slow = json.JSONDecoder(object_hook=hook).decode
-
-        def decode_json(data: bytes) -> Any:
-            try:
-                parsed = orjson.loads(data)
-                return walk(parsed) if type(parsed) is dict else slow(data.decode("utf8"))
-            except (orjson.JSONDecodeError, _Inexact):  # NaN, a 65-bit integer: ``json`` reads it
-                return slow(data.decode("utf8"))
-
-        self._decode_json = decode_json
+        self._decode_json = json_reader(decoders)
         self._classes: dict[str, tuple[type, Callable[[Any], Any], int]] = {}
 
     def _class(self, topic: str, originator_id: Any) -> tuple[type, Callable[[Any], Any], int]:

@@ -1,9 +1,11 @@
 """The compact facts about one order that the board, backlog and search rows fold.
 
 ``fold_facts(facts, event)`` is pure: it never mutates ``facts`` and returns
-a new value. It mirrors the aggregate's evolve code for exactly the state
-that the read models show (stage, progress counters, money, flags, dates)
-and nothing more, so a read model never has to rebuild an ``Order``.
+a new value. Its steps (``STEPS``, one per ``Order`` event class, typed by it) mirror
+the aggregate's evolve code for exactly the state that the read models show
+(progress counters, money, flags, dates) and nothing more, so a read model
+never has to rebuild an ``Order``; the stage is derived from them by the
+aggregate's own function (``aggregates.stages.stage``).
 Values are JSON-native (amounts and dates are strings) so a row
 round-trips through any store unchanged.
 """
@@ -11,16 +13,19 @@ round-trips through any store unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, TypeVar
 
-from ledger.aggregates.values import line_amount
-
-EXCEPTIONS = ("delayed", "damaged", "lost")
-FINAL_STATUSES = ("cancelled", "rejected", "split", "merged", "archived", "settled")
+from ledger.aggregates.order import EVENTS, Order
+from ledger.aggregates.stages import Stage, Status, Units
+from ledger.aggregates.stages import progress_stage as derive_progress_stage
+from ledger.aggregates.stages import stage as derive_stage
+from ledger.aggregates.values import TRANSIT_EXCEPTIONS, Line, line_amount
+from ledger.projections.steps import RECEIVED, Steps
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ class ShipmentFacts:
 
     @property
     def has_exception(self) -> bool:
-        return self.status == "dispatched" and self.transit in EXCEPTIONS
+        return self.status == "dispatched" and self.transit in TRANSIT_EXCEPTIONS
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ class OrderFacts:
     created_at: str
     last_event_at: str
     version: int
-    status: str = "received"
+    status: str = Status.RECEIVED
     on_hold: bool = False
     requested_date: str | None = None
     original_promise: str | None = None
@@ -91,36 +96,34 @@ class OrderFacts:
     open_quality_issues: tuple[str, ...] = ()
     open_complaints: tuple[str, ...] = ()
 
-    # -- derived, exactly as the aggregate derives them ---------------------------
+    # -- derived by the aggregate's own functions (``aggregates.stages``) ----------
 
     @property
-    def stage(self) -> str:
-        if self.status in FINAL_STATUSES:
-            return self.status
-        return "on_hold" if self.on_hold else self.progress_stage
+    def stage(self) -> Stage:
+        return derive_stage(self)
 
     @property
-    def progress_stage(self) -> str:
-        if self.status in ("received", "verified", "rejected", "settled", "archived"):
-            return self.status
-        lines = self.lines.values()
-        due = sum(line.due for line in lines)
-        if self.fully_delivered:
-            return "invoiced" if self.net_invoiced > 0 else "delivered"
-        if any(line.shipped for line in lines):
-            return "shipped"
-        packed = any(s.status == "packed" for s in self.shipments.values())
-        allocated = sum(line.allocated for line in lines)
-        if self.production_completed or packed or (due > 0 and allocated >= due):
-            return "ready_to_ship"
-        if self.production_percent or self.production_stage or self.has_purchases:
-            return "in_production"
-        return "confirmed"
+    def progress_stage(self) -> Stage:
+        return derive_progress_stage(self)
+
+    def units(self) -> Units:
+        due = delivered = shipped = allocated = 0
+        for line in self.lines.values():
+            due += line.quantity - line.short_closed
+            delivered += line.delivered
+            shipped += line.shipped
+            allocated += line.allocated
+        return Units(due, delivered, shipped, allocated)
+
+    def any_packed(self) -> bool:
+        return any(s.status == "packed" for s in self.shipments.values())
+
+    def production_started(self) -> bool:
+        return bool(self.production_percent or self.production_stage or self.has_purchases)
 
     @property
     def fully_delivered(self) -> bool:
-        due = self.due
-        return due > 0 and sum(line.delivered for line in self.lines.values()) >= due
+        return self.units().fully_delivered
 
     @property
     def total(self) -> Decimal:
@@ -180,9 +183,6 @@ def replace(value: T, **changes: Any) -> T:
     return new
 
 
-Step = Callable[[OrderFacts, Any], OrderFacts]
-
-
 _last: tuple[Any, Any, OrderFacts | None] = (None, None, None)
 """The last fold's (facts, event, result): the board, backlog, search and
 reports rows of one order are the same facts object during a rebuild's single
@@ -201,12 +201,12 @@ def fold_facts(facts: OrderFacts | None, event: Any) -> OrderFacts | None:
 
 
 def _fold_facts(facts: OrderFacts | None, event: Any) -> OrderFacts | None:
-    name = type(event).__name__
-    if name == "OrderReceived":
+    cls = type(event)
+    if cls is RECEIVED:
         return facts if facts is not None else _received(event)
     if facts is None or event.originator_version <= facts.version:
         return facts
-    step = STEPS.get(name)
+    step = STEPS.get(cls)
     changed = step(facts, event) if step is not None else facts
     at = event.timestamp.isoformat()
     return stamped(facts, changed, version=event.originator_version, last_event_at=at)
@@ -221,7 +221,7 @@ def stamped(before: T, after: T, **changes: Any) -> T:
     return after
 
 
-def _received(e: Any) -> OrderFacts:
+def _received(e: Order.OrderReceived) -> OrderFacts:
     return OrderFacts(
         order_id=str(e.originator_id),
         number=e.number,
@@ -236,11 +236,11 @@ def _received(e: Any) -> OrderFacts:
     )
 
 
-def _iso(value: Any) -> str | None:
-    return None if value is None else str(value.isoformat())
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
-def _lines(lines: Any) -> dict[str, LineFacts]:
+def _lines(lines: Iterable[Line]) -> dict[str, LineFacts]:
     return {ln.sku: LineFacts(ln.name, ln.quantity, str(ln.unit_price)) for ln in lines}
 
 
@@ -258,7 +258,7 @@ def _with_shipment(f: OrderFacts, sid: str, **changes: Any) -> OrderFacts:
     return replace(f, shipments={**f.shipments, sid: replace(f.shipments[sid], **changes)})
 
 
-def _amended(f: OrderFacts, e: Any) -> OrderFacts:
+def _amended(f: OrderFacts, e: Order.OrderAmended) -> OrderFacts:
     if e.lines is not None:
         f = replace(f, lines=_lines(e.lines))
     if e.requested_date is not None:
@@ -266,19 +266,19 @@ def _amended(f: OrderFacts, e: Any) -> OrderFacts:
     return f
 
 
-def _promised(f: OrderFacts, e: Any) -> OrderFacts:
-    day = _iso(e.promised_date)
-    return replace(f, original_promise=f.original_promise or day, latest_promise=day)
+def _promised(f: OrderFacts, day: date) -> OrderFacts:
+    iso = day.isoformat()
+    return replace(f, original_promise=f.original_promise or iso, latest_promise=iso)
 
 
-def _scheduled(f: OrderFacts, e: Any) -> OrderFacts:
+def _scheduled(f: OrderFacts, e: Order.ShipmentScheduled) -> OrderFacts:
     shipment = ShipmentFacts(
-        "planned", str(_iso(e.planned_date)), {i.sku: i.quantity for i in e.lines}
+        "planned", e.planned_date.isoformat(), {i.sku: i.quantity for i in e.lines}
     )
     return replace(f, shipments={**f.shipments, e.shipment_id: shipment})
 
 
-def _dispatched(f: OrderFacts, e: Any) -> OrderFacts:
+def _dispatched(f: OrderFacts, e: Order.ShipmentDispatched) -> OrderFacts:
     lines = {i.sku: i.quantity for i in e.lines}
     f = _with_shipment(f, e.shipment_id, status="dispatched", transit="in_transit", lines=lines)
     for sku, quantity in lines.items():
@@ -287,7 +287,7 @@ def _dispatched(f: OrderFacts, e: Any) -> OrderFacts:
     return f
 
 
-def _delivered(f: OrderFacts, e: Any) -> OrderFacts:
+def _delivered(f: OrderFacts, e: Order.ShipmentDelivered) -> OrderFacts:
     shipment = f.shipments[e.shipment_id]
     f = _with_shipment(f, e.shipment_id, status="delivered", transit="")
     for sku, quantity in shipment.lines.items():
@@ -295,77 +295,89 @@ def _delivered(f: OrderFacts, e: Any) -> OrderFacts:
     return f
 
 
-def _cancelled(f: OrderFacts, e: Any) -> OrderFacts:
+def _cancelled(f: OrderFacts, e: Order.OrderCancelled) -> OrderFacts:
     lines = {sku: replace(line, allocated=0) for sku, line in f.lines.items()}
-    return replace(f, status="cancelled", on_hold=False, lines=lines)
+    return replace(f, status=Status.CANCELLED, on_hold=False, lines=lines)
 
 
 def _without(items: tuple[str, ...], item: str) -> tuple[str, ...]:
     return tuple(i for i in items if i != item)
 
 
-STEPS: dict[str, Step] = {
-    "OrderVerified": lambda f, e: replace(f, status="verified"),
-    "VerificationFailed": lambda f, e: replace(f, status="rejected"),
-    "OrderAmended": _amended,
-    "OrderConfirmed": lambda f, e: _promised(replace(f, status="confirmed"), e),
-    "DeliveryDatePromised": _promised,
-    "OrderSplit": lambda f, e: replace(f, status="split"),
-    "OrderMerged": lambda f, e: replace(f, status="merged"),
-    "ShipmentScheduled": _scheduled,
-    "ShipmentRescheduled": lambda f, e: _with_shipment(
-        f, e.shipment_id, planned_date=_iso(e.planned_date)
-    ),
-    "StockAllocated": lambda f, e: _with_line(f, e.sku, allocated=e.quantity),
-    "StockReleased": lambda f, e: _with_line(f, e.sku, allocated=-e.quantity),
-    "PurchaseOrdered": lambda f, e: replace(f, has_purchases=True),
-    "ProductionProgressed": lambda f, e: replace(
-        f, production_stage=e.stage, production_percent=e.percent
-    ),
-    "ProductionCompleted": lambda f, e: replace(
-        f, production_percent=100, production_completed=True
-    ),
-    "QualityIssueRaised": lambda f, e: replace(
-        f, open_quality_issues=(*_without(f.open_quality_issues, e.issue_id), e.issue_id)
-    ),
-    "QualityIssueResolved": lambda f, e: replace(
-        f, open_quality_issues=_without(f.open_quality_issues, e.issue_id)
-    ),
-    "OrderPacked": lambda f, e: _with_shipment(f, e.shipment_id, status="packed"),
-    "ShipmentDispatched": _dispatched,
-    "LineShortClosed": lambda f, e: _with_line(f, e.sku, short_closed=e.quantity),
-    "TransitUpdated": lambda f, e: _with_shipment(f, e.shipment_id, transit=e.status),
-    "ShipmentDelivered": _delivered,
-    "OrderInvoiced": lambda f, e: replace(f, invoiced=_add(f.invoiced, e.amount)),
-    "CreditNoteIssued": lambda f, e: replace(f, credited=_add(f.credited, e.amount)),
-    "PaymentReceived": lambda f, e: replace(f, paid=_add(f.paid, e.amount)),
-    "OrderSettled": lambda f, e: replace(f, status="settled"),
-    "ComplaintFiled": lambda f, e: replace(
-        f, open_complaints=(*_without(f.open_complaints, e.complaint_id), e.complaint_id)
-    ),
-    "ComplaintResolved": lambda f, e: replace(
-        f, open_complaints=_without(f.open_complaints, e.complaint_id)
-    ),
-    "OrderPutOnHold": lambda f, e: replace(f, on_hold=True),
-    "OrderReleased": lambda f, e: replace(f, on_hold=False),
-    "OrderCancelled": _cancelled,
-    "OrderArchived": lambda f, e: replace(f, status="archived"),
-}
+def _status(status: Status) -> Callable[[OrderFacts, object], OrderFacts]:
+    return lambda f, e: replace(f, status=status)
 
-EVERY_EVENT = (
-    "OrderReceived",
-    *STEPS,
-    "PurchaseReceived",
-    "DocumentIssued",
-    "DocumentStatusChanged",
+
+STEPS: Steps[OrderFacts] = (
+    Steps[OrderFacts]()
+    .on(Order.OrderVerified, _status(Status.VERIFIED))
+    .on(Order.VerificationFailed, _status(Status.REJECTED))
+    .on(Order.OrderAmended, _amended)
+    .on(
+        Order.OrderConfirmed,
+        lambda f, e: _promised(replace(f, status=Status.CONFIRMED), e.promised_date),
+    )
+    .on(Order.DeliveryDatePromised, lambda f, e: _promised(f, e.promised_date))
+    .on(Order.OrderSplit, _status(Status.SPLIT))
+    .on(Order.OrderMerged, _status(Status.MERGED))
+    .on(Order.ShipmentScheduled, _scheduled)
+    .on(
+        Order.ShipmentRescheduled,
+        lambda f, e: _with_shipment(f, e.shipment_id, planned_date=e.planned_date.isoformat()),
+    )
+    .on(Order.StockAllocated, lambda f, e: _with_line(f, e.sku, allocated=e.quantity))
+    .on(Order.StockReleased, lambda f, e: _with_line(f, e.sku, allocated=-e.quantity))
+    .on(Order.PurchaseOrdered, lambda f, e: replace(f, has_purchases=True))
+    .on(
+        Order.ProductionProgressed,
+        lambda f, e: replace(f, production_stage=e.stage, production_percent=e.percent),
+    )
+    .on(
+        Order.ProductionCompleted,
+        lambda f, e: replace(f, production_percent=100, production_completed=True),
+    )
+    .on(
+        Order.QualityIssueRaised,
+        lambda f, e: replace(
+            f, open_quality_issues=(*_without(f.open_quality_issues, e.issue_id), e.issue_id)
+        ),
+    )
+    .on(
+        Order.QualityIssueResolved,
+        lambda f, e: replace(f, open_quality_issues=_without(f.open_quality_issues, e.issue_id)),
+    )
+    .on(Order.OrderPacked, lambda f, e: _with_shipment(f, e.shipment_id, status="packed"))
+    .on(Order.ShipmentDispatched, _dispatched)
+    .on(Order.LineShortClosed, lambda f, e: _with_line(f, e.sku, short_closed=e.quantity))
+    .on(Order.TransitUpdated, lambda f, e: _with_shipment(f, e.shipment_id, transit=e.status))
+    .on(Order.ShipmentDelivered, _delivered)
+    .on(Order.OrderInvoiced, lambda f, e: replace(f, invoiced=_add(f.invoiced, e.amount)))
+    .on(Order.CreditNoteIssued, lambda f, e: replace(f, credited=_add(f.credited, e.amount)))
+    .on(Order.PaymentReceived, lambda f, e: replace(f, paid=_add(f.paid, e.amount)))
+    .on(Order.OrderSettled, _status(Status.SETTLED))
+    .on(
+        Order.ComplaintFiled,
+        lambda f, e: replace(
+            f, open_complaints=(*_without(f.open_complaints, e.complaint_id), e.complaint_id)
+        ),
+    )
+    .on(
+        Order.ComplaintResolved,
+        lambda f, e: replace(f, open_complaints=_without(f.open_complaints, e.complaint_id)),
+    )
+    .on(Order.OrderPutOnHold, lambda f, e: replace(f, on_hold=True))
+    .on(Order.OrderReleased, lambda f, e: replace(f, on_hold=False))
+    .on(Order.OrderCancelled, _cancelled)
+    .on(Order.OrderArchived, _status(Status.ARCHIVED))
+    # Activity on the order that the facts do not show: the backlog follows
+    # them (an order with parts arriving or documents moving is not quiet).
+    .unchanging(Order.PurchaseReceived, Order.DocumentIssued, Order.DocumentStatusChanged)
+    # Not follow-up activity: erasing a customer's personal data.
+    .ignoring(Order.PersonalDataErased)
+    .covering(EVENTS)
 )
-"""Every Order event: a read model that tracks the last activity folds them all."""
-ORDER_TOPIC = "ledger.aggregates.order:Order"
-
-
-def topics(*names: str) -> tuple[str, ...]:
-    """The notification topics of the named Order events."""
-    return tuple(f"{ORDER_TOPIC}.{name}" for name in names)
+"""The facts' step per ``Order`` event; every event is accounted for (else
+``TypeError`` on import: a new event cannot be forgotten silently)."""
 
 
 # -- storage --------------------------------------------------------------------------

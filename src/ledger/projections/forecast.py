@@ -170,7 +170,7 @@ def _fit(y: np.ndarray, kind: str) -> Any:
     The starting states come from statsmodels' heuristic decomposition; it
     needs two seasons, so a shorter series (a backtest's fitted months)
     starts from its first season (its mean, no trend, its pattern)."""
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing  # a second to import: late
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing  # slow to import: only to forecast
 
     options: dict[str, Any] = {"initialization_method": "heuristic"}
     if len(y) < 2 * SEASON:
@@ -280,5 +280,5 @@ def _rounded(values: np.ndarray) -> tuple[float, ...]:
 
 
 def warm_up() -> None:
-    """Import statsmodels ahead of the first forecast (it takes a second or two)."""
+    """Import statsmodels (slow to import) ahead of the first forecast."""
     from statsmodels.tsa.holtwinters import ExponentialSmoothing  # noqa: F401

@@ -7,7 +7,7 @@ import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ledger.aggregates.base import STAGES
+from ledger.aggregates.stages import STAGES, Stage
 from ledger.projections.framework import Filter, View
 from ledger.projections.rowkit import check_year
 
@@ -30,17 +30,19 @@ def quantile(values: list[float], q: float) -> float | None:
 def stage_times(reached: dict[str, str]) -> dict[str, tuple[float, float]]:
     """Per lifecycle stage reached: (days since received, days since the latest
     earlier stage reached before it — its own step)."""
-    start = reached.get("received")
+    start = reached.get(Stage.RECEIVED)
     if start is None:
         return {}
-    times = {s: datetime.fromisoformat(reached[s]) for s in STAGES if s in reached}
-    result = {}
+    times: dict[str, datetime] = {
+        s: datetime.fromisoformat(reached[s]) for s in STAGES if s in reached
+    }
+    result: dict[str, tuple[float, float]] = {}
     for i, stage in enumerate(STAGES[1:], start=1):
         if stage not in times:
             continue
         at = times[stage]
         previous = max(times[p] for p in STAGES[:i] if p in times and times[p] <= at)
-        result[stage] = (_days(at - times["received"]), _days(at - previous))
+        result[stage] = (_days(at - times[Stage.RECEIVED]), _days(at - previous))
     return result
 
 

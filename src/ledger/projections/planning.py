@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from ledger.aggregates.stages import WITHDRAWN
 from ledger.projections.facts import OrderFacts
 from ledger.projections.forecast_store import stored_forecasts
 from ledger.projections.framework import View
@@ -80,7 +81,7 @@ def _open_lines(rows: Iterable[OrderFacts]) -> dict[str, tuple[str, int, int]]:
     """Per SKU over the live orders: name, quantity still to ship, allocated."""
     out: dict[str, tuple[str, int, int]] = {}
     for facts in rows:
-        if facts.status in ("cancelled", "split", "merged"):
+        if facts.status in WITHDRAWN:
             continue
         for sku, line in facts.lines.items():
             _, open_qty, allocated = out.get(sku, (line.name, 0, 0))

@@ -18,25 +18,27 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ledger.projections.facts import STEPS, OrderFacts, fold_facts, load_facts, plain_facts, topics
+from ledger.aggregates.order import Order
+from ledger.aggregates.stages import REPLACED, Stage, Status
+from ledger.projections.facts import STEPS, OrderFacts, fold_facts, load_facts, plain_facts
 from ledger.projections.framework import Column, Filter, ReadModel, View
 from ledger.projections.lead_times import lead_times as lead_times
 from ledger.projections.lead_times import quantile as quantile
 from ledger.projections.rowkit import check_year, choice, page_of
 
 GROUPINGS = ("month", "customer", "product", "channel")
-NOT_SOLD = ("split", "merged")
 # Events that change neither stage, lines nor status; a stage is noted on the
 # event that reaches it, so skipping these notes the same times.
 _IGNORED = (
-    "DeliveryDatePromised",
-    "ShipmentRescheduled",
-    "QualityIssueRaised",
-    "QualityIssueResolved",
-    "TransitUpdated",
-    "PaymentReceived",
-    "ComplaintFiled",
-    "ComplaintResolved",
+    *STEPS.unchanged,
+    Order.DeliveryDatePromised,
+    Order.ShipmentRescheduled,
+    Order.QualityIssueRaised,
+    Order.QualityIssueResolved,
+    Order.TransitUpdated,
+    Order.PaymentReceived,
+    Order.ComplaintFiled,
+    Order.ComplaintResolved,
 )
 
 
@@ -60,9 +62,9 @@ def note_stage(reached: dict[str, str], facts: OrderFacts, at: str) -> dict[str,
     """``Order._note_stage``: full delivery counts even when the stage jumps
     straight to invoiced. Returns ``reached`` itself when nothing is new."""
     stage = facts.stage
-    new = [] if stage in reached else [stage]
-    if "delivered" not in reached and facts.fully_delivered:  # cheap once noted
-        new.insert(0, "delivered")
+    new: list[str] = [] if stage in reached else [stage]
+    if Stage.DELIVERED not in reached and facts.fully_delivered:  # cheap once noted
+        new.insert(0, Stage.DELIVERED)
     if not new:
         return reached
     return {**reached, **dict.fromkeys(new, at)}
@@ -72,7 +74,7 @@ class ReportsModel(ReadModel[ReportRow]):
     """A row per order ever received."""
 
     name = "reports"
-    topics = topics("OrderReceived", *(name for name in STEPS if name not in _IGNORED))
+    topics = STEPS.topics(without=_IGNORED)
     columns = (
         Column("number", "text", lambda r: r.facts.number),
         Column("customer", "text", lambda r: r.facts.customer),
@@ -134,11 +136,11 @@ def _tally(rows: list[ReportRow], group_by: str, product: str | None) -> dict[tu
     tally: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         f = row.facts
-        if f.status in NOT_SOLD or (product is not None and product not in f.lines):
+        if f.status in REPLACED or (product is not None and product not in f.lines):
             continue
         for key, quantity, amount in _contributions(f, group_by, product):
             figures = tally.setdefault((key, f.currency), _zero())
-            if f.status == "cancelled":
+            if f.status == Status.CANCELLED:
                 figures["cancelled"] += 1
             else:
                 figures["orders"] += 1

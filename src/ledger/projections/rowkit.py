@@ -1,5 +1,6 @@
 """Shared parts of the follow-up read models (complaints, statements,
-shipments, archive): a row per order folded by one step per event name,
+shipments, archive, seasonal): a row per order folded by one step per
+event class (``steps.Steps``),
 rows as JSON, and register-style queries that flatten a row's entries.
 
 Each row is a frozen dataclass with the order's ``version``; a step returns
@@ -12,14 +13,17 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
+from ledger.aggregates.order import Order
+from ledger.aggregates.stages import Status
 from ledger.projections.facts import replace, stamped
 from ledger.projections.framework import ReadModel
 from ledger.projections.order_rows import Page
+from ledger.projections.steps import RECEIVED, Steps
 
 
 class Versioned(Protocol):
@@ -28,26 +32,29 @@ class Versioned(Protocol):
 
 
 V = TypeVar("V", bound=Versioned)
-Steps = Mapping[str, Callable[[Any, Any], Any]]
-"""Per event name, how it changes a row: ``step(row, event) -> row``."""
 
-STATUS_AFTER = {
-    "OrderVerified": "verified",
-    "VerificationFailed": "rejected",
-    "OrderConfirmed": "confirmed",
-    "OrderSplit": "split",
-    "OrderMerged": "merged",
-    "OrderCancelled": "cancelled",
-    "OrderSettled": "settled",
-    "OrderArchived": "archived",
+STATUS_AFTER: dict[type, Status] = {
+    Order.OrderVerified: Status.VERIFIED,
+    Order.VerificationFailed: Status.REJECTED,
+    Order.OrderConfirmed: Status.CONFIRMED,
+    Order.OrderSplit: Status.SPLIT,
+    Order.OrderMerged: Status.MERGED,
+    Order.OrderCancelled: Status.CANCELLED,
+    Order.OrderSettled: Status.SETTLED,
+    Order.OrderArchived: Status.ARCHIVED,
 }
 """The order's ``status`` after each event that sets it (the aggregate's evolve)."""
+
+
+def status_events(*own_step: type) -> tuple[type, ...]:
+    """The events of ``STATUS_AFTER`` but those a model gives a step of its own."""
+    return tuple(cls for cls in STATUS_AFTER if cls not in own_step)
 
 
 class StepModel(ReadModel[V]):
     """A read model whose row starts at ``OrderReceived`` and changes by ``steps``."""
 
-    steps: Steps
+    steps: Steps[V]
 
     @abstractmethod
     def received(self, event: Any) -> V:
@@ -58,12 +65,12 @@ class StepModel(ReadModel[V]):
         """The row from ``plain(row)``."""
 
     def evolve(self, row: V | None, event: Any) -> V | None:
-        name = type(event).__name__
-        if name == "OrderReceived":
+        cls = type(event)
+        if cls is RECEIVED:
             return row if row is not None else self.received(event)
         if row is None or event.originator_version <= row.version:
             return row
-        step = self.steps.get(name)
+        step = self.steps.get(cls)
         changed = step(row, event) if step is not None else row
         return stamped(row, changed, version=event.originator_version)
 
@@ -99,7 +106,7 @@ def plain(value: Any) -> Any:
 
 def with_status(row: V, event: Any) -> V:
     """The row after an event that only sets the order's status."""
-    return replace(row, status=STATUS_AFTER[type(event).__name__])
+    return replace(row, status=STATUS_AFTER[type(event)])
 
 
 def iso(value: Any) -> str | None:

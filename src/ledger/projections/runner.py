@@ -15,6 +15,7 @@ from typing import Any, Generic
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.popo import POPOApplicationRecorder
 
+from ledger.projections.bulk import fill
 from ledger.projections.framework import (
     DEFAULT_PAGE,
     Part,
@@ -23,10 +24,10 @@ from ledger.projections.framework import (
     Source,
     View,
     catch_up,
-    fill,
     fold_page,
 )
 from ledger.projections.view_memory import MemoryView
+from ledger.projections.view_sqlite import make_sqlite_view
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,8 @@ def open_view(app: Any, model: ReadModel[R], table: str = "") -> View[R]:
     if datastore is None:
         return MemoryView(model, table)
     if type(datastore).__name__ == "SQLiteDatastore":
-        from ledger.projections.view_sqlite import make_sqlite_view
-
         return make_sqlite_view(datastore, model, table)
-    from ledger.projections.view_postgres import make_postgres_view
+    from ledger.projections.view_postgres import make_postgres_view  # psycopg: PostgreSQL only
 
     return make_postgres_view(datastore, model, table)
 
@@ -67,7 +66,7 @@ class Waker:
             self._thread.start()
 
     def _listen(self) -> None:
-        from psycopg.sql import SQL, Identifier
+        from psycopg.sql import SQL, Identifier  # only a PostgreSQL store listens
 
         while not self._stopped.is_set():
             try:
@@ -311,10 +310,9 @@ class RunnerGroup:
     """One thread keeping several runners' views caught up together.
 
     Eight runners each on their own thread each read the same page, decode
-    the same events and commit a transaction of their own every step: at a
-    steady 300 commands/s that was 1.3–1.6 ms of CPU per command, nearly
-    all of it per step rather than per event (a runner whose model folds
-    none of the events cost as much as the board's). A group reads and
+    the same events and commit a transaction of their own every step: that
+    cost is per step rather than per event (a runner whose model folds none
+    of the events costs as much as the board's). A group reads and
     decodes each page once, folds it into every member's rows and commits
     every member's rows and position in one transaction (see
     ``step_together``). Members keep their own lock, position, waits and
@@ -535,7 +533,7 @@ def rebuild(
 
 FillElsewhere = Callable[[Sequence[View[Any]], int, Part], Callable[[], None]]
 """Starts filling some shadow views up to a position in another process, for
-one part of the orders (``framework.fill``); returns the function that waits
+one part of the orders (``bulk.fill``); returns the function that waits
 for it (and raises if it failed)."""
 
 
@@ -551,7 +549,7 @@ def rebuild_many(
 
     ``targets`` are (view, lock) pairs; the lock (if any) is the one its live
     runner holds while catching up. Every shadow is folded in memory from the
-    same read of the log and bulk-written once (``framework.fill``); with
+    same read of the log and bulk-written once (``bulk.fill``); with
     ``elsewhere``, another process folds half of the orders into the same
     shadows meanwhile (each process reads and decodes only its own orders'
     events). Then each shadow, under its view's lock, catches up with what

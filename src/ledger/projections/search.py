@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from ledger.projections.facts import STEPS, OrderFacts, topics
+from ledger.aggregates.order import Order
+from ledger.projections.facts import STEPS, OrderFacts
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.order_rows import FactsModel, Page, paged_query
 
 # Events that cannot change stage, total or number are not folded.
 _IGNORED = (
-    "ShipmentRescheduled",
-    "QualityIssueRaised",
-    "QualityIssueResolved",
-    "TransitUpdated",
-    "ComplaintFiled",
-    "ComplaintResolved",
+    *STEPS.unchanged,
+    Order.ShipmentRescheduled,
+    Order.QualityIssueRaised,
+    Order.QualityIssueResolved,
+    Order.TransitUpdated,
+    Order.ComplaintFiled,
+    Order.ComplaintResolved,
 )
 
 
@@ -24,7 +26,7 @@ class SearchModel(FactsModel):
     """A row per order ever received, closed ones included."""
 
     name = "search"
-    topics = topics("OrderReceived", *(name for name in STEPS if name not in _IGNORED))
+    topics = STEPS.topics(without=_IGNORED)
     columns = (
         Column("number", "text", lambda f: f.number),
         Column("customer", "text", lambda f: f.customer),

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ledger.aggregates.order import Order
+from ledger.aggregates.stages import WITHDRAWN, Status
 from ledger.aggregates.values import line_amount
-from ledger.projections.facts import replace, topics
+from ledger.projections.facts import replace
 from ledger.projections.framework import Column
-from ledger.projections.rowkit import StepModel, Steps
-
-NOT_DEMAND = ("cancelled", "split", "merged")
+from ledger.projections.rowkit import StepModel
+from ledger.projections.steps import Steps
 
 
 def family_of(sku: str) -> str:
@@ -55,7 +56,7 @@ class DemandRow:
 
     @property
     def counted(self) -> bool:
-        return self.status not in NOT_DEMAND
+        return self.status not in WITHDRAWN
 
 
 def _lines(lines: Any, currency: str) -> dict[str, DemandLine]:
@@ -74,19 +75,20 @@ def _amended(row: DemandRow, e: Any) -> DemandRow:
     return row
 
 
-STEPS: Steps = {
-    "OrderAmended": _amended,
-    "OrderCancelled": lambda r, e: replace(r, status="cancelled"),
-    "OrderSplit": lambda r, e: replace(r, status="split"),
-    "OrderMerged": lambda r, e: replace(r, status="merged"),
-}
+STEPS: Steps[DemandRow] = (
+    Steps[DemandRow]()
+    .on(Order.OrderAmended, _amended)
+    .on(Order.OrderCancelled, lambda r, e: replace(r, status=Status.CANCELLED))
+    .on(Order.OrderSplit, lambda r, e: replace(r, status=Status.SPLIT))
+    .on(Order.OrderMerged, lambda r, e: replace(r, status=Status.MERGED))
+)
 
 
 class SeasonalModel(StepModel[DemandRow]):
     """A demand row per order ever received."""
 
     name = "seasonal"
-    topics = topics("OrderReceived", *STEPS)
+    topics = STEPS.topics()
     steps = STEPS
     columns = (
         Column("month", "text", lambda r: r.month),

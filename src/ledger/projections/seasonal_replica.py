@@ -3,7 +3,7 @@ that reads them often.
 
 A product's or family's series is a sum over every order's row (a row
 cannot be filtered by the SKUs it holds); summing afresh on each request
-costs most of a second on a large store. The replica loads the rows once,
+is slow on a large store. The replica loads the rows once,
 then before each use folds the log from the position it stands at (usually
 nothing new: one query), so it is always at least as current as the stored
 view and equal to it where both have applied the same events (the same

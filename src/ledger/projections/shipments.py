@@ -15,19 +15,21 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.aggregates import rules
+from ledger.aggregates.order import Order
+from ledger.aggregates.stages import Status
 from ledger.aggregates.state import DocumentState, ShipmentState
 from ledger.aggregates.values import TRANSIT_EXCEPTIONS
-from ledger.projections.facts import replace, topics
+from ledger.projections.facts import replace
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.rowkit import (
-    STATUS_AFTER,
     StepModel,
-    Steps,
     choice,
     iso,
     page_of,
+    status_events,
     with_status,
 )
+from ledger.projections.steps import Steps
 
 STATUSES = ("planned", "packed", "dispatched", "delivered")
 
@@ -69,7 +71,7 @@ class ShipmentsRow:
     number: str
     customer: str
     version: int
-    status: str = "received"
+    status: str = Status.RECEIVED
     shipments: dict[str, Shipment] = field(default_factory=dict)
 
 
@@ -112,28 +114,37 @@ def _dispatched(row: ShipmentsRow, e: Any) -> ShipmentsRow:
     )
 
 
-STEPS: Steps = {
-    **dict.fromkeys(STATUS_AFTER, with_status),
-    "ShipmentScheduled": _scheduled,
-    "ShipmentRescheduled": _rescheduled,
-    "OrderPacked": lambda r, e: _changed(r, e.shipment_id, status="packed"),
-    "DocumentIssued": lambda r, e: _document(
-        r, e.shipment_id, e.kind, Document(e.number, e.status)
-    ),
-    "DocumentStatusChanged": lambda r, e: _document(
-        r,
-        e.shipment_id,
-        e.kind,
-        Document(r.shipments[e.shipment_id].documents[e.kind].number, e.status, e.discrepancy),
-    ),
-    "ShipmentDispatched": _dispatched,
-    "TransitUpdated": lambda r, e: _changed(
-        r, e.shipment_id, transit_status=e.status, location=e.location
-    ),
-    "ShipmentDelivered": lambda r, e: _changed(
-        r, e.shipment_id, status="delivered", transit_status="", delivered_at=iso(e.timestamp)
-    ),
-}
+STEPS: Steps[ShipmentsRow] = (
+    Steps[ShipmentsRow]()
+    .on_each(status_events(), with_status)
+    .on(Order.ShipmentScheduled, _scheduled)
+    .on(Order.ShipmentRescheduled, _rescheduled)
+    .on(Order.OrderPacked, lambda r, e: _changed(r, e.shipment_id, status="packed"))
+    .on(
+        Order.DocumentIssued,
+        lambda r, e: _document(r, e.shipment_id, e.kind, Document(e.number, e.status)),
+    )
+    .on(
+        Order.DocumentStatusChanged,
+        lambda r, e: _document(
+            r,
+            e.shipment_id,
+            e.kind,
+            Document(r.shipments[e.shipment_id].documents[e.kind].number, e.status, e.discrepancy),
+        ),
+    )
+    .on(Order.ShipmentDispatched, _dispatched)
+    .on(
+        Order.TransitUpdated,
+        lambda r, e: _changed(r, e.shipment_id, transit_status=e.status, location=e.location),
+    )
+    .on(
+        Order.ShipmentDelivered,
+        lambda r, e: _changed(
+            r, e.shipment_id, status="delivered", transit_status="", delivered_at=iso(e.timestamp)
+        ),
+    )
+)
 
 
 class ShipmentsModel(StepModel[ShipmentsRow]):
@@ -141,7 +152,7 @@ class ShipmentsModel(StepModel[ShipmentsRow]):
 
     name = "shipments"
     steps = STEPS
-    topics = topics("OrderReceived", *STEPS)
+    topics = STEPS.topics()
     columns = (
         Column("number", "text", lambda r: r.number),
         Column("customer", "text", lambda r: r.customer),

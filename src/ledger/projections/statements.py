@@ -14,20 +14,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from ledger.aggregates.order import Order
+from ledger.aggregates.stages import WITHDRAWN, Status
 from ledger.aggregates.values import add_days, lines_total
-from ledger.projections.facts import replace, topics
+from ledger.projections.facts import replace
 from ledger.projections.framework import Column, Filter, View
 from ledger.projections.order_rows import flag
 from ledger.projections.rowkit import (
-    STATUS_AFTER,
     StepModel,
-    Steps,
     add_money,
     page_of,
+    status_events,
     with_status,
 )
-
-OFF_STATEMENT = ("cancelled", "split", "merged")  # unless money moved
+from ledger.projections.steps import Steps
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class StatementRow:
     currency: str
     version: int
     total: str
-    status: str = "received"
+    status: str = Status.RECEIVED
     due_days: int | None = None
     invoices: tuple[Invoice, ...] = ()
     credited: str = "0"
@@ -63,7 +63,9 @@ class StatementRow:
 
     @property
     def listed(self) -> bool:
-        return bool(self.invoices) or self.status not in OFF_STATEMENT
+        return (
+            bool(self.invoices) or self.status not in WITHDRAWN
+        )  # listed unless withdrawn with no money moved
 
 
 def due_date(row: StatementRow) -> date | None:
@@ -86,20 +88,30 @@ def _add(amount: str, more: Decimal) -> str:
     return str(Decimal(amount) + more)
 
 
-STEPS: Steps = {
-    **dict.fromkeys(STATUS_AFTER, with_status),
-    "OrderAmended": lambda r, e: (
-        r if e.lines is None else replace(r, total=_total(e.lines, r.currency))
-    ),
-    "OrderConfirmed": lambda r, e: replace(
-        r, status="confirmed", due_days=e.payment_terms.due_days
-    ),
-    "OrderInvoiced": lambda r, e: replace(
-        r, invoices=(*r.invoices, Invoice(e.invoice_number, str(e.amount), e.issued_on.isoformat()))
-    ),
-    "CreditNoteIssued": lambda r, e: replace(r, credited=_add(r.credited, e.amount)),
-    "PaymentReceived": lambda r, e: replace(r, paid=_add(r.paid, e.amount)),
-}
+STEPS: Steps[StatementRow] = (
+    Steps[StatementRow]()
+    .on_each(status_events(Order.OrderConfirmed), with_status)
+    .on(
+        Order.OrderAmended,
+        lambda r, e: r if e.lines is None else replace(r, total=_total(e.lines, r.currency)),
+    )
+    .on(
+        Order.OrderConfirmed,
+        lambda r, e: replace(r, status=Status.CONFIRMED, due_days=e.payment_terms.due_days),
+    )
+    .on(
+        Order.OrderInvoiced,
+        lambda r, e: replace(
+            r,
+            invoices=(
+                *r.invoices,
+                Invoice(e.invoice_number, str(e.amount), e.issued_on.isoformat()),
+            ),
+        ),
+    )
+    .on(Order.CreditNoteIssued, lambda r, e: replace(r, credited=_add(r.credited, e.amount)))
+    .on(Order.PaymentReceived, lambda r, e: replace(r, paid=_add(r.paid, e.amount)))
+)
 
 
 class StatementsModel(StepModel[StatementRow]):
@@ -107,7 +119,7 @@ class StatementsModel(StepModel[StatementRow]):
 
     name = "statements"
     steps = STEPS
-    topics = topics("OrderReceived", *STEPS)
+    topics = STEPS.topics()
     columns = (
         Column("number", "text", lambda r: r.number),
         Column("customer", "text", lambda r: r.customer),

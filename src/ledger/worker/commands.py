@@ -1,17 +1,33 @@
-"""``ledger project`` (runners and scheduler in the foreground) and
-``ledger rebuild NAME|--all`` (blue/green, with a progress bar)."""
+"""``ledger project`` (runners and scheduler in the foreground),
+``ledger rebuild NAME|--all`` (blue/green, with a progress bar),
+``ledger restore FILE`` (a backup loaded, then every read model rebuilt) and
+``ledger forecast`` (the forecast job, once).
+
+The worker is loaded with the ``ledger`` command anyway (``ledger.worker``
+imports it), so these handlers import nothing late."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
+from ledger.application import Ledger
+from ledger.audit.cli_commands import opened_ledger
+from ledger.audit.keys import existing_key, key_file
+from ledger.audit.restore import leaving_nothing, open_backup
+from ledger.cli_support import Progress
 from ledger.projections.registry import READ_MODELS
+from ledger.settings import get_settings
+from ledger.worker.forecasting import forecast_job
+from ledger.worker.process import RebuildBusy, Worker
+from ledger.worker.restore import restore
 
 
 def add_project_command(subparsers: Any) -> None:
@@ -45,10 +61,6 @@ def add_rebuild_command(subparsers: Any) -> None:
 
 
 def project(args: argparse.Namespace) -> int:
-    from ledger.application import Ledger
-    from ledger.settings import get_settings
-    from ledger.worker.process import Worker
-
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
@@ -67,10 +79,6 @@ def project(args: argparse.Namespace) -> int:
 
 
 def rebuild(args: argparse.Namespace) -> int:
-    from ledger.application import Ledger
-    from ledger.settings import get_settings
-    from ledger.worker.process import RebuildBusy, Worker
-
     ledger = Ledger(get_settings())
     worker = Worker(ledger)
     try:
@@ -95,8 +103,56 @@ def rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_restore_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "restore", help="load a backup into an empty store, then rebuild the read models"
+    )
+    parser.add_argument("file", type=Path)
+    parser.set_defaults(handler=run_restore)
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    """Check the backup before the store is even opened, so a refusal (a missing
+    key, a corrupt file) creates nothing; a later one removes what was created."""
+    settings = get_settings()
+    with (
+        leaving_nothing(settings),
+        open_backup(args.file, existing_key(settings)) as checked,
+        opened_ledger(create=True) as ledger,
+    ):
+        progress = Progress("restore", checked.events)
+        counts = restore(ledger, checked, progress)
+        progress.finish()
+    print(f"restored {counts['events']} events of {counts['orders']} orders; projections rebuilt")
+    if settings.database.backend == "sqlite":
+        print(f"the audit key it verified with is kept in {key_file(settings)} (mode 0600)")
+    return 0
+
+
+def add_forecast_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "forecast",
+        help="forecast every seasonal series now and store the forecasts",
+        description="Run the daily forecast job once: bring the seasonal read model up "
+        "to date, forecast every series (product, family, customer, transport mode) and "
+        "replace the stored forecasts that GET /reports/seasonal shows.",
+    )
+    parser.set_defaults(handler=forecast_command)
+
+
+def forecast_command(args: argparse.Namespace) -> int:
+    ledger = Ledger(get_settings())
+    try:
+        worker = Worker(ledger, only=["seasonal"])
+        summary = forecast_job(worker)
+        print(json.dumps(summary, ensure_ascii=False), file=sys.stdout)
+    finally:
+        ledger.close()
+    return 0
+
+
 class ProgressBar:
-    """``name [#####.....]  45%  12000/26000 events  35000 ev/s`` on one line."""
+    """``name [#####.....]  45%  12000/26000 events  <rate> ev/s`` on one line."""
 
     def __init__(self, name: str, out: TextIO, width: int = 30) -> None:
         self.name, self.out, self.width = name, out, width

@@ -1,13 +1,11 @@
 """The forecast job: every seasonal series forecast and stored, daily
 (``LEDGER_FORECAST_CRON``) and once at start when the stored forecasts are
-missing or more than a day old; ``ledger forecast`` runs it by hand."""
+missing or more than a day old; ``ledger forecast`` runs it by hand
+(``ledger.worker.commands``)."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -55,29 +53,3 @@ def _caught_up(worker: Worker, wait: float) -> bool:
             if time.monotonic() >= deadline:
                 return False
     return False
-
-
-def add_forecast_command(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "forecast",
-        help="forecast every seasonal series now and store the forecasts",
-        description="Run the daily forecast job once: bring the seasonal read model up "
-        "to date, forecast every series (product, family, customer, transport mode) and "
-        "replace the stored forecasts that GET /reports/seasonal shows.",
-    )
-    parser.set_defaults(handler=forecast_command)
-
-
-def forecast_command(args: argparse.Namespace) -> int:
-    from ledger.application import Ledger
-    from ledger.settings import get_settings
-    from ledger.worker.process import Worker
-
-    ledger = Ledger(get_settings())
-    try:
-        worker = Worker(ledger, only=["seasonal"])
-        summary = forecast_job(worker)
-        print(json.dumps(summary, ensure_ascii=False), file=sys.stdout)
-    finally:
-        ledger.close()
-    return 0

@@ -86,7 +86,7 @@ class AdvisoryLease:
         self.error: Exception | None = None  # why the last acquire could not even ask
 
     def _connect(self) -> Any:
-        import psycopg
+        import psycopg  # PostgreSQL leases only: an embedded store never loads it
 
         t = self.target
         return psycopg.connect(

@@ -28,11 +28,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 from eventsourcing.persistence import IntegrityError
 
 from ledger.application import Ledger
+from ledger.audit.backup import run_scheduled_backup
+from ledger.audit.keys import AuditKeyProblem
+from ledger.audit.service import seal
 from ledger.clock import Clock
 from ledger.integration.alert_events import CONDITIONS, AlertEvents
 from ledger.projections.alerts import ALERTS, scan_alerts
+from ledger.projections.bulk import fill
 from ledger.projections.forecast_store import FORECASTS, TABLE
-from ledger.projections.framework import Part, Source, View, catch_up, fill
+from ledger.projections.framework import Part, Source, View, catch_up
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import (
     REBUILD_PAGE,
@@ -45,6 +49,7 @@ from ledger.projections.runner import (
 )
 from ledger.projections.side_tables import RecordsModel, Row, text, update
 from ledger.settings import Settings
+from ledger.worker.forecasting import forecast_job
 from ledger.worker.leases import Lease, lease_factory
 from ledger.worker.status import model_status
 from ledger.worker.webhooks import WebhookRunner
@@ -307,9 +312,6 @@ class Worker:
 
     def seal_chain(self) -> int:
         """Seal the chain heads that moved since their last seal (LEDGER_SEAL_CRON)."""
-        from ledger.audit.keys import AuditKeyProblem
-        from ledger.audit.service import seal  # audit builds on the worker: import late
-
         try:
             report, sealed = seal(self.ledger, self.now())
         except AuditKeyProblem as missing:
@@ -323,16 +325,12 @@ class Worker:
 
     def scheduled_backup(self) -> str:
         """A backup into LEDGER_BACKUP_DIR, keeping LEDGER_BACKUP_KEEP (LEDGER_BACKUP_CRON)."""
-        from ledger.audit.backup import run_scheduled_backup
-
         path = run_scheduled_backup(self.settings)
         log.info("backup written: %s", path.name)
         return path.name
 
     def forecast(self, *, only_if_stale: bool = False) -> dict[str, Any] | None:
         """Forecast every seasonal series and store them (LEDGER_FORECAST_CRON)."""
-        from ledger.worker.forecasting import forecast_job
-
         return forecast_job(self, only_if_stale=only_if_stale)
 
     def nightly_rebuild(self) -> None:

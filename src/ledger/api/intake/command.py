@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from ledger.application import Ctx, Ledger
+from ledger.settings import get_settings
 from ledger.sheets.limits import MAX_FILE_BYTES
 
 
@@ -40,6 +42,7 @@ def add_import_command(subparsers: Any) -> None:
 
 
 def import_file(args: argparse.Namespace) -> int:
+    # openpyxl, calamine and numpy: loaded only to import a file.
     from ledger.api.intake.checking import check_file
     from ledger.api.intake.report import report
 
@@ -61,9 +64,7 @@ def import_file(args: argparse.Namespace) -> int:
 
 
 def _commit(args: argparse.Namespace, intake: Any) -> Any:
-    from ledger.api.intake.commit import commit_file
-    from ledger.application import Ctx, Ledger
-    from ledger.settings import get_settings
+    from ledger.api.intake.commit import commit_file  # as in import_file
 
     bar = _Bar(sys.stderr)
     ledger = Ledger(get_settings())

@@ -1,4 +1,5 @@
-"""The API's routers, one module per resource, in the order they are mounted."""
+"""The API's routers, in the order they are mounted: one module per resource,
+and the command routes generated from their declarations (``command_router``)."""
 
 from __future__ import annotations
 
@@ -8,31 +9,27 @@ from ledger.api.routes import (
     admin,
     audit,
     board,
-    complaints,
     documents,
     events,
-    finance,
     health,
     imports,
-    lifecycle,
     metrics,
     orders,
     registers,
     reserved,
     seasonal,
-    shipments,
-    supply,
     webhooks,
 )
+from ledger.api.routes.commands import command_router
 
 ROUTERS: tuple[APIRouter, ...] = (
     orders.router,
-    lifecycle.router,
-    shipments.router,
+    command_router("lifecycle"),
+    command_router("shipments"),
     documents.router,
-    supply.router,
-    finance.router,
-    complaints.router,
+    command_router("supply"),
+    command_router("finance"),
+    command_router("complaints"),
     imports.router,
     board.router,
     registers.router,

@@ -14,7 +14,10 @@ from ledger.api.errors import READ_ERRORS, ApiError
 from ledger.api.params import CleanText
 from ledger.api.responses import ErrorOut, FastJSON
 from ledger.application import OrderNotFound
+from ledger.audit.erasure import erase_customer as erase
+from ledger.audit.export import export_lines
 from ledger.audit.keys import AuditKeyProblem
+from ledger.audit.service import seal, verify_store
 
 T = TypeVar("T")
 NO_KEY: dict[int | str, dict[str, Any]] = {
@@ -40,8 +43,6 @@ def audit_verify(
 ) -> Response:
     """Check every order's hash chain and seals (or one order's); every break is
     named by order and version. A clean store reports what was checked."""
-    from ledger.audit.service import verify_store
-
     report = keyed(lambda: verify_store(ledger, order))
     return FastJSON(report.as_json())
 
@@ -49,8 +50,6 @@ def audit_verify(
 @router.post("/audit/seal", dependencies=[allow("audit")])
 def audit_seal(ledger: LedgerDep) -> Response:
     """Verify, then seal the chain head of every clean order that moved since its last seal."""
-    from ledger.audit.service import seal
-
     report, sealed = keyed(lambda: seal(ledger))
     return FastJSON({"sealed": sealed, **report.as_json()})
 
@@ -72,8 +71,6 @@ JSON_LINES: dict[int | str, dict[str, Any]] = {
 def audit_export(order_id: OrderId, ledger: LedgerDep) -> Response:
     """The order's history as JSON Lines with its chain, then a sealed manifest line;
     check it offline with ``ledger audit verify --file``."""
-    from ledger.audit.export import export_lines
-
     ledger.get_order(order_id)  # 404 before streaming starts
     lines: Iterator[bytes] = keyed(lambda: iter(list(export_lines(ledger, [order_id]))))
     return StreamingResponse(
@@ -89,8 +86,6 @@ def erase_customer(
 ) -> Response:
     """Destroy the customer's personal-data key and record ``PersonalDataErased`` on
     each of their orders: phone, email and addresses then read as "[erased]"."""
-    from ledger.audit.erasure import erase_customer as erase
-
     try:
         orders = erase(ledger, name)
     except OrderNotFound:

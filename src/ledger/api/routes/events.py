@@ -94,11 +94,14 @@ def feed_order(ledger: Ledger, order: str | None) -> UUID | None:
     return order_id
 
 
-def in_log(feed: Feed, after: int) -> None:
-    if after > feed.head():
+def in_log(feed: Feed, after: int) -> int:
+    """The log's head; 422 if ``after`` is beyond it."""
+    head = feed.head()
+    if after > head:
         raise ApiError(
             422, "position_not_in_log", f"no event at position {after} yet", {"after": after}
         )
+    return head
 
 
 @router.get("/events", response_model=FeedOut)
@@ -117,10 +120,9 @@ def read_events(
     so a page may be short (even empty) before the end; keep reading from ``next``."""
     wanted = feed_types(types)
     order_id = feed_order(ledger, order)
-    in_log(feed, after)
-    page = feed.read(
-        after, limit, types=wanted, order=order_id, opened=reads_personal(principal.roles)
-    )
+    head = in_log(feed, after)
+    opened = reads_personal(principal.roles)
+    page = feed.read(after, limit, types=wanted, order=order_id, stop=head, opened=opened)
     return FastJSON({"events": page.events, "next": page.next})
 
 

@@ -1,4 +1,4 @@
-"""Orders: receive, look up, history; verify, amend, confirm, promise; split, merge."""
+"""Orders: look up, search, history; their commands come from ledger.api.commands."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from ledger.aggregates.base import SIDE_STAGES, STAGES
-from ledger.api.deps import CtxDep, LedgerDep, OrderId, PrincipalDep, allow, ctx_for, in_thread
-from ledger.api.errors import COMMAND_ERRORS, READ_ERRORS, ApiError
+from ledger.aggregates.stages import SIDE_STAGES, STAGES
+from ledger.api.deps import LedgerDep, OrderId, PrincipalDep
+from ledger.api.errors import READ_ERRORS, ApiError
 from ledger.api.exports import listing_get
-from ledger.api.fastpath import CommandRoute
 from ledger.api.fields import BusinessDate, BusinessMoment
 from ledger.api.history import DEFAULT_LIMIT, MAX_PAGE_BYTES, history_page
 from ledger.api.history import MAX_LIMIT as MAX_HISTORY_LIMIT
@@ -37,18 +36,8 @@ from ledger.api.responses import (
     OrderOut,
     etag,
     order_json,
-    order_response,
 )
-from ledger.api.schemas import (
-    AmendIn,
-    ConfirmIn,
-    MergeIn,
-    PromiseIn,
-    ReceiveIn,
-    SplitIn,
-    VerifyIn,
-    sku_quantities,
-)
+from ledger.api.routes.commands import command_router
 from ledger.application import OrderNotFound
 from ledger.exports.listings import SEARCH
 from ledger.exports.template import ORDERS_TEMPLATE
@@ -56,30 +45,9 @@ from ledger.projections.search import search_orders as find_orders
 
 router = APIRouter()
 reads = APIRouter(prefix="/orders", tags=["orders"], responses=READ_ERRORS)
-commands = APIRouter(
-    prefix="/orders", tags=["orders"], responses=COMMAND_ERRORS, route_class=CommandRoute
-)
+commands = command_router("orders")
 
 STAGE_PATTERN = f"^({'|'.join((*STAGES, *SIDE_STAGES))})$"
-
-
-@commands.post("", status_code=201, response_model=OrderOut, dependencies=[allow("receive")])
-async def receive_order(body: ReceiveIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
-    """Record a new order; the system gives it its number (SO-YYYY-NNNNNN)."""
-
-    def run() -> Response:
-        result = ledger.receive(
-            ctx_for(ctx, body),
-            channel=body.channel,
-            customer=body.customer.value(),
-            lines=[line.value() for line in body.lines],
-            delivery=body.delivery.value(),
-            currency=body.currency,
-            requested_date=body.requested_date,
-        )
-        return order_response(result, status_code=201, location=True)
-
-    return await in_thread(run)
 
 
 @listing_get(
@@ -189,100 +157,6 @@ def get_history(
 def _next_link(order_id: UUID, after: int, limit: int, with_state: bool) -> str:
     query = f"after={after}&limit={limit}" + ("&with_state=true" if with_state else "")
     return f'</orders/{order_id}/history?{query}>; rel="next"'
-
-
-@commands.post("/merge", status_code=201, response_model=OrderOut, dependencies=[allow("merge")])
-async def merge_orders(body: MergeIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
-    """Close orders of one customer into a new order (all saved together)."""
-
-    def run() -> Response:
-        result = ledger.merge(ctx_for(ctx, body), body.order_ids)
-        return order_response(result, status_code=201, location=True)
-
-    return await in_thread(run)
-
-
-@commands.post("/{order_id}/verify", response_model=OrderOut, dependencies=[allow("verify")])
-async def verify_order(
-    order_id: OrderId, body: VerifyIn, ledger: LedgerDep, ctx: CtxDep
-) -> Response:
-    """Record the check of customer, product and delivery (all true: verified)."""
-
-    def run() -> Response:
-        result = ledger.verify(
-            ctx_for(ctx, body),
-            order_id,
-            checks={str(area): ok for area, ok in body.checks.items()},
-            problems=body.problems,
-        )
-        return order_response(result)
-
-    return await in_thread(run)
-
-
-@commands.post("/{order_id}/amend", response_model=OrderOut, dependencies=[allow("amend")])
-async def amend_order(order_id: OrderId, body: AmendIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
-    """Change lines, delivery or requested date before production starts."""
-
-    def run() -> Response:
-        result = ledger.amend(
-            ctx_for(ctx, body),
-            order_id,
-            reason=body.reason,
-            lines=[line.value() for line in body.lines] if body.lines is not None else None,
-            delivery=body.delivery.value() if body.delivery is not None else None,
-            requested_date=body.requested_date,
-        )
-        return order_response(result)
-
-    return await in_thread(run)
-
-
-@commands.post("/{order_id}/confirm", response_model=OrderOut, dependencies=[allow("confirm")])
-async def confirm_order(
-    order_id: OrderId, body: ConfirmIn, ledger: LedgerDep, ctx: CtxDep
-) -> Response:
-    """Record what was agreed with the customer: date, payment terms, invoicing."""
-
-    def run() -> Response:
-        result = ledger.confirm(
-            ctx_for(ctx, body),
-            order_id,
-            promised_date=body.promised_date,
-            payment_terms=body.payment_terms.value(),
-            invoice_info=dict(body.invoice_info),
-            special_requirements=body.special_requirements,
-            contract_ref=body.contract_ref,
-        )
-        return order_response(result)
-
-    return await in_thread(run)
-
-
-@commands.post("/{order_id}/promises", response_model=OrderOut, dependencies=[allow("promise")])
-async def promise_date(
-    order_id: OrderId, body: PromiseIn, ledger: LedgerDep, ctx: CtxDep
-) -> Response:
-    """Promise a new delivery date; earlier promises stay on record."""
-
-    def run() -> Response:
-        result = ledger.promise_date(
-            ctx_for(ctx, body), order_id, promised_date=body.promised_date, reason=body.reason
-        )
-        return order_response(result)
-
-    return await in_thread(run)
-
-
-@commands.post("/{order_id}/split", response_model=OrderOut, dependencies=[allow("split")])
-async def split_order(order_id: OrderId, body: SplitIn, ledger: LedgerDep, ctx: CtxDep) -> Response:
-    """Close the order into child orders whose lines add up to its unshipped lines."""
-
-    def run() -> Response:
-        parts = [sku_quantities(part) for part in body.parts]
-        return order_response(ledger.split(ctx_for(ctx, body), order_id, parts))
-
-    return await in_thread(run)
 
 
 router.include_router(commands)

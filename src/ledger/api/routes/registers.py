@@ -28,7 +28,6 @@ from ledger.api.read_models import (
     invalid,
 )
 from ledger.api.responses import FastJSON
-from ledger.audit.personal import open_sealed
 from ledger.exports.registers import (
     ARCHIVE,
     COMPLAINTS,
@@ -37,6 +36,7 @@ from ledger.exports.registers import (
     SHIPMENTS,
     STATEMENT,
 )
+from ledger.persistence.personal import open_sealed
 from ledger.projections.archive import archive_index
 from ledger.projections.complaints import complaint_register
 from ledger.projections.lead_times import lead_times

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from ledger.aggregates.base import SIDE_STAGES, STAGES
+from ledger.aggregates.stages import SIDE_STAGES, STAGES
 from ledger.api.documents import company_of, pdf_response, statement_document
 from ledger.api.exports import sheet_file
 from ledger.api.params import CleanText

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
-from ledger.aggregates.base import SIDE_STAGES, STAGES
+from ledger.aggregates.stages import SIDE_STAGES, STAGES
 from ledger.api.deps import command_ctx, in_thread
 from ledger.api.intake.checking import check_file
 from ledger.api.intake.commit import commit_file

@@ -38,6 +38,7 @@ from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import Snapshot
@@ -47,11 +48,12 @@ from ledger.aggregates.order import Order
 from ledger.aggregates.privacy import Privacy, privacy_of
 from ledger.aggregates.state import STATE_TYPES
 from ledger.aggregates.values import ERASED, VALUE_TYPES, Customer, Delivery
-from ledger.audit.key_tables import key_table_for
+from ledger.persistence.key_tables import key_table_for
 from ledger.transcodings import DataclassAsDict
 
 # Other processes see an erasure within this many seconds (their cached keys expire).
 KEY_CACHE_SECONDS = 30.0
+CIPHERS_KEPT = 10_000
 UNOWNED = ""  # the key of deliveries whose order is unknown (should not happen)
 # The order in which a customer's and a delivery's personal fields are sealed
 # together: the stored format, fixed (a test holds it to the declarations).
@@ -77,6 +79,10 @@ class PersonalKeys:
         self._app = app
         self._cache: dict[str, tuple[bytes | None, float]] = {}
         self._lock = threading.Lock()
+        # Ciphers of keys in use (building one per field opened cost more than
+        # the decryption); keyed by the key itself, so an erased key is never
+        # reached again through ``key``.
+        self._ciphers: dict[bytes, AESGCM] = {}
 
     def key(self, customer: str, *, create: bool) -> bytes | None:
         """The customer's key; ``None`` once erased (or never made, unless ``create``)."""
@@ -118,8 +124,13 @@ class PersonalKeys:
         if key is None:
             return [ERASED] * count
         raw = base64.b64decode(sealed)
+        cipher = self._ciphers.get(key)
+        if cipher is None:
+            if len(self._ciphers) >= CIPHERS_KEPT:
+                self._ciphers.clear()
+            cipher = self._ciphers[key] = AESGCM(key)
         try:
-            fields: list[str] = json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], owner.encode()))
+            fields: list[str] = orjson.loads(cipher.decrypt(raw[:12], raw[12:], owner.encode()))
         except InvalidTag:  # sealed under a key since destroyed and replaced
             return [ERASED] * count
         return fields

@@ -28,7 +28,7 @@ class KeyTable(Protocol):
     def destroy(self, customer: str, orders: Sequence[str] = ()) -> None: ...
 
 
-def _now() -> str:
+def now_text() -> str:
     return datetime.now(UTC).isoformat()
 
 
@@ -37,6 +37,9 @@ def key_table_for(app: Any) -> KeyTable:
     if kind == "SQLiteDatastore":
         return SQLiteKeys(app.recorder.datastore)
     if kind == "PostgresDatastore":
+        # Imported here so that an embedded or in-memory store never loads psycopg.
+        from ledger.persistence.pg_key_tables import PostgresKeys
+
         return PostgresKeys(app.recorder.datastore)
     return MemoryKeys(app.recorder)
 
@@ -54,14 +57,18 @@ class MemoryKeys:
         with self.recorder._database_lock:
             row = self.recorder.customer_keys.get(customer)
             if row is None or row[0] is None:
-                self.recorder.customer_keys[customer] = (key, _now(), None)
+                self.recorder.customer_keys[customer] = (key, now_text(), None)
             stored: bytes = self.recorder.customer_keys[customer][0]
             return stored
 
     def destroy(self, customer: str, orders: Sequence[str] = ()) -> None:
         with self.recorder._database_lock:
             row = self.recorder.customer_keys.get(customer)
-            self.recorder.customer_keys[customer] = (None, row[1] if row else _now(), _now())
+            self.recorder.customer_keys[customer] = (
+                None,
+                row[1] if row else now_text(),
+                now_text(),
+            )
             records = self.recorder._idempotency
             for key, record in records.items():
                 if record.order_id in orders:
@@ -84,7 +91,7 @@ class SQLiteKeys:
                 f"INSERT INTO {TABLE} (customer, key, created_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (customer) DO UPDATE SET key = excluded.key, erased_at = NULL "
                 "WHERE key IS NULL",
-                (customer, key, _now()),
+                (customer, key, now_text()),
             )
             c.execute(f"SELECT key FROM {TABLE} WHERE customer = ?", (customer,))
             return bytes(c.fetchone()[0])
@@ -96,7 +103,7 @@ class SQLiteKeys:
             raw.execute("BEGIN")
             raw.execute(
                 f"UPDATE {TABLE} SET key = NULL, erased_at = ? WHERE customer = ?",
-                (_now(), customer),
+                (now_text(), customer),
             )
             raw.execute(
                 f"UPDATE {IDEMPOTENCY_TABLE} SET fingerprint = ? "
@@ -105,54 +112,3 @@ class SQLiteKeys:
             )
             raw.commit()
             raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-class PostgresKeys:
-    def __init__(self, datastore: Any) -> None:
-        from psycopg.sql import Identifier
-
-        self.datastore = datastore
-        schema = datastore.schema
-        self.table = Identifier(schema, TABLE) if schema else Identifier(TABLE)
-        self.commands = (
-            Identifier(schema, IDEMPOTENCY_TABLE) if schema else Identifier(IDEMPOTENCY_TABLE)
-        )
-
-    def _sql(self, text: str) -> Any:
-        from psycopg.sql import SQL
-
-        return SQL(text).format(table=self.table, commands=self.commands)
-
-    def get(self, customer: str) -> bytes | None:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self._sql("SELECT key FROM {table} WHERE customer = %s"), (customer,))
-            row = curs.fetchone()
-        return bytes(row["key"]) if row and row["key"] is not None else None
-
-    def create(self, customer: str, key: bytes) -> bytes:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                self._sql(
-                    "INSERT INTO {table} AS k (customer, key, created_at) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (customer) DO UPDATE SET key = excluded.key, erased_at = NULL "
-                    "WHERE k.key IS NULL"
-                ),
-                (customer, key, _now()),
-            )
-            curs.execute(self._sql("SELECT key FROM {table} WHERE customer = %s"), (customer,))
-            row = curs.fetchone()
-        assert row is not None
-        return bytes(row["key"])
-
-    def destroy(self, customer: str, orders: Sequence[str] = ()) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                self._sql("UPDATE {table} SET key = NULL, erased_at = %s WHERE customer = %s"),
-                (_now(), customer),
-            )
-            curs.execute(
-                self._sql("UPDATE {commands} SET fingerprint = %s WHERE order_id = ANY(%s)"),
-                (ERASED_FINGERPRINT, list(orders)),
-            )
-        with self.datastore.get_connection() as conn:
-            conn.execute(self._sql("VACUUM FULL {table}"))
