@@ -20,8 +20,9 @@ import ledger
 from ledger.aggregates import values
 from ledger.aggregates.order import Order
 from ledger.aggregates.stages import SIDE_STAGES, STAGES
+from ledger.api import commands
 from ledger.api.app import create_app
-from ledger.api.ui.actions import ACTIONS, RECEIVE_FIELDS
+from ledger.api.ui.actions import ACTIONS, RECEIVE_FIELDS, action_path
 from ledger.api.ui.charts import Series, grouped_bars, integer_axis, short
 from ledger.api.ui.forms import Field
 from ledger.api.ui.i18n import _EVENTS, _LABELS
@@ -85,7 +86,9 @@ def _inputs(fields: list[Field]) -> list[Field]:
 
 def test_every_action_and_every_field_of_its_form_has_a_label() -> None:
     for action in ACTIONS:
-        assert _zh(_LABELS[f"action.{action.name}"]), action.name
+        assert _zh((action.label("en"), action.label("zh"))), action.name
+        if action.subjects is not None:
+            assert _zh(_LABELS[f"actions.subject.{action.name}"]), action.name
         for f in _inputs(action.fields):
             assert f.key in FIELDS and _zh(FIELDS[f.key]), (action.name, f.key)
             for choice in f.choices:
@@ -157,28 +160,21 @@ def test_money_at_the_amount_bound_keeps_short_axis_labels() -> None:
     assert short(10**13) == "10T"
 
 
-def test_every_action_names_the_application_command_it_ends_in() -> None:
-    from ledger.api.ui.actions import COMMAND_OF
-    from ledger.application import Ledger
-
-    assert set(COMMAND_OF) == {action.name for action in ACTIONS}
-    assert set(COMMAND_OF.values()) <= set(dir(Ledger))
-
-
-def test_the_actions_agree_with_the_command_declarations_once_there_are_any() -> None:
-    """Path, permission and body of each action are its command's (skipped
-    until the command declarations, ``ledger.api.commands``, are there)."""
-    commands = pytest.importorskip("ledger.api.commands")
-    from ledger.api.ui.actions import COMMAND_OF
-
-    def shape(path: str) -> str:
-        return re.sub(r"\{\w*\}", "{}", path)
-
+def test_the_actions_are_the_command_declarations_and_name_their_ids() -> None:
+    """Each action is a declared command (its path, permission, roles, body and
+    labels are the declaration's); one with ids after the order's in its path
+    picks them from the order's subjects; a command the pages leave out is
+    left out on purpose."""
     for action in ACTIONS:
-        declared = commands.BY_NAME[COMMAND_OF[action.name]]
-        ids = "{}/documents/{}" if action.name == "document_status" else "{}"
-        mine = "/orders/{order_id}" + action.path.replace("{subject}", ids)
-        assert shape(declared.path) == shape(mine), action.name
-        assert declared.permission == action.permission, action.name
-        if action.body is not None:
-            assert declared.body is action.body, action.name
+        declared = commands.BY_NAME[action.name]
+        assert (action.path, action.permission, action.roles, action.body) == (
+            declared.path, declared.permission, declared.roles, declared.body)  # fmt: skip
+        assert action.label("zh") == declared.labels["zh"], action.name
+        assert declared.path.startswith("/orders/{order_id}/"), action.name
+        assert bool(declared.ids) == (action.subjects is not None), action.name
+        subject = "|".join(f"s{i}" for i in range(len(declared.ids)))
+        path = action_path("o-1", action, subject)
+        expected = re.sub(r"\{\w+\}", "{}", declared.path).format("o-1", *subject.split("|"))
+        assert path == expected, action.name
+    assert set(commands.BY_NAME) - {a.name for a in ACTIONS} == {"receive", "merge", "split"}
+    assert all(commands.BY_NAME[a.name].roles for a in ACTIONS)

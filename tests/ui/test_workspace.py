@@ -125,14 +125,14 @@ def test_a_merchandiser_takes_an_order_from_the_new_order_page_to_archived_in_ch
     assert first.get_attribute("data-action") == "verify"  # the next action comes first
     act(page, "verify")
     act(page, "confirm", {"promised_date": PROMISED})
-    act(page, "schedule", {"planned_date": PLANNED})
+    act(page, "schedule_shipment", {"planned_date": PLANNED})
     sid = page.locator("[data-testid=shipments] h3 .code").first.inner_text()
-    act(page, "document", {"kind": "dispatch_note", "number": "DI-1", "status": "submitted"}, sid)
-    act(page, "document", {"kind": "waybill", "number": "WA-1", "status": "submitted"}, sid)
+    for kind, number in (("dispatch_note", "DI-1"), ("waybill", "WA-1")):
+        act(page, "issue_document", {"kind": kind, "number": number, "status": "submitted"}, sid)
     act(page, "dispatch", {"tracking_number": "SF1234567890"}, sid)
     act(page, "deliver", {"received_by": "王小明"}, sid)
     act(page, "invoice", {"invoice_number": "INV-UI-1", "amount": AMOUNT, "issued_on": ISSUED})
-    act(page, "payment", {"reference": "PAY-UI-1", "amount": AMOUNT, "received_on": ISSUED})
+    act(page, "receive_payment", {"reference": "PAY-UI-1", "amount": AMOUNT, "received_on": ISSUED})
     act(page, "settle")
     act(page, "archive", {"archive_ref": "AR-1"})
     assert page.locator("[data-testid=stage]").inner_text() == "已归档"
@@ -164,7 +164,7 @@ def test_each_role_sees_only_its_own_actions(
     if role == "auditor":
         assert shown == set() and page.locator("[data-testid=no-actions]").count() == 1
     elif role == "warehouse":
-        assert {"pack", "document", "dispatch"} <= shown
+        assert {"pack", "issue_document", "dispatch"} <= shown
     else:
         assert "invoice" in shown and not shown & {"dispatch", "verify", "hold"}
 
@@ -429,9 +429,9 @@ def test_amend_and_a_document_status_from_the_page_send_only_what_was_changed(
         {"sku": LINE["sku"], "quantity": 5}]})["shipments"][0]["shipment_id"]  # fmt: skip
     api(server, order_id, f"/shipments/{sid}/documents", {"kind": "waybill", "number": "W-9"})
     page.goto(f"/ui/orders/{order_id}")
-    options = page.locator("[data-testid=form-document_status] [name=_subject] option")
+    options = page.locator("[data-testid=form-change_document_status] [name=_subject] option")
     assert options.first.text_content() == f"{sid} · 运单"
-    act(page, "document_status", {"status": "reviewed"}, f"{sid}|waybill")
+    act(page, "change_document_status", {"status": "reviewed"}, f"{sid}|waybill")
     shipment = server.get(f"/orders/{order_id}")["shipments"][0]
     assert shipment["documents"]["waybill"]["status"] == "reviewed"
     assert "已审核" in page.locator("[data-testid=shipments]").inner_text()

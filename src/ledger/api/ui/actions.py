@@ -1,11 +1,12 @@
 """The commands a page offers, and how a page's post reaches the API.
 
-One table, ``ACTIONS``: per command its API path, request model and
-permission (the API's own: ``ledger.api.schemas`` and the role table of
-``ledger.api.auth``), and when the order's state makes it worth offering.
-The forms are generated from the request models (``forms``), so a field
-added to a model appears on the page. When the command declarations of the
-API become one registry, this table is the one place to switch to it.
+One table, ``ACTIONS``: the commands a page offers, by their names in the
+API's command declarations (``ledger.api.commands``), which give each one's
+path, permission, roles, request model and labels; the table adds only when
+the order's state makes a command worth offering and what its path's ids are
+chosen from. The forms are generated from the request models (``forms``), so
+a field added to a model appears on the page; the fields' labels are the
+pages' own (``i18n_values.FIELDS``), the registry having none.
 
 A page's post is sent through the application's HTTP interface itself (the
 same ASGI app, in process): the same role check, validation, idempotency
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,14 +32,16 @@ import httpx
 from fastapi import Request
 from pydantic import BaseModel
 
-from ledger.api import schemas
 from ledger.api.auth import Principal
+from ledger.api.commands import BY_NAME as COMMANDS
+from ledger.api.commands import CommandDeclaration
 from ledger.api.ui.forms import Field, fields_of
 from ledger.api.ui.session import TOKEN_COOKIE, same_origin
 
 State = dict[str, Any]
 CLOSED = ("cancelled", "archived", "split", "merged")
 INTERNAL = "http://ledger.internal"
+_ID = re.compile(r"\{\w+\}")
 
 
 def _open(s: State) -> bool:
@@ -83,20 +87,43 @@ def _open_items(key: str, ident: str) -> Callable[[State], list[str]]:
 
 @dataclass(frozen=True)
 class Action:
-    """A command a page can send: ``path`` below ``/orders/{order_id}``,
-    ``{subject}`` in it chosen from ``subjects(state)`` when there is one."""
+    """A command a page can send, by its name in the command declarations
+    (``ledger.api.commands``): path, permission, roles, request model and
+    labels are the declaration's. What only a page needs is here: when the
+    order's state makes it worth offering, the subjects its path's ids are
+    chosen from (``shipment`` or ``shipment|kind``), the next actions it answers."""
 
     name: str
-    permission: str
-    path: str
-    body: type[BaseModel] | None
     when: Callable[[State], bool]
     subjects: Callable[[State], list[str]] | None = None
     serves: tuple[str, ...] = ()  # the board's next actions this command answers
 
     @property
+    def command(self) -> CommandDeclaration[Any]:
+        return COMMANDS[self.name]
+
+    @property
+    def path(self) -> str:
+        return self.command.path
+
+    @property
+    def permission(self) -> str:
+        return self.command.permission
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return self.command.roles
+
+    @property
+    def body(self) -> type[BaseModel]:
+        return self.command.body
+
+    def label(self, lang: str) -> str:
+        return self.command.label("zh" if lang == "zh" else "en")
+
+    @property
     def fields(self) -> list[Field]:
-        return _fields(self.body) if self.body is not None else []
+        return _fields(self.body)
 
 
 @cache
@@ -106,97 +133,61 @@ def _fields(model: type[BaseModel]) -> list[Field]:
 
 
 ACTIONS: tuple[Action, ...] = (
-    Action("verify", "verify", "/verify", schemas.VerifyIn,
-           lambda s: _progressing(s) and s["status"] in ("received", "rejected"),
+    Action("verify", lambda s: _progressing(s) and s["status"] in ("received", "rejected"),
            serves=("verify order", "amend order and verify again")),
-    Action("confirm", "confirm", "/confirm", schemas.ConfirmIn,
-           lambda s: _progressing(s) and s["status"] == "verified",
+    Action("confirm", lambda s: _progressing(s) and s["status"] == "verified",
            serves=("confirm with customer",)),
-    Action("promise", "promise", "/promises", schemas.PromiseIn, _confirmed,
-           serves=("agree a new delivery date with customer",)),
-    Action("schedule", "schedule", "/shipments", schemas.ScheduleShipmentIn,
+    Action("promise_date", _confirmed, serves=("agree a new delivery date with customer",)),
+    Action("schedule_shipment",
            lambda s: _confirmed(s) and any(line["open"] for line in s["lines"]),
            serves=("schedule shipment and prepare documents",
                    "plan production or allocate stock")),
-    Action("production", "production", "/production", schemas.ProgressIn,
+    Action("progress_production",
            lambda s: _confirmed(s) and not s["production"]["completed"],
            serves=("plan production or allocate stock", "follow up production")),
-    Action("complete_production", "production", "/production/complete", None,
+    Action("complete_production",
            lambda s: _confirmed(s) and not s["production"]["completed"],
            serves=("follow up production",)),
-    Action("amend", "amend", "/amend", schemas.AmendIn,
-           lambda s: _progressing(s) and s["facets"]["shipped"] == 0,
+    Action("amend", lambda s: _progressing(s) and s["facets"]["shipped"] == 0,
            serves=("amend order and verify again",)),
-    Action("purchase", "purchase", "/purchases", schemas.PurchaseIn, _confirmed),
-    Action("receive_purchase", "purchase", "/purchases/{subject}/receive",
-           schemas.ReceivePurchaseIn, _open, _open_items("purchases", "po_number")),
-    Action("allocate", "stock", "/allocations", schemas.StockIn, _confirmed),
-    Action("release_stock", "stock", "/allocations/release", schemas.StockIn,
-           lambda s: _open(s) and s["facets"]["allocated"] > 0),
-    Action("reschedule", "schedule", "/shipments/{subject}/reschedule", schemas.RescheduleIn,
-           _progressing, _shipments("planned", "packed")),
-    Action("pack", "pack", "/shipments/{subject}/pack", schemas.PackIn, _progressing,
-           _shipments("planned")),
-    Action("document", "document", "/shipments/{subject}/documents", schemas.DocumentIn,
-           _progressing, _shipments("planned", "packed"),
+    Action("order_purchase", _confirmed),
+    Action("receive_purchase", _open, _open_items("purchases", "po_number")),
+    Action("allocate_stock", _confirmed),
+    Action("release_stock", lambda s: _open(s) and s["facets"]["allocated"] > 0),
+    Action("reschedule_shipment", _progressing, _shipments("planned", "packed")),
+    Action("pack", _progressing, _shipments("planned")),
+    Action("issue_document", _progressing, _shipments("planned", "packed"),
            serves=("schedule shipment and prepare documents",)),
-    Action("document_status", "document", "/shipments/{subject}/status",
-           schemas.DocumentStatusIn, _progressing, _documents),
-    Action("dispatch", "dispatch", "/shipments/{subject}/dispatch", schemas.DispatchIn,
-           _progressing, _shipments("planned", "packed"),
+    Action("change_document_status", _progressing, _documents),
+    Action("dispatch", _progressing, _shipments("planned", "packed"),
            serves=("schedule shipment and prepare documents",)),
-    Action("transit", "transit", "/shipments/{subject}/transit", schemas.TransitIn,
-           _open, _in_transit, serves=("handle transit exception",)),
-    Action("deliver", "deliver", "/shipments/{subject}/deliver", schemas.DeliverIn,
-           _open, _in_transit, serves=("track shipment to delivery", "handle transit exception")),
-    Action("invoice", "invoice", "/invoices", schemas.InvoiceIn,
+    Action("update_transit", _open, _in_transit, serves=("handle transit exception",)),
+    Action("deliver", _open, _in_transit,
+           serves=("track shipment to delivery", "handle transit exception")),
+    Action("invoice",
            lambda s: _open(s) and s["status"] not in ("received", "verified", "rejected"),
            serves=("invoice customer",)),
-    Action("credit", "credit", "/credit-notes", schemas.CreditNoteIn,
-           lambda s: _open(s) and bool(s["invoices"])),
-    Action("payment", "payment", "/payments", schemas.PaymentIn,
-           lambda s: _open(s) and bool(s["invoices"]), serves=("collect payment",)),
-    Action("settle", "settle", "/settle", None,
-           lambda s: _open(s) and s["stage"] == "invoiced", serves=("settle order",)),
-    Action("archive", "archive", "/archive", schemas.ArchiveIn,
+    Action("issue_credit_note", lambda s: _open(s) and bool(s["invoices"])),
+    Action("receive_payment", lambda s: _open(s) and bool(s["invoices"]),
+           serves=("collect payment",)),
+    Action("settle", lambda s: _open(s) and s["stage"] == "invoiced", serves=("settle order",)),
+    Action("archive",
            lambda s: s["stage"] in ("settled", "cancelled") and s["status"] != "archived",
            serves=("archive order",)),
-    Action("quality", "quality", "/quality-issues", schemas.QualityIssueIn, _open),
-    Action("resolve_quality", "quality", "/quality-issues/{subject}/resolve",
-           schemas.ResolveQualityIssueIn, _open, _open_items("quality_issues", "issue_id"),
+    Action("raise_quality_issue", _open),
+    Action("resolve_quality_issue", _open, _open_items("quality_issues", "issue_id"),
            serves=("resolve quality issue",)),
-    Action("complaint", "complaint", "/complaints", schemas.ComplaintIn,
-           lambda s: s["status"] not in CLOSED),
-    Action("resolve_complaint", "complaint", "/complaints/{subject}/resolve",
-           schemas.ResolveComplaintIn, lambda s: s["status"] not in CLOSED,
+    Action("file_complaint", lambda s: s["status"] not in CLOSED),
+    Action("resolve_complaint", lambda s: s["status"] not in CLOSED,
            _open_items("complaints", "complaint_id"), serves=("resolve complaint",)),
-    Action("hold", "hold", "/hold", schemas.ReasonIn, lambda s: _open(s) and not s["on_hold"]),
-    Action("release", "release", "/release", schemas.ReasonIn,
-           lambda s: _open(s) and s["on_hold"], serves=("resolve hold and release",)),
-    Action("short_close", "short_close", "/short-close", schemas.ShortCloseIn,
-           lambda s: _confirmed(s) and any(line["open"] for line in s["lines"])),
-    Action("cancel", "cancel", "/cancel", schemas.ReasonIn,
-           lambda s: _open(s) and s["facets"]["shipped"] == 0),
+    Action("hold", lambda s: _open(s) and not s["on_hold"]),
+    Action("release", lambda s: _open(s) and s["on_hold"],
+           serves=("resolve hold and release",)),
+    Action("short_close", lambda s: _confirmed(s) and any(line["open"] for line in s["lines"])),
+    Action("cancel", lambda s: _open(s) and s["facets"]["shipped"] == 0),
 )  # fmt: skip
 BY_NAME = {action.name: action for action in ACTIONS}
-# Each action's command: the ``Ledger`` method it ends in, the name the command
-# declarations will carry (the key to switch ``path``, ``body`` and ``permission`` to).
-COMMAND_OF = {
-    "verify": "verify", "confirm": "confirm", "promise": "promise_date",
-    "schedule": "schedule_shipment", "production": "progress_production",
-    "complete_production": "complete_production", "amend": "amend",
-    "purchase": "order_purchase", "receive_purchase": "receive_purchase",
-    "allocate": "allocate_stock", "release_stock": "release_stock",
-    "reschedule": "reschedule_shipment", "pack": "pack", "document": "issue_document",
-    "document_status": "change_document_status", "dispatch": "dispatch",
-    "transit": "update_transit", "deliver": "deliver", "invoice": "invoice",
-    "credit": "issue_credit_note", "payment": "receive_payment", "settle": "settle",
-    "archive": "archive", "quality": "raise_quality_issue",
-    "resolve_quality": "resolve_quality_issue", "complaint": "file_complaint",
-    "resolve_complaint": "resolve_complaint", "hold": "hold", "release": "release",
-    "short_close": "short_close", "cancel": "cancel",
-}  # fmt: skip
-RECEIVE_FIELDS = fields_of(schemas.ReceiveIn)
+RECEIVE_FIELDS = fields_of(COMMANDS["receive"].body)
 
 
 def offered(who: Principal, state: State, next_action: str) -> list[Action]:
@@ -205,9 +196,17 @@ def offered(who: Principal, state: State, next_action: str) -> list[Action]:
     mine = [
         a
         for a in ACTIONS
-        if who.may(a.permission) and a.when(state) and (a.subjects is None or a.subjects(state))
+        if not who.roles.isdisjoint(a.roles)
+        and a.when(state)
+        and (a.subjects is None or a.subjects(state))
     ]
     return sorted(mine, key=lambda a: next_action not in a.serves)
+
+
+def done_label(name: str, lang: str) -> str:
+    """What a recorded command is called on the page (``?done=``), or ``""``."""
+    command = COMMANDS.get(name)
+    return command.label("zh" if lang == "zh" else "en") if command is not None else ""
 
 
 # -- CSRF and one-time keys ------------------------------------------------------------
@@ -274,7 +273,10 @@ async def send(
 
 
 def action_path(order_id: str, action: Action, subject: str) -> str:
-    """The API path; a document's subject ``shipment|kind`` names both."""
-    parts = [quote(part, safe="") for part in subject.split("|", 1)]
-    named = "/documents/".join(parts)
-    return f"/orders/{order_id}" + action.path.replace("{subject}", named)
+    """The declaration's path with the order's id and the subject's ids in
+    it: ``shipment|kind`` names a shipment and one of its documents."""
+    parts = iter(
+        quote(part, safe="") for part in subject.split("|", max(len(action.command.ids) - 1, 0))
+    )
+    path = action.path.replace("{order_id}", quote(order_id, safe=""))
+    return _ID.sub(lambda _: next(parts, ""), path)

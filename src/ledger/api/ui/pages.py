@@ -21,6 +21,7 @@ from ledger.api.errors import ApiError
 from ledger.api.fields import DATE_RANGE
 from ledger.api.params import CleanText
 from ledger.api.ui import data, downloads, order_view, planning_page, reports_view
+from ledger.api.ui.actions import done_label
 from ledger.api.ui.i18n import LANG_COOKIE, LANGS, translator
 from ledger.api.ui.render import (
     HERE,
@@ -219,6 +220,7 @@ def render_order(
     extras = _order_extras(request, order_id, view)
     forms = workspace_forms(request, who, view, extras["next_action"], extra.get("failed"))
     extra.setdefault("done", "")
+    extra["done_label"] = done_label(extra["done"], lang_of(request))
     return page(request, "order.html", who, status_code, **view, **extras, **forms, **extra)
 
 

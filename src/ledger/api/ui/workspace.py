@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ledger.api.auth import Principal
+from ledger.api.commands import BY_NAME as COMMANDS
 from ledger.api.deps import in_thread
 from ledger.api.params import CleanText
 from ledger.api.ui import order_view
@@ -84,6 +85,9 @@ def refusal(outcome: Outcome, lang: str) -> str:
 # -- a new order -------------------------------------------------------------------------
 
 
+RECEIVE = COMMANDS["receive"]
+
+
 def _new_page(request: Request, who: Principal, status: int = 200, **context: Any) -> HTMLResponse:
     values = context.setdefault("values", {})
     context.setdefault("errors", {})
@@ -102,7 +106,7 @@ def new_order_form(request: Request) -> Response:
     who = principal_of(request)
     if who is None:
         return to_login(request)
-    if not who.may("receive"):
+    if not who.may(RECEIVE.permission):
         return refused(request, 403, "error.forbidden", "form.forbidden")
     return _new_page(request, who)
 
@@ -115,13 +119,13 @@ async def new_order(request: Request) -> Response:
     form = await _form(request)
     if not form_is_ours(request, form):
         return refused(request, 403, "error.forbidden", "error.other_site")
-    if not who.may("receive"):
+    if not who.may(RECEIVE.permission):
         return refused(request, 403, "error.forbidden", "form.forbidden")
     key = form.get("_key") or one_time_key()
     if form.get("_add"):
         values = compact_rows(RECEIVE_FIELDS, form)
         return _new_page(request, who, values=values, key=key, add=1)
-    outcome = await send(request, "/orders", to_body(RECEIVE_FIELDS, form), key=key)
+    outcome = await send(request, RECEIVE.path, to_body(RECEIVE_FIELDS, form), key=key)
     if outcome.ok:
         return RedirectResponse(f"/ui/orders/{outcome.body['id']}?done=receive", status_code=303)
     values = compact_rows(RECEIVE_FIELDS, form)
@@ -176,7 +180,7 @@ async def act(
         return await in_thread(
             lambda: render_order(request, who, order_id, status_code=403, failed=failed)
         )
-    body = to_body(action.fields, form) if action.body is not None else None
+    body = to_body(action.fields, form)
     path = action_path(order_id, action, form.get("_subject", ""))
     outcome = await send(request, path, body, key=key, version=version)
     if outcome.ok:
