@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.aggregates.values import CHANNELS, TRANSPORT_MODES
-from ledger.api.schemas import ConfirmIn, ReceiveIn
+from ledger.api.commands import BY_NAME
+from ledger.api.schemas import ReceiveIn
 from ledger.api.ui.forms import fields_of, to_body
 from ledger.api.ui.workspace import compact_rows
 
@@ -59,9 +60,9 @@ def test_a_filled_new_order_form_is_the_body_it_was_filled_with(
     form = as_form(body)
     for i in range(len(body["lines"]), len(body["lines"]) + blank_rows):
         form |= {f"lines.{i}.sku": "", f"lines.{i}.name": " "}  # blank rows are no rows
-    sent = to_body(fields_of(ReceiveIn), form)
+    sent = to_body(fields_of(BY_NAME["receive"]), form)
     assert ReceiveIn.model_validate(sent) == ReceiveIn.model_validate(body)
-    kept = compact_rows(fields_of(ReceiveIn), form)
+    kept = compact_rows(fields_of(BY_NAME["receive"]), form)
     assert {k: v for k, v in kept.items() if v} == {k: v for k, v in as_form(body).items() if v}
 
 
@@ -69,14 +70,14 @@ def test_a_filled_new_order_form_is_the_body_it_was_filled_with(
 def test_a_removed_row_is_not_sent(body: dict[str, Any], data: st.DataObject) -> None:
     gone = data.draw(st.integers(0, len(body["lines"]) - 1))
     form = as_form(body) | {f"lines.{gone}._remove": "on"}
-    sent = to_body(fields_of(ReceiveIn), form)
+    sent = to_body(fields_of(BY_NAME["receive"]), form)
     assert [line["sku"] for line in sent["lines"]] == [
         line["sku"] for i, line in enumerate(body["lines"]) if i != gone
     ]
 
 
 def test_an_optional_group_left_at_its_defaults_is_left_to_the_api() -> None:
-    fields = fields_of(ConfirmIn)
+    fields = fields_of(BY_NAME["confirm"])
     terms = {"method": "bank_transfer", "due_days": "30", "prepayment_percent": "0"}
     untouched = {"promised_date": "2026-12-20"} | {
         f"payment_terms.{k}": v for k, v in terms.items()

@@ -123,13 +123,13 @@ class Action:
 
     @property
     def fields(self) -> list[Field]:
-        return _fields(self.body)
+        return _fields(self.name)
 
 
 @cache
-def _fields(model: type[BaseModel]) -> list[Field]:
-    """A model's form fields, worked out once (never changed afterwards)."""
-    return fields_of(model)
+def _fields(name: str) -> list[Field]:
+    """A command's form fields, worked out once (never changed afterwards)."""
+    return fields_of(COMMANDS[name])
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -187,7 +187,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("cancel", lambda s: _open(s) and s["facets"]["shipped"] == 0),
 )  # fmt: skip
 BY_NAME = {action.name: action for action in ACTIONS}
-RECEIVE_FIELDS = fields_of(COMMANDS["receive"].body)
+RECEIVE_FIELDS = fields_of(COMMANDS["receive"])
 
 
 def offered(who: Principal, state: State, next_action: str) -> list[Action]:

@@ -1,8 +1,9 @@
-"""Plain HTML forms generated from the API's request models, and back.
+"""Plain HTML forms generated from the API's command declarations, and back.
 
-A form field per field of a command's pydantic body (``ledger.api.schemas``):
-its input type, limits and choices come from the model's own annotations,
-so a page asks for exactly what the API accepts. A submitted form becomes
+A form field per field of a command's pydantic body, as its declaration
+describes it (``ledger.api.commands``: ``CommandDeclaration.fields``): its
+input type, limits and choices come from the model's own annotations, so a
+page asks for exactly what the API accepts. A submitted form becomes
 the JSON body the API takes (``to_body``); the API validates it, so a page
 refuses exactly what the API refuses, with the same messages.
 
@@ -12,15 +13,12 @@ a table of rows, each row a numbered group.
 
 from __future__ import annotations
 
-import types
-import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any
 
-from pydantic import BaseModel
+from ledger.api.commands import CommandDeclaration, FormField
 
 # Fields a page never asks for: business time is "now" on a page.
 HIDDEN = frozenset({"occurred_at"})
@@ -48,100 +46,64 @@ class Field:
     group: list[Field] = field(default_factory=list)  # a nested model's fields
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """The annotation without ``| None`` and ``Annotated``; whether it was optional."""
-    optional = False
-    origin = get_origin(annotation)
-    if origin in (Union, types.UnionType):
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        optional = len(args) < len(get_args(annotation))
-        annotation = args[0]
-    while get_origin(annotation) is typing.Annotated:
-        annotation = get_args(annotation)[0]
-    return annotation, optional
+def fields_of(command: CommandDeclaration[Any]) -> list[Field]:
+    """The inputs of a command's body, from its declaration's form fields
+    (``CommandDeclaration.fields``); the path's ids are the page's subjects."""
+    return _inputs(f for f in command.fields() if f.source == "body")
 
 
-def _limits(metadata: list[Any], annotation: Any) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    items = list(metadata)
-    raw = annotation
-    if get_origin(raw) in (Union, types.UnionType):
-        raw = next(a for a in get_args(raw) if a is not type(None))
-    if get_origin(raw) is typing.Annotated:
-        items.extend(get_args(raw)[1:])
-    for item in items:
-        for name in ("max_length", "min_length", "pattern", "ge", "gt", "le", "lt"):
-            value = getattr(item, name, None)
-            if value is not None:
-                found[name] = value
-        places = getattr(item, "decimal_places", None)
-        if places is not None:
-            found["decimal_places"] = places
-        for sub in getattr(item, "metadata", []) or []:
-            for name in ("ge", "gt", "le", "lt", "decimal_places"):
-                value = getattr(sub, name, None)
-                if value is not None:
-                    found[name] = value
-    return found
-
-
-def fields_of(model: type[BaseModel], prefix: str = "") -> list[Field]:
-    """The inputs of ``model``, in the order it declares its fields."""
+def _inputs(declared: Iterable[FormField], prefix: str = "") -> list[Field]:
     result = []
-    for key, info in model.model_fields.items():
-        if key in HIDDEN:
-            continue
-        name = f"{prefix}{key}"
-        annotation, optional = _unwrap(info.annotation)
-        required = info.is_required()
-        default = "" if info.is_required() or info.default is None else info.default
-        if not isinstance(default, str | int | Decimal | bool):
-            default = ""
-        limits = _limits(info.metadata, info.annotation)
-        made = Field(name, key, "text", required, default)
-        origin = get_origin(annotation)
-        if origin is Literal:
-            made.kind, made.choices = "select", tuple(str(a) for a in get_args(annotation))
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            made.kind, made.group = "group", fields_of(annotation, f"{name}.")
-        elif origin is list:
-            inner, _ = _unwrap(get_args(annotation)[0])
-            if isinstance(inner, type) and issubclass(inner, BaseModel):
-                made.kind, made.columns = "rows", fields_of(inner)
-            else:
-                made.kind = "lines"
-            made.maximum = limits.get("max_length")
-            made.minimum = limits.get("min_length")
-        elif origin is dict:
-            keys, _ = _unwrap(get_args(annotation)[0])
-            if get_origin(keys) is Literal:
-                made.kind, made.choices = "checks", tuple(str(a) for a in get_args(keys))
-            else:
-                continue  # a free mapping (invoice_info): left to the API
-        elif annotation is bool:
-            made.kind = "checkbox"
-        elif annotation is int:
-            made.kind, made.step = "number", "1"
-            made.minimum = limits.get("ge", limits["gt"] + 1 if "gt" in limits else None)
-            made.maximum = limits.get("le", limits["lt"] - 1 if "lt" in limits else None)
-        elif annotation is Decimal:
-            places = limits.get("decimal_places", 4)
-            made.kind, made.step = "decimal", f"{Decimal(1).scaleb(-places):f}"
-            made.minimum = limits.get("ge", limits.get("gt"))
-            made.maximum = limits.get("le", limits.get("lt"))
-        elif annotation is date:
-            made.kind = "date"
-        elif annotation is datetime:
-            continue
-        else:
-            made.max_length = limits.get("max_length")
-            made.pattern = limits.get("pattern")
-            if made.max_length is not None and made.max_length > LONG:
-                made.kind = "textarea"
-        if optional:
-            made.required = False
-        result.append(made)
+    for form_field in declared:
+        made = _input(form_field, f"{prefix}{form_field.name}")
+        if made is not None and form_field.name not in HIDDEN:
+            result.append(made)
     return result
+
+
+def _input(declared: FormField, name: str) -> Field | None:
+    """One input, or None for what a page leaves to the API (a free mapping,
+    a business time)."""
+    limits, kind = declared.limits, declared.kind
+    default = declared.default if declared.default is not None else ""
+    if declared.required or not isinstance(default, str | int | Decimal | bool):
+        default = ""
+    made = Field(name, declared.name, "text", declared.required, default)
+    if kind == "choice":
+        made.kind, made.choices = "select", declared.choices
+    elif kind == "group":
+        made.kind, made.group = "group", _inputs(declared.items, f"{name}.")
+    elif kind == "list":
+        (item,) = declared.items
+        if item.kind == "group":
+            made.kind, made.columns = "rows", _inputs(item.items)
+        else:
+            made.kind = "lines"
+        made.maximum, made.minimum = limits.get("max_length"), limits.get("min_length")
+    elif kind == "mapping":
+        if not declared.choices:
+            return None  # a free mapping (invoice_info): left to the API
+        made.kind, made.choices = "checks", declared.choices
+    elif kind == "boolean":
+        made.kind = "checkbox"
+    elif kind == "integer":
+        made.kind, made.step = "number", "1"
+        made.minimum = limits.get("ge", limits["gt"] + 1 if "gt" in limits else None)
+        made.maximum = limits.get("le", limits["lt"] - 1 if "lt" in limits else None)
+    elif kind == "decimal":
+        places = limits.get("decimal_places", 4)
+        made.kind, made.step = "decimal", f"{Decimal(1).scaleb(-places):f}"
+        made.minimum = limits.get("ge", limits.get("gt"))
+        made.maximum = limits.get("le", limits.get("lt"))
+    elif kind == "date":
+        made.kind = "date"
+    elif kind == "datetime":
+        return None
+    else:
+        made.max_length, made.pattern = limits.get("max_length"), limits.get("pattern")
+        if made.max_length is not None and made.max_length > LONG:
+            made.kind = "textarea"
+    return made
 
 
 def row_count(form: Mapping[str, str], name: str) -> int:
