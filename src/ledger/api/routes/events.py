@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from ledger.api.deps import LedgerDep, PrincipalDep
 from ledger.api.errors import READ_ERRORS, ApiError
+from ledger.api.params import CleanText
 from ledger.api.responses import FastJSON
 from ledger.api.sse import EventStream, feed_frames, wants
 from ledger.application import Ledger, order_id_for
@@ -24,11 +25,12 @@ router = APIRouter(tags=["events"], responses=READ_ERRORS)
 
 Position = Annotated[int, Query(ge=0, le=2**62, description="read the events after this position")]
 Types = Annotated[
-    str | None,
+    CleanText | None,
     Query(max_length=2000, description="comma-separated event types (default: every type)"),
 ]
 OrderRef = Annotated[
-    str | None, Query(min_length=1, max_length=64, description="only this order (id or number)")
+    CleanText | None,
+    Query(min_length=1, max_length=64, description="only this order (id or number)"),
 ]
 FeedLimit = Annotated[
     int, Query(ge=1, le=MAX_LIMIT, description=f"events per page (≤ {MAX_LIMIT})")

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from ledger.api.deps import PrincipalDep
 from ledger.api.errors import ApiError
+from ledger.api.params import CleanText
 from ledger.api.read_models import (
     VIEW_ERRORS,
     After,
@@ -46,7 +47,7 @@ Measure = Annotated[
           "orders by family and mode"),
 ]  # fmt: skip
 SeriesKey = Annotated[
-    str | None,
+    CleanText | None,
     Query(min_length=1, max_length=200, description="one series, forecast now from its history"),
 ]
 Currency = Annotated[

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from ledger.api.params import CleanText
 from ledger.api.ui import planning_view
 from ledger.api.ui.data import worker_of
 from ledger.api.ui.i18n import translator
@@ -16,7 +17,7 @@ from ledger.api.ui.render import lang_of, page, to_login
 from ledger.api.ui.session import principal_of
 
 router = APIRouter()
-Text = Annotated[str, Query(max_length=200)]
+Text = Annotated[CleanText, Query(max_length=200)]
 
 
 @router.get("/planning", response_class=HTMLResponse)
