@@ -177,4 +177,13 @@ def test_the_actions_are_the_command_declarations_and_name_their_ids() -> None:
         expected = re.sub(r"\{\w+\}", "{}", declared.path).format("o-1", *subject.split("|"))
         assert path == expected, action.name
     assert set(commands.BY_NAME) - {a.name for a in ACTIONS} == {"receive", "merge", "split"}
+
+
+def test_each_form_asks_for_every_field_its_command_declares_but_business_time() -> None:
+    """Only ``occurred_at`` (now, on a page) and a free mapping (invoice
+    details) are left to the API; everything else declared is an input."""
+    for action in ACTIONS:
+        declared = [f.name for f in action.command.fields() if f.source == "body"
+                    and f.name != "occurred_at" and (f.kind != "mapping" or f.choices)]  # fmt: skip
+        assert [f.key for f in action.fields] == declared, action.name
     assert all(commands.BY_NAME[a.name].roles for a in ACTIONS)
