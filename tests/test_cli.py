@@ -127,6 +127,7 @@ def test_serve_on_a_port_in_use_exits_2_without_a_traceback(tmp_path: Path) -> N
         ran = run_ledger("serve", "--port", port, "--no-projections", env=env)
     assert ran.status == 2
     assert "address already in use" in ran.err and "Traceback" not in ran.err, ran.err
+    assert ran.err.count("\n") == 1 and "token" not in ran.out, (ran.out, ran.err)
 
 
 def test_a_refusal_after_a_half_drawn_bar_starts_a_line_of_its_own(cli: Cli) -> None:

@@ -63,6 +63,10 @@ def serve(args: argparse.Namespace) -> int:
         get_settings.cache_clear()
     settings = get_settings()
     store = backend_of(settings)
+    taken = serving.address_problem(args.host, args.port)
+    if taken is not None:  # before any token is printed
+        print(f"ledger: cannot listen on {args.host}:{args.port}: {taken}", file=sys.stderr)
+        return EXIT_REFUSED
     if not settings.tokens:
         if store == "postgres":
             print(
@@ -121,6 +125,7 @@ def _exit_normally(signum: int, frame: object) -> None:
 def _announce(args: argparse.Namespace, store: str, token: str | None) -> None:
     url = f"http://{args.host}:{args.port}"
     print(f"ledger: serving {url} (store: {store}); docs at {url}/docs", flush=True)
+    print(f"ledger: the pages (progress board): {url}/ui/board")
     if token is not None:
         print(f"ledger: development token (merchandiser, auditor, admin): {token}")
         print(f'ledger:   curl -H "Authorization: Bearer {token}" {url}/orders?number=...')

@@ -50,6 +50,22 @@ class _OwnSockets(Multiprocess):
         pass  # uvicorn's __init__ assigns the sockets it was given: none
 
 
+def address_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (in use, unknown host), or None."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as error:
+        return str(error.strerror or error)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind(address)
+        except OSError as error:
+            return str(error.strerror or error).lower()
+    return None
+
+
 def run(app: str, *, workers: int, **options: Any) -> None:
     """``uvicorn.run(app, workers=..., **options)``, with a socket per worker."""
     if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):

@@ -154,6 +154,22 @@ class Settings(BaseSettings):
     # Customer tracking links (docs/integration.md): requests per client address a minute.
     tracking_rate_per_minute: int = Field(60, ge=1, le=100_000)
 
+    # The pages show times in this IANA zone (stored times stay UTC); empty: the host's.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_is_known(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError, OSError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url_is_supported(cls, value: str) -> str:

@@ -52,7 +52,7 @@ def test_form_fields_follow_the_request_models() -> None:
             assert field.kind in KINDS
             assert field.kind != "choice" or field.choices
     receive = {f.name: f for f in BY_NAME["receive"].fields()}
-    assert receive["channel"].choices == ("phone", "email", "platform", "onsite")
+    assert receive["channel"].choices == ("phone", "email", "platform", "onsite", "wechat", "other")
     assert receive["lines"].kind == "list" and receive["lines"].limits == {
         "min_length": 1,
         "max_length": 200,

@@ -68,6 +68,7 @@ def test_ledger_serve_takes_an_order_through_its_whole_life(tmp_path: Path) -> N
         output, _ = server.communicate(timeout=20)
     assert server.returncode == 0, output.decode()
     assert b"Application shutdown complete" in output
+    assert f"the pages (progress board): {url}/ui/board".encode() in output
 
 
 def test_serve_refuses_postgres_without_tokens(

@@ -34,6 +34,8 @@ TOKENS = {
     "ui-merchandiser": {"role": "merchandiser", "name": "王芳"},
     "ui-auditor": {"role": "auditor", "name": "audit-lee"},
     "ui-admin": {"role": "admin", "name": "ops"},
+    "ui-warehouse": {"role": "warehouse", "name": "仓库-李"},
+    "ui-finance": {"role": "finance", "name": "财务-陈"},
 }
 DEMO = ["--orders", "120", "--seed", "3", "--until", "2026-11-27"]
 CHROMIUM_ARGS = [
@@ -133,15 +135,17 @@ def open_page(browser: Any, server: Server) -> Iterator[Callable[..., Any]]:
     """``open_page(signed_in=True, **context_options)``: a tab in a fresh context."""
     contexts: list[Any] = []
 
-    def open_(*, signed_in: bool = True, **options: Any) -> Any:
+    def open_(*, signed_in: bool = True, token: str = TOKEN, lang: str = "", **options: Any) -> Any:
         options.setdefault("viewport", {"width": 1440, "height": 900})
         options.setdefault("locale", "en-GB")
         context = browser.new_context(base_url=server.url, **options)
         context.set_default_timeout(10_000)
         contexts.append(context)
         if signed_in:
-            cookie = {"name": "ledger_token", "value": TOKEN, "url": f"{server.url}/ui"}
+            cookie = {"name": "ledger_token", "value": token, "url": f"{server.url}/ui"}
             context.add_cookies([cookie])
+        if lang:
+            context.add_cookies([{"name": "ledger_lang", "value": lang, "url": f"{server.url}/ui"}])
         return context.new_page()
 
     yield open_

@@ -163,7 +163,7 @@ def test_pages_fit_a_phone_and_start_with_a_skip_link(
     order_id = server.get("/board")["columns"][6]["cards"][0]["order_id"]
     pages = {
         "board": "/ui/board", "order": f"/ui/orders/{order_id}",
-        "backlog": "/ui/backlog", "reports": "/ui/reports",
+        "backlog": "/ui/backlog", "reports": "/ui/reports", "new-order": "/ui/orders/new",
     }  # fmt: skip
     for name, path in pages.items():
         desktop.goto(path)

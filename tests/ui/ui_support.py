@@ -22,7 +22,7 @@ class Server:
 
 
 PAGE_TOKEN = "t-ui"
-RECEIPT = {
+RECEIPT: dict[str, Any] = {
     "channel": "phone",
     "customer": {"name": "上海華聯貿易有限公司"},
     "lines": [{"sku": "A-100", "name": "保溫杯", "quantity": 3, "unit_price": "100.00"}],

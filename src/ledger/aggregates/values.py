@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from ledger.aggregates.privacy import ERASED as ERASED
 from ledger.aggregates.privacy import Privacy
 
-CHANNELS = ("phone", "email", "platform", "onsite")
+CHANNELS = ("phone", "email", "platform", "onsite", "wechat", "other")
 TRANSPORT_MODES = ("road", "rail", "air", "sea", "express")
 SEVERITIES = ("minor", "major", "critical")
 RESOLUTIONS = ("return", "exchange", "repair", "compensation")

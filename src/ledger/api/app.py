@@ -25,7 +25,9 @@ from ledger.api.routes import ROUTERS
 from ledger.api.routes.health import Liveness
 from ledger.api.routes.imports import UPLOAD_BODY_BYTES, UPLOAD_PATHS
 from ledger.api.ui.imports_page import router as imports_ui_router
+from ledger.api.ui.pages import arrival
 from ledger.api.ui.pages import router as ui_router
+from ledger.api.ui.workspace import router as workspace_router
 from ledger.application import Ledger
 from ledger.collection import freeze_heap
 from ledger.integration.feed import Feed, numbers_in
@@ -116,7 +118,9 @@ def _install(app: FastAPI, watch: StoreWatch | None, store: str, metrics: Metric
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(imports_ui_router)  # before the pages' catch-all 404
+    app.include_router(workspace_router)  # /ui/orders/new and the actions, likewise
     app.include_router(ui_router)  # the web pages under /ui
+    app.include_router(arrival)  # `/`: a browser goes to the board
 
 
 def _lifespan(

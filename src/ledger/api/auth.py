@@ -118,6 +118,10 @@ class TokenTable:
     def principal(self, token: str) -> Principal | None:
         return self._by_digest.get(_digest(token))
 
+    def actors(self, permission: str) -> list[str]:
+        """The actors of the tokens allowed ``permission`` (the pages' people pickers)."""
+        return sorted({p.actor for p in self._by_digest.values() if p.may(permission)})
+
 
 def development_tokens() -> tuple[str, dict[str, Any]]:
     """A fresh token with the merchandiser, auditor and admin rights together."""

@@ -115,7 +115,7 @@ Share = Annotated[
 ]
 
 # Kept in step with ledger.aggregates.values (a test compares them).
-Channel = Literal["phone", "email", "platform", "onsite"]
+Channel = Literal["phone", "email", "platform", "onsite", "wechat", "other"]
 TransportMode = Literal["road", "rail", "air", "sea", "express"]
 Severity = Literal["minor", "major", "critical"]
 Resolution = Literal["return", "exchange", "repair", "compensation"]

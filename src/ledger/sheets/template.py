@@ -88,7 +88,8 @@ MAX_LINES = 200
 # The Chinese words a choice column also accepts, beside its English values.
 CHOICE_WORDS: dict[str, dict[str, str]] = {
     "channel": {"电话": "phone", "邮件": "email", "电子邮件": "email", "平台": "platform",
-                "网上平台": "platform", "现场": "onsite", "上门": "onsite"},
+                "网上平台": "platform", "现场": "onsite", "上门": "onsite",
+                "微信": "wechat", "其他": "other", "其它": "other"},
     "transport_mode": {"公路": "road", "汽运": "road", "铁路": "rail", "空运": "air",
                        "航空": "air", "海运": "sea", "快递": "express"},
 }  # fmt: skip

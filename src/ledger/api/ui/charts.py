@@ -57,16 +57,38 @@ def nice_max(value: float) -> float:
     return float(10 * power)
 
 
+def integer_axis(value: float, ticks: int = 4) -> tuple[float, int]:
+    """The top of a count axis and its number of steps, every step a whole
+    number (1, 2, 3, 5 x 10^k): 3 orders -> (3, 3), 47 -> (60, 3), never 12.5."""
+    if value <= 0:
+        return 1.0, 1
+    raw = value / ticks
+    if raw <= 1:
+        step = 1
+    else:
+        power = 10 ** math.floor(math.log10(raw))
+        step = next(m * power for m in (1, 2, 3, 5, 10) if raw <= m * power)
+    steps = max(1, math.ceil(value / step))
+    return float(steps * step), steps
+
+
 def short(value: float) -> str:
-    """Compact axis/bar text: 1234567 -> 1.23M, 12500 -> 12.5k."""
-    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+    """Compact axis/bar text: 1234567 -> 1.23M, 12500 -> 12.5k, 10^13 -> 10T."""
+    for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
             return f"{value / size:.3g}{unit}"
     return f"{value:.3g}" if value % 1 else str(int(value))
 
 
-def grouped_bars(categories: list[str], series: list[Series], ticks: int = 4) -> Chart:
-    top = nice_max(max((v for s in series for v in s.values), default=0.0))
+def grouped_bars(
+    categories: list[str], series: list[Series], ticks: int = 4, *, counts: bool = False
+) -> Chart:
+    """Bars on a "nice" axis; ``counts``: an axis of whole numbers only."""
+    highest = max((v for s in series for v in s.values), default=0.0)
+    if counts:
+        top, ticks = integer_axis(highest, ticks)
+    else:
+        top = nice_max(highest)
     left, upper, right, lower = LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM
     band = (right - left) / max(len(categories), 1)
     bar_w = band * 0.8 / max(len(series), 1)

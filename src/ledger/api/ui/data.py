@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any, cast
+from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from fastapi import Request
 
 from ledger.api.ui.charts import Chart, Series, grouped_bars
 from ledger.api.ui.i18n import Translate
-from ledger.application import Ledger
+from ledger.application import Ledger, OrderNotFound
 from ledger.audit.keys import AuditKeyProblem
 from ledger.audit.service import verify_store
 from ledger.projections.backlog import BUCKETS, backlog_report
@@ -52,6 +54,34 @@ class BoardQuery:
     product: str | None = None
     flag: str | None = None
     as_of: date | None = None
+    stage: str | None = None
+    merchandiser: str | None = None
+
+    def params(self) -> dict[str, str]:
+        """The filters as the board's URL carries them (empty ones left out)."""
+        given = {
+            "customer": self.customer, "product": self.product, "flag": self.flag,
+            "as_of": self.as_of.isoformat() if self.as_of else None, "stage": self.stage,
+            "merchandiser": self.merchandiser,
+        }  # fmt: skip
+        return {key: value for key, value in given.items() if value}
+
+
+# An order's merchandiser: the signed-in user who received it (the actor of its
+# first event, which never changes), remembered per ledger once read.
+_RECEIVERS: WeakKeyDictionary[Ledger, dict[str, str]] = WeakKeyDictionary()
+
+
+def merchandiser_of(ledger: Ledger, order_id: str) -> str:
+    known = _RECEIVERS.setdefault(ledger, {})
+    found = known.get(order_id)
+    if found is None:
+        try:
+            first = ledger.history(UUID(order_id), limit=1)
+        except OrderNotFound:
+            return ""
+        found = known[order_id] = str(first[0].meta.get("actor", "")) if first else ""
+    return found
 
 
 def board_view(worker: Worker, as_of: date | None) -> tuple[View[OrderFacts], date]:
@@ -64,13 +94,23 @@ def board_view(worker: Worker, as_of: date | None) -> tuple[View[OrderFacts], da
     return past, as_of
 
 
-def board_data(worker: Worker, query: BoardQuery) -> dict[str, Any]:
-    """Columns (count and first cards), flag totals and the filter choices."""
+def known_merchandisers(ledger: Ledger) -> set[str]:
+    """The merchandisers of the orders looked at so far (no store read)."""
+    return {m for m in _RECEIVERS.get(ledger, {}).values() if m}
+
+
+def board_data(worker: Worker, query: BoardQuery, people: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Columns (count and first cards), flag totals and the filter choices.
+    The counts are of the board shown: live, or folded up to ``as_of``.
+    ``people``: the users who may receive orders, for the merchandiser picker."""
     view, today = board_view(worker, query.as_of)
-    if query.product is None:
-        columns = [_column(view, today, stage, query) for stage in COLUMNS]
+    stages = [query.stage] if query.stage in COLUMNS else list(COLUMNS)
+    if query.product is None and query.merchandiser is None:
+        shown = {stage: _column(view, today, stage, query) for stage in stages}
     else:
-        columns = _columns_with_product(view, today, query)
+        shown = {c["stage"]: c for c in _columns_filtered(worker.ledger, view, today, query)}
+    columns = [shown.get(stage) or {"stage": stage, "count": 0, "cards": []} for stage in COLUMNS]
+    everything = view.select()
     every = view.select(board_filters(today, customer=query.customer))
     flags = Counter(f for row in every for f, on in card(row, today)["flags"].items() if on)
     return {
@@ -78,7 +118,8 @@ def board_data(worker: Worker, query: BoardQuery) -> dict[str, Any]:
         "today": today,
         "total": sum(c["count"] for c in columns),
         "flag_counts": {f: flags.get(f, 0) for f in FLAGS},
-        **filter_choices(view.select()),
+        "merchandisers": sorted(set(people) | known_merchandisers(worker.ledger)),
+        **filter_choices(everything),
     }
 
 
@@ -89,16 +130,19 @@ def _column(view: View[OrderFacts], today: date, stage: str, q: BoardQuery) -> d
     return {"stage": stage, "count": page["total"], "cards": page["items"]}
 
 
-def _columns_with_product(
-    view: View[OrderFacts], today: date, q: BoardQuery
+def _columns_filtered(
+    ledger: Ledger, view: View[OrderFacts], today: date, q: BoardQuery
 ) -> list[dict[str, Any]]:
-    """The board's own filters in the store, then the product (a line's SKU) here:
-    the board rows keep lines inside the facts, not in a column."""
-    rows = view.select(board_filters(today, None, q.customer, q.flag), order_by=("number",))
+    """The board's own filters in the store, then the product (a line's SKU) and
+    the merchandiser here: the board rows keep neither in a column."""
+    rows = view.select(board_filters(today, q.stage, q.customer, q.flag), order_by=("number",))
     by_stage: dict[str, list[OrderFacts]] = {}
     for row in rows:
-        if q.product in row.lines:
-            by_stage.setdefault(row.stage, []).append(row)
+        if q.product is not None and q.product not in row.lines:
+            continue
+        if q.merchandiser is not None and merchandiser_of(ledger, row.order_id) != q.merchandiser:
+            continue
+        by_stage.setdefault(row.stage, []).append(row)
     return [
         {
             "stage": stage,
@@ -147,22 +191,28 @@ def ageing_chart(report: dict[str, Any], t: Translate) -> Chart:
         ),
         Series(t("backlog.against_latest"), [ageing["latest"][b]["orders"] for b in labels], "s1"),
     ]
-    return grouped_bars([f"{b} {t('days')}" for b in labels], series)
+    return grouped_bars([f"{b} {t('days')}" for b in labels], series, counts=True)
 
 
-def top_open_value(by_customer: dict[str, Any], n: int = 8) -> list[dict[str, Any]]:
-    """Customers by open value (largest currency amount first), with a share for bars."""
-    rows = []
+def top_open_value(by_customer: dict[str, Any], n: int = 8) -> dict[str, list[dict[str, Any]]]:
+    """Per currency (largest total first), its customers by open value with a
+    share for bars: amounts of two currencies never share one scale."""
+    by_currency: dict[str, list[dict[str, Any]]] = {}
     for name, figures in by_customer.items():
         for currency, value in figures["open_value"].items():
-            rows.append({"customer": name, "currency": currency, "value": Decimal(value),
-                         "orders": figures["orders"]})  # fmt: skip
-    rows.sort(key=lambda r: (-r["value"], r["customer"]))
-    top = rows[:n]
-    biggest = max((r["value"] for r in top), default=Decimal(1)) or Decimal(1)
-    for row in top:
-        row["share"] = float(row["value"] / biggest)
-    return top
+            by_currency.setdefault(currency, []).append(
+                {"customer": name, "currency": currency, "value": Decimal(value),
+                 "orders": figures["orders"]}
+            )  # fmt: skip
+    charts: dict[str, list[dict[str, Any]]] = {}
+    totals = {c: sum(r["value"] for r in rows) for c, rows in by_currency.items()}
+    for currency in sorted(by_currency, key=lambda c: (-totals[c], c)):
+        rows = sorted(by_currency[currency], key=lambda r: (-r["value"], r["customer"]))[:n]
+        biggest = max((r["value"] for r in rows), default=Decimal(1)) or Decimal(1)
+        for row in rows:
+            row["share"] = float(row["value"] / biggest)
+        charts[currency] = rows
+    return charts
 
 
 # -- order ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from ledger.exports.registers import LEAD_TIMES, SALES
 from ledger.exports.template import BOARD_TEMPLATE, ORDERS_TEMPLATE
 from ledger.formats.shipping_pdf import Kind as DocumentKind
 from ledger.formats.shipping_pdf import shipping_pdf
-from ledger.projections.board import FLAGS
+from ledger.projections.board import COLUMNS, FLAGS
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 Sheet = Annotated[Literal["csv", "xlsx"], Path()]
@@ -60,27 +60,30 @@ def _sheet(request: Request, listing: Listing, fmt: str, params: dict[str, Any])
     return sheet_file(listing, fmt, lang_of(request), worker_of(request), params)
 
 
-def _board_params(customer: str, product: str, flag: str, as_of: str) -> dict[str, Any]:
+def _board_params(
+    customer: str, product: str, flag: str, as_of: str, stage: str = ""
+) -> dict[str, Any]:
     return {"customer": _opt(customer), "product": _opt(product), "as_of": _as_of(as_of),
-            "flag": flag if flag in FLAGS else None}  # fmt: skip
+            "flag": flag if flag in FLAGS else None,
+            "stage": stage if stage in COLUMNS else None}  # fmt: skip
 
 
 @router.get("/board/export.{fmt}")
 def board_file(
     request: Request, fmt: Sheet, customer: Text = "", product: Text = "", flag: Text = "",
-    as_of: Text = "",
+    as_of: Text = "", stage: Text = "",
 ) -> Response:  # fmt: skip
-    """Every card of the board as the page filters it."""
-    return _sheet(request, BOARD, fmt, _board_params(customer, product, flag, as_of))
+    """Every card of the board as the page filters it (but for the merchandiser)."""
+    return _sheet(request, BOARD, fmt, _board_params(customer, product, flag, as_of, stage))
 
 
 @router.get("/board/template.{fmt}")
 def board_template_file(
     request: Request, fmt: Sheet, customer: Text = "", product: Text = "", flag: Text = "",
-    as_of: Text = "",
+    as_of: Text = "", stage: Text = "",
 ) -> Response:  # fmt: skip
     """The orders on the board as the page filters it, in the import template's layout."""
-    params = _board_params(customer, product, flag, as_of)
+    params = _board_params(customer, product, flag, as_of, stage)
     return _sheet(request, BOARD_TEMPLATE, fmt, params)
 
 

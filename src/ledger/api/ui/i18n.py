@@ -67,6 +67,12 @@ _LABELS: dict[str, tuple[str, str]] = {
     "paid": ("Paid", "已收款"),
     "next": ("Next", "下一步"),
     "live_orders": ("Live orders", "在途订单"),
+    "orders_at": (
+        "{n} orders open at the end of {date} (UTC)", "{date}（UTC）日终时在途订单 {n} 个"
+    ),
+    "merchandiser": ("Merchandiser", "跟单员"),
+    "my_orders": ("My orders", "我的订单"),
+    "open_qty_n": ("{n} open", "未发 {n}"),
     "stages": ("Stages", "阶段"),
     # flags
     "flag.on_hold": ("On hold", "暂停"),
@@ -140,6 +146,18 @@ _LABELS: dict[str, tuple[str, str]] = {
     "order.complaints": ("Complaints", "客户投诉"),
     "order.quality": ("Quality issues", "质量问题"),
     "order.promises": ("Delivery promises", "交期承诺"),
+    "order.older": ("{n} earlier events", "更早的 {n} 个事件"),
+    "order.supply": ("Purchases and production", "采购与生产"),
+    "order.production": ("Production", "生产进度"),
+    "order.production_done": ("complete", "已完成"),
+    "order.po": ("Purchase order", "采购单号"),
+    "order.supplier": ("Supplier", "供应商"),
+    "order.eta": ("Expected", "预计到货"),
+    "order.accepted": ("Accepted", "合格"),
+    "order.rejected": ("Rejected", "不合格"),
+    "order.dispatched_at": ("Dispatched", "发出时间"),
+    "order.delivered_at": ("Delivered", "签收时间"),
+    "stage": ("Stage", "阶段"),
     "order.chain": ("Hash chain verification", "哈希链校验"),
     "chain.ok": (
         "Intact: {n} events checked, none changed or missing.",
@@ -246,6 +264,42 @@ _LABELS: dict[str, tuple[str, str]] = {
     "month.4": ("Apr", "4月"), "month.5": ("May", "5月"), "month.6": ("Jun", "6月"),
     "month.7": ("Jul", "7月"), "month.8": ("Aug", "8月"), "month.9": ("Sep", "9月"),
     "month.10": ("Oct", "10月"), "month.11": ("Nov", "11月"), "month.12": ("Dec", "12月"),
+    # forms and actions (ledger.api.ui.workspace)
+    "form.remove": ("Remove", "删除"),
+    "form.add_row": ("Add a row", "添加一行"),
+    "form.cancel": ("Cancel", "取消"),
+    "form.stale": (
+        "The order changed since you opened it — reload the page. Nothing was recorded.",
+        "订单在您打开此页面后已被修改——请重新加载。本次未记录任何内容。",
+    ),
+    "form.invalid": (
+        "Some entries are not valid; nothing was recorded. See the marked fields.",
+        "部分内容无效，未记录任何内容。请查看标出的字段。",
+    ),
+    "form.forbidden": ("Your role may not do this.", "您的角色无权执行此操作。"),
+    "new.title": ("New order", "新建订单"),
+    "new.intro": (
+        "Received by phone, e-mail, WeChat or in person: enter it here. "
+        "The system gives it its number.",
+        "通过电话、邮件、微信或现场接到的订单，在此录入，系统自动生成订单号。",
+    ),
+    "new.submit": ("Record the order", "录入订单"),
+    "nav.new": ("New order", "新建订单"),
+    "actions.title": ("Actions", "操作"),
+    "actions.none": (
+        "Nothing for your role to do on this order now.", "您的角色目前对此订单无可执行的操作。"
+    ),
+    "actions.done": ("Recorded: {what}.", "已记录：{what}。"),
+    "actions.subject.pack": ("Shipment", "出货单"),
+    "actions.subject.issue_document": ("Shipment", "出货单"),
+    "actions.subject.dispatch": ("Shipment", "出货单"),
+    "actions.subject.update_transit": ("Shipment", "出货单"),
+    "actions.subject.deliver": ("Shipment", "出货单"),
+    "actions.subject.resolve_quality_issue": ("Quality issue", "质量问题"),
+    "actions.subject.resolve_complaint": ("Complaint", "投诉"),
+    "actions.subject.receive_purchase": ("Purchase order", "采购单"),
+    "actions.subject.reschedule_shipment": ("Shipment", "出货单"),
+    "actions.subject.change_document_status": ("Shipment · document", "出货单 · 单证"),
     # errors
     "error.not_found": ("Not found", "未找到"),
     "error.no_order": ("There is no order {what}.", "没有订单 {what}。"),

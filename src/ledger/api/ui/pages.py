@@ -8,20 +8,32 @@ without one a page redirects to ``/ui/login`` and the board fragment answers
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, cast
 from urllib.parse import parse_qs, quote
+from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from ledger.aggregates.values import FIRST_DAY, LAST_DAY, within_business_range
+from ledger.api.auth import Principal, TokenTable
 from ledger.api.errors import ApiError
 from ledger.api.fields import DATE_RANGE
 from ledger.api.params import CleanText
 from ledger.api.ui import data, downloads, order_view, planning_page, reports_view
+from ledger.api.ui.actions import done_label
 from ledger.api.ui.i18n import LANG_COOKIE, LANGS, translator
-from ledger.api.ui.render import HERE, PageRoute, lang_of, page, refused, to_login
+from ledger.api.ui.render import (
+    HERE,
+    PageRoute,
+    days_late,
+    lang_of,
+    page,
+    refused,
+    to_login,
+)
 from ledger.api.ui.session import (
+    HOME,
     check_token,
     forget_token,
     keep_token,
@@ -29,8 +41,9 @@ from ledger.api.ui.session import (
     safe_next,
     same_origin,
 )
+from ledger.api.ui.workspace_forms import workspace_forms
 from ledger.application import OrderNotFound
-from ledger.projections.board import FLAGS
+from ledger.projections.board import COLUMNS, FLAGS
 
 router = APIRouter(prefix="/ui", include_in_schema=False, route_class=PageRoute)
 STATIC = {
@@ -59,9 +72,27 @@ def _day(value: str) -> date | None:
     return day
 
 
-def _board_query(customer: str, product: str, flag: str, as_of: str) -> data.BoardQuery:
+def _board_query(
+    customer: str, product: str, flag: str, as_of: str, stage: str = "", merchandiser: str = ""
+) -> data.BoardQuery:
     chosen = flag if flag in FLAGS else None
-    return data.BoardQuery(_opt(customer), _opt(product), chosen, _day(as_of))
+    column = stage if stage in COLUMNS else None
+    return data.BoardQuery(
+        _opt(customer), _opt(product), chosen, _day(as_of), column, _opt(merchandiser)
+    )
+
+
+arrival = APIRouter(include_in_schema=False)
+
+
+@arrival.get("/")
+def front_door(request: Request) -> Response:
+    """A browser arriving at ``/`` goes to the board; an API client asking
+    for JSON keeps the API's 404 answer."""
+    accept = request.headers.get("accept", "")
+    if "text/html" in accept and "application/json" not in accept:
+        return RedirectResponse(HOME, status_code=303)
+    raise HTTPException(404)
 
 
 @router.get("", response_class=RedirectResponse)
@@ -123,29 +154,39 @@ async def switch_language(request: Request) -> RedirectResponse:
     return response
 
 
+def _people(request: Request) -> tuple[str, ...]:
+    """The users who may receive orders: the board's merchandiser picker."""
+    return tuple(cast(TokenTable, request.app.state.tokens).actors("receive"))
+
+
 @router.get("/board", response_class=HTMLResponse)
 def board_page(
-    request: Request, customer: Text = "", product: Text = "", flag: Text = "", as_of: Text = ""
-) -> Response:
+    request: Request, customer: Text = "", product: Text = "", flag: Text = "", as_of: Text = "",
+    stage: Text = "", merchandiser: Text = "",
+) -> Response:  # fmt: skip
     who = principal_of(request)
     if who is None:
         return to_login(request)
-    query = _board_query(customer, product, flag, as_of)
-    board = data.board_data(data.worker_of(request), query)
-    return page(request, "board.html", who, query=query, board=board, flags=FLAGS)
+    query = _board_query(customer, product, flag, as_of, stage, merchandiser)
+    board = data.board_data(data.worker_of(request), query, _people(request))
+    return page(request, "board.html", who, query=query, board=board, flags=FLAGS, stages=COLUMNS)
 
 
 @router.get("/board/fragment", response_class=HTMLResponse)
 def board_fragment(
-    request: Request, customer: Text = "", product: Text = "", flag: Text = "", as_of: Text = ""
-) -> Response:
+    request: Request, customer: Text = "", product: Text = "", flag: Text = "", as_of: Text = "",
+    stage: Text = "", merchandiser: Text = "",
+) -> Response:  # fmt: skip
     """Only the board region, for the refresh script to swap in."""
     who = principal_of(request)
     if who is None:
         return Response(status_code=401, headers={"Cache-Control": "no-store"})
-    query = _board_query(customer, product, flag, as_of)
-    board = data.board_data(data.worker_of(request), query)
-    return page(request, "board_fragment.html", who, query=query, board=board, flags=FLAGS)
+    query = _board_query(customer, product, flag, as_of, stage, merchandiser)
+    board = data.board_data(data.worker_of(request), query, _people(request))
+    return page(
+        request, "board_fragment.html", who, query=query, board=board, flags=FLAGS,
+        stages=COLUMNS,
+    )  # fmt: skip
 
 
 @router.get("/orders/{ref}", response_class=HTMLResponse)
@@ -153,16 +194,50 @@ def order_page(
     request: Request,
     ref: Annotated[CleanText, Path(max_length=80)],
     version: Annotated[int | None, Query(ge=1, le=10**9)] = None,
+    done: Annotated[CleanText, Query(max_length=40)] = "",
 ) -> Response:
     who = principal_of(request)
     if who is None:
         return to_login(request)
+    return render_order(request, who, ref, version, done=done)
+
+
+def render_order(
+    request: Request,
+    who: Principal,
+    ref: str,
+    version: int | None = None,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    """The order page, with the actions this user may take on it now
+    (``failed``: a refused form to show again, its values kept)."""
     try:
         order_id = order_view.resolve_order_id(ref)
-        view = order_view.order_page(data.ledger_of(request), order_id, version)
+        view = order_view.order_page(data.ledger_of(request), order_id, version, lang_of(request))
     except OrderNotFound:
         return page(request, "not_found.html", who, 404, what=ref)
-    return page(request, "order.html", who, **view)
+    extras = _order_extras(request, order_id, view)
+    forms = workspace_forms(request, who, view, extras["next_action"], extra.get("failed"))
+    extra.setdefault("done", "")
+    extra["done_label"] = done_label(extra["done"], lang_of(request))
+    return page(request, "order.html", who, status_code, **view, **extras, **forms, **extra)
+
+
+def _order_extras(request: Request, order_id: UUID, view: dict[str, Any]) -> dict[str, Any]:
+    """The board's word on the order (overdue days, next action) while it is live."""
+    worker = data.worker_of(request)
+    today = worker.now().date()
+    live = view["shown"] == view["latest"]
+    found = order_view.board_card(worker.ledger, order_id, today) if live else None
+    overdue = 0
+    if found is not None and found["flags"]["overdue"]:
+        overdue = days_late(found["latest_promised_date"], today) or -1
+    return {
+        "overdue": overdue,
+        "next_action": found["next_action"] if found else "",
+        "open_events": order_view.OPEN_EVENTS,
+    }
 
 
 @router.get("/go")

@@ -143,5 +143,5 @@ def _transport_chart(transport: dict[str, Any], t: Translate) -> tuple[Chart, st
                f"m-{m['mode'] if m['mode'] in MODES else 'other'}")
         for m in modes
     ]  # fmt: skip
-    chart = grouped_bars([t(f"month.{int(m[5:])}") for m in months], series)
+    chart = grouped_bars([t(f"month.{int(m[5:])}") for m in months], series, counts=True)
     return chart, f"{full(months[0])} – {full(months[-1])}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import date, datetime
+from datetime import UTC, date, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -13,12 +13,21 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 
 from ledger.aggregates.values import FIRST_DAY, LAST_DAY, UNIT_PRICE_PLACES, minor_unit
 from ledger.api.auth import Principal
 from ledger.api.ui.i18n import LANG_COOKIE, choose_lang, event_label, translator
+from ledger.api.ui.i18n_values import field_label, value_label
 from ledger.api.ui.session import principal_of
+from ledger.api.ui.zone import display_zone, local_time, zone_name
 
 HERE = Path(__file__).parent
 # Attribute styles carry bar widths; no inline <script> or <style> element is allowed.
@@ -68,12 +77,10 @@ def percent(value: Any) -> int:
     return round(float(value or 0) * 100)
 
 
-def short_time(value: str | None) -> str:
-    """ISO time as "2026-07-25 06:43 UTC"."""
-    if not value:
-        return ""
-    moment = datetime.fromisoformat(value)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+@pass_context
+def short_time(context: Context, value: str | None) -> str:
+    """ISO time as "2026-07-25 14:43 UTC+8", in the pages' display zone."""
+    return local_time(value, context.get("zone") or UTC)
 
 
 def days_late(promise: str | None, today: date) -> int:
@@ -102,6 +109,11 @@ def _environment() -> Environment:
 ENV = _environment()
 
 
+def zone_of(request: Request) -> tzinfo:
+    """The display zone of the pages (``LEDGER_TIMEZONE``, else the host's)."""
+    return display_zone(getattr(request.app.state.settings, "timezone", None))
+
+
 def lang_of(request: Request) -> str:
     return choose_lang(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
 
@@ -118,11 +130,15 @@ def page(
     html = ENV.get_template(template).render(
         t=translator(lang),
         ev=lambda kind: event_label(kind, lang),
+        val=lambda value: value_label(value, lang),
+        fl=lambda key: field_label(key, lang),
         lang=lang,
         html_lang="zh-Hans" if lang == "zh" else "en",
         who=who,
         here=here,
         path=request.url.path,
+        zone=(zone := zone_of(request)),
+        zone_name=zone_name(zone),
         **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=HEADERS)

@@ -45,7 +45,7 @@ def monthly(view: View[Any], year: int, currency: str, t: Translate) -> dict[str
     prev, this = str(year - 1), str(year)
     return {
         "orders": grouped_bars(
-            months, [Series(prev, orders_before, "s2"), Series(this, orders, "s1")]
+            months, [Series(prev, orders_before, "s2"), Series(this, orders, "s1")], counts=True
         ),
         "sales": grouped_bars(
             months, [Series(prev, sales_before, "s2"), Series(this, sales, "s1")]

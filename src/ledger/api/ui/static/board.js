@@ -18,7 +18,7 @@
     var shown = board.querySelector("[data-status]");
     var text = shown ? shown.dataset.status : status.dataset.live;
     if (shown && shown.dataset.historic === "true") { status.textContent = text; return; }
-    var time = new Date().toLocaleTimeString();
+    var time = new Date().toLocaleTimeString([], { timeZoneName: "short" });
     status.textContent = text + " · " + status.dataset.updated.replace("{time}", time);
   }
 
