@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import ledger
-from ledger.aggregates import values
+from ledger.aggregates import backlog, values
 from ledger.aggregates.order import Order
 from ledger.aggregates.stages import SIDE_STAGES, STAGES
 from ledger.api import commands
@@ -35,7 +35,7 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")
 CHOICES = (
     values.CHANNELS, values.TRANSPORT_MODES, values.SEVERITIES, values.RESOLUTIONS,
     values.TRANSIT_STATUSES, values.DOCUMENT_KINDS, values.DOCUMENT_STATUSES,
-    values.PAYMENT_METHODS, ("planned", "packed", "dispatched", "delivered", "open", "closed",
+    values.PAYMENT_METHODS, backlog.CAUSES, backlog.ACTIONS, ("planned", "packed", "dispatched", "delivered", "open", "closed",
                              "resolved", "customer", "product", "delivery"),
 )  # fmt: skip
 EVENT_META = {"originator_id", "originator_version", "timestamp", "meta", "topic",

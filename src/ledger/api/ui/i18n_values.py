@@ -88,6 +88,17 @@ VALUES: dict[str, tuple[str, str]] = {
     "cancelled": ("cancelled", "已取消"),
     "split": ("split", "已拆单"),
     "merged": ("merged", "已合并"),
+    # causes and dispositions of a backlog review (ledger.aggregates.backlog)
+    "customer_delay": ("customer delay", "客户延迟"),
+    "stock_shortage": ("stock shortage", "缺货"),
+    "production_delay": ("production delay", "生产延误"),
+    "quality_hold": ("quality hold", "质量暂扣"),
+    "payment_hold": ("payment hold", "付款暂扣"),
+    "documents": ("documents", "单证问题"),
+    "discount": ("discount", "折价"),
+    "resell": ("resell", "转售"),
+    "donate": ("donate", "捐赠"),
+    "cancel": ("cancel", "取消"),
 }
 
 # The fields of events (their payloads) and of what an event changed.
