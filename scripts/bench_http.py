@@ -538,11 +538,15 @@ def _statement_log_end(admin: Any, server: Server, start: dict[str, Any], reques
         with psycopg.connect(server.url.partition("?")[0]) as conn:
             rows = conn.execute(
                 "SELECT calls, total_exec_time, query FROM pg_stat_statements "
-                "ORDER BY calls DESC LIMIT 15"
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND query NOT LIKE '%%pg_stat_statements%%' ORDER BY total_exec_time DESC"
             ).fetchall()
-        return {"how": "pg_stat_statements", "top": [
-            {"per_request": round(c / n, 3), "ms_per_call": round(t / max(c, 1), 3),
-             "query": q[:120]} for c, t, q in rows
+        calls, spent = sum(r[0] for r in rows), sum(r[1] for r in rows) or 1.0
+        return {"how": "pg_stat_statements", "per_request": round(calls / n, 2),
+                "exec_ms_per_request": round(spent / n, 3), "top": [
+            {"per_request": round(c / n, 3), "ms_per_call": round(t / max(c, 1), 4),
+             "share_of_exec_time": round(100 * t / spent, 1), "query": _normal(q)[:120]}
+            for c, t, q in rows[:15]
         ]}  # fmt: skip
     if start["how"] != "log":
         return {"how": "none"}
@@ -661,8 +665,13 @@ def profile_lines(p: dict[str, Any]) -> list[str]:
         lines += [f"  {pct:5.1f}%  {f}" for f, pct in spy["inclusive"][:40]]
     st = p.get("statements", {})
     lines.append(f"statements ({st.get('how')}): {st.get('per_request', '?')} per request")
+    if "exec_ms_per_request" in st:
+        lines.append(f"  executing them: {st['exec_ms_per_request']} ms per request; by time:")
     for row in st.get("top", []):
-        lines.append(f"  {row['per_request']:7.3f}  {row.get('statement') or row.get('query')}")
+        share = f" {row['share_of_exec_time']:5.1f}% " if "share_of_exec_time" in row else ""
+        lines.append(
+            f"  {row['per_request']:7.3f}{share} {row.get('statement') or row.get('query')}"
+        )
     return lines
 
 
