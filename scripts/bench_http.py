@@ -56,6 +56,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
@@ -266,14 +267,14 @@ def _spread(runs: list[dict[str, Any]], key: str) -> list[float]:
 
 
 def start_peer(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    target = url.rsplit("/", 1)
+    target = urlsplit(url)
     env = {
         **os.environ,
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": target[1],
-        "POSTGRES_HOST": "127.0.0.1",
-        "POSTGRES_PORT": "5432",
-        "POSTGRES_USER": "postgres",
+        "POSTGRES_DBNAME": target.path.lstrip("/"),
+        "POSTGRES_HOST": target.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(target.port or 5432),
+        "POSTGRES_USER": target.username or "postgres",
         "POSTGRES_PASSWORD": "",
     }
     command = [
