@@ -8,7 +8,9 @@ collector keeps walking a heap that only grows: a quarter of such a run.
 ``few_collections`` freezes what exists (modules, the application: never
 walked again) and collects young objects every ``THRESHOLD`` instead. The
 setting is the process's: nested or overlapping uses (two rebuilds in
-threads) share it, and the last one out restores the old one.
+threads) share it, and the last one out restores the old one. A heap that
+was frozen before (a served process's, ``freeze_heap``) is frozen again at
+the end, minus what the job left behind: ``gc.unfreeze`` has no partial form.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ THRESHOLD = 100_000
 _lock = threading.Lock()
 _users = 0
 _before: tuple[int, ...] = ()
+_was_frozen = False
 
 
 @contextmanager
 def few_collections() -> Iterator[None]:
-    global _users, _before
+    global _users, _before, _was_frozen
     with _lock:
         if _users == 0:
             _before = gc.get_threshold()
+            _was_frozen = gc.get_freeze_count() > 0
             gc.freeze()
             gc.set_threshold(THRESHOLD, *_before[1:])
         _users += 1
@@ -42,6 +46,8 @@ def few_collections() -> Iterator[None]:
             if _users == 0:
                 gc.set_threshold(*_before)
                 gc.unfreeze()
+                if _was_frozen:
+                    freeze_heap()
 
 
 def freeze_heap() -> None:
