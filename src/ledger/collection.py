@@ -21,6 +21,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 THRESHOLD = 100_000
+SERVED_THRESHOLD = 20_000
+"""A served worker's young collections: every this many new objects rather
+than Python's 700 (``serve_collections``)."""
 
 _lock = threading.Lock()
 _users = 0
@@ -63,3 +66,14 @@ def freeze_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def serve_collections() -> None:
+    """A served worker's collector: its start-up heap frozen (``freeze_heap``)
+    and young objects collected every ``SERVED_THRESHOLD`` new ones. A request
+    makes a few thousand objects that die with it (refcounting frees them);
+    at Python's default a collection ran several times per request and a full
+    one every few hundred requests, a pause each for whoever waited on the
+    worker (see docs/performance.md)."""
+    freeze_heap()
+    gc.set_threshold(SERVED_THRESHOLD, *gc.get_threshold()[1:])

@@ -165,7 +165,7 @@ def test_serve_with_two_workers_spreads_connections_and_survives_a_worker_killed
     assert server.returncode == 0, output.decode()
 
 
-def test_a_served_app_freezes_its_start_up_heap_and_a_test_app_does_not(
+def test_a_served_app_freezes_its_start_up_heap_and_collects_less_often_and_a_test_app_does_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import gc
@@ -173,12 +173,15 @@ def test_a_served_app_freezes_its_start_up_heap_and_a_test_app_does_not(
     from fastapi.testclient import TestClient
 
     from ledger.api.app import create_app, serve_app
+    from ledger.collection import SERVED_THRESHOLD
     from ledger.settings import Settings, get_settings
 
     gc.unfreeze()
+    threshold = gc.get_threshold()
     with TestClient(create_app(Settings(database_url="memory://", tokens=TOKENS))) as client:
         assert client.get("/health/live").status_code == 200
         assert gc.get_freeze_count() == 0
+        assert gc.get_threshold() == threshold
     monkeypatch.setenv("LEDGER_DATABASE_URL", "memory://")
     monkeypatch.setenv("LEDGER_TOKENS", json.dumps(TOKENS))
     get_settings.cache_clear()
@@ -186,6 +189,8 @@ def test_a_served_app_freezes_its_start_up_heap_and_a_test_app_does_not(
         with TestClient(serve_app()) as client:
             assert client.get("/health/live").status_code == 200
             assert gc.get_freeze_count() > 0
+            assert gc.get_threshold()[0] == SERVED_THRESHOLD
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
         get_settings.cache_clear()

@@ -29,7 +29,7 @@ from ledger.api.ui.pages import arrival
 from ledger.api.ui.pages import router as ui_router
 from ledger.api.ui.workspace import router as workspace_router
 from ledger.application import Ledger
-from ledger.collection import freeze_heap
+from ledger.collection import freeze_heap, serve_collections
 from ledger.integration.feed import Feed, numbers_in
 from ledger.integration.tail import FeedTail
 from ledger.projections.forecast import warm_up
@@ -147,7 +147,7 @@ def _lifespan(
         if watch is not None:
             watch.start()
         if app.state.freeze_heap:  # the start-up heap, out of every later collection
-            freeze_heap()
+            serve_collections()
         try:
             yield
         finally:
