@@ -177,9 +177,9 @@ def test_the_actions_are_the_command_declarations_and_name_their_ids() -> None:
         path = action_path("o-1", action, subject)
         expected = re.sub(r"\{\w+\}", "{}", declared.path).format("o-1", *subject.split("|"))
         assert path == expected, action.name
-    # Orders made or joined have their own pages or stay in the API; the backlog
-    # review and a link's revocation are API commands for now (docs/ui.md).
-    api_only = {"receive", "merge", "split", "review_backlog", "revoke_tracking_link"}
+    # Orders made or joined have their own pages or stay in the API; a link's
+    # revocation names a link the page does not list (docs/ui.md).
+    api_only = {"receive", "merge", "split", "revoke_tracking_link"}
     assert set(commands.BY_NAME) - {a.name for a in ACTIONS} == api_only
 
 

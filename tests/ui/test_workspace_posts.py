@@ -67,3 +67,39 @@ def test_the_new_order_post_records_what_the_api_records(client: TestClient) -> 
     assert (order["channel"], order["facets"]["total"]) == ("other", "300.00")
     entries = client.get(f"/orders/{order_id}/history", headers=AUTH).json()
     assert [e["actor"] for e in entries] == ["王芳"]
+
+
+def _form(client: TestClient, order_id: str, action: str) -> dict[str, str]:
+    page = client.get(f"/ui/orders/{order_id}").text
+    form = re.search(rf'data-testid="form-{action}">(.*?)</form>', page, re.S)
+    assert form is not None, action
+    return dict(re.findall(r'type="hidden" name="(_\w+)" value="([^"]*)"', form.group(1)))
+
+
+def test_a_stuck_order_is_reviewed_from_its_page_and_a_refusal_keeps_what_was_typed(
+    client: TestClient,
+) -> None:
+    made = client.post("/orders", json=RECEIPT, headers=AUTH)
+    order_id = made.json()["id"]
+    url = f"/ui/orders/{order_id}/actions/review_backlog"
+    client.cookies.set("ledger_lang", "zh", domain="testserver.local", path="/ui")
+    refused = client.post(url, data=_form(client, order_id, "review_backlog") | {
+        "cause": "other", "note": "   "})  # fmt: skip
+    # The guard's refusal ("other" needs a note), in Chinese, the choice kept.
+    assert refused.status_code == 409 and "text/html" in refused.headers["content-type"]
+    assert "必填项不能为空" in refused.text
+    assert re.search(r'<option value="other"[^>]*selected', refused.text)
+    assert _events(client, order_id) == 1
+    reviewed = client.post(
+        url,
+        data=_form(client, order_id, "review_backlog") | {"cause": "stock_shortage",
+                                                          "note": "等待供应商补货"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert reviewed.status_code == 303 and _events(client, order_id) == 2
+    history = client.get(f"/orders/{order_id}/history", headers=AUTH).json()
+    assert history[-1]["type"] == "BacklogReviewed"
+    assert history[-1]["payload"]["cause"] == "stock_shortage"
+    assert history[-1]["actor"] == "王芳"
+    page = client.get(f"/ui/orders/{order_id}").text
+    assert "缺货" in page and "等待供应商补货" in page

@@ -184,6 +184,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("release", lambda s: _open(s) and s["on_hold"],
            serves=("resolve hold and release",)),
     Action("short_close", lambda s: _confirmed(s) and any(line["open"] for line in s["lines"])),
+    Action("review_backlog", _open),
     Action("cancel", lambda s: _open(s) and s["facets"]["shipped"] == 0),
 )  # fmt: skip
 BY_NAME = {action.name: action for action in ACTIONS}
