@@ -12,13 +12,10 @@ occurred_at.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import hashlib
 import re
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC
 from typing import Annotated, Any, TypeVar, cast
@@ -31,21 +28,21 @@ from ledger.api.auth import Principal, TokenTable
 from ledger.api.errors import ApiError
 from ledger.api.params import CleanText
 from ledger.api.schemas import CommandIn
+from ledger.api.threads import CallThreads
 from ledger.application import Ctx, Ledger
 
 _bearer = HTTPBearer(auto_error=False, description="a token from LEDGER_TOKENS")
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 # As many threads as the thread pool FastAPI gives ``def`` routes (anyio's 40).
-_COMMANDS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="ledger-command")
+_COMMANDS = CallThreads(40, "ledger-command")
 T = TypeVar("T")
 
 
 async def in_thread(call: Callable[[], T]) -> T:
     """``call()`` on a worker thread, in a copy of the caller's context
     (as FastAPI runs a ``def`` route), without blocking the event loop."""
-    context = contextvars.copy_context()
-    return await asyncio.get_running_loop().run_in_executor(_COMMANDS, context.run, call)
+    return await _COMMANDS.run(call)
 
 
 async def get_ledger(request: Request) -> Ledger:
