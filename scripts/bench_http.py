@@ -277,6 +277,10 @@ def start_peer(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         "POSTGRES_USER": target.username or "postgres",
         "POSTGRES_PASSWORD": "",
     }
+    # The table made once before the workers start: two workers creating it at
+    # once can collide in PostgreSQL's catalogue, and one of them then exits.
+    subprocess.run([sys.executable, "-c", "import bench_peer"], cwd=ROOT / "scripts", env=env,
+                   check=True)  # fmt: skip
     command = [
         sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "scripts"), "bench_peer:app",
         "--port", str(port), "--workers", str(workers), "--no-access-log",
@@ -493,6 +497,7 @@ def profile(
         "requests": run["requests"],
         "transactions_per_request": round(commits / max(run["requests"], 1), 3),
         "py_spy": top_of(out) if out.exists() else {"error": _tail(spy)},
+        "parts": parts_of(out, run["cpu_ms_per_request"]["server"]) if out.exists() else {},
         "statements": counted,
     }  # fmt: skip
 
@@ -607,6 +612,38 @@ def top_of(raw: Path, count: int = 25) -> dict[str, Any]:
     }
 
 
+# Where a sample's time goes, by the first of these frames its stack holds
+# (most specific first): the parts of a request's CPU in the server.
+PARTS = (
+    ("projection runners (in the server's threads)", ("RunnerGroup._run", "Runner._run")),
+    ("command: group-commit write (batch SQL, psycopg)", ("GroupCommit._write",)),
+    ("command: waiting for / waking the batch", ("GroupCommit.save",)),
+    ("command: encoding and sealing the events", ("PersonalDataMapper.to_stored_event",)),
+    ("command: the order number", ("Ledger.allocate_number",)),
+    ("command: the answer (JSON of the order)", ("order_response",)),
+    ("command: validation and the aggregate (in its thread)", ("_WorkItem.run",)),
+    ("webhooks, listeners, store watch, scheduler", ("WebhookRunner._run", "Waker._listen",
+                                                     "StoreWatch._run", "BaseScheduler")),
+    ("request handling on the event loop (uvicorn, Starlette, FastAPI, fast path)",
+     ("subprocess_started",)),
+)  # fmt: skip
+
+
+def parts_of(raw: Path, server_ms: float) -> dict[str, Any]:
+    """The samples by ``PARTS``, as shares and as ms of the server's CPU per request."""
+    counts: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        frames = [f.split(" (", 1)[0] for f in stack.split(";")]
+        part = next((name for name, marks in PARTS if any(m in frames for m in marks)), "other")
+        counts[part] += int(n)
+    total = sum(counts.values()) or 1
+    return {name: {"share": round(100 * c / total, 1), "ms": round(server_ms * c / total, 3)}
+            for name, c in counts.most_common()}  # fmt: skip
+
+
 def _frame(frame: str) -> str:
     # "function (path/to/module.py:123)" -> "function (module path:line-free)"
     m = re.match(r"(.*?) \((.*?)(?::\d+)?\)$", frame)
@@ -664,6 +701,9 @@ def profile_lines(p: dict[str, Any]) -> list[str]:
         lines += [f"  {pct:5.1f}%  {f}" for f, pct in spy["own"][:20]]
         lines.append("inclusive:")
         lines += [f"  {pct:5.1f}%  {f}" for f, pct in spy["inclusive"][:40]]
+    if p.get("parts"):
+        lines.append("the server's CPU per request by part (py-spy samples × CPU from /proc):")
+        lines += [f"  {v['ms']:6.3f} ms {v['share']:5.1f}%  {k}" for k, v in p["parts"].items()]
     st = p.get("statements", {})
     lines.append(f"statements ({st.get('how')}): {st.get('per_request', '?')} per request")
     if "exec_ms_per_request" in st:
