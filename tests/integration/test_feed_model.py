@@ -83,7 +83,7 @@ def test_a_model_behind_or_none_reads_the_log_from_any_position_in_pages_of_any_
     populated: Ledger, halfway: View[Any], log: list[dict[str, Any]], data: st.DataObject
 ) -> None:
     head = log[-1]["position"]
-    store: FeedStore | None = data.draw(st.sampled_from([halfway, None]), label="store")  # type: ignore[arg-type]
+    store: FeedStore | None = data.draw(st.sampled_from([halfway, None]), label="store")
     feed = Feed(populated, store=store)
     start = data.draw(st.integers(0, head), label="start")
     sizes = data.draw(st.lists(st.integers(1, 120), min_size=1, max_size=6), label="sizes")

@@ -102,8 +102,15 @@ def placeholder(group: int, index: int) -> str:
     return f"\x1f{group}.{index}"
 
 
-_PLACEHOLDER = re.compile(r'"\\u001f(\d+\.\d+)"')
+PLACEHOLDER = re.compile(r'"\\u001f(\d+)\.(\d+)"')
 """A placeholder as ``orjson`` writes it (control characters escaped)."""
+SLOT = "\x1e"
+"""A sealed field's place in a kept item: a control character, which
+``orjson`` never writes unescaped."""
+
+
+def _withheld(owner: str, sealed: str, count: int) -> list[str]:
+    return opened_fields(None, False, owner, sealed, count)
 
 
 class Feed:
@@ -177,7 +184,7 @@ class Feed:
         orders = [str(order), str(alerts_id(order))] if order is not None else []
         rows = self.store.items(after, limit, reached, kinds, orders)
         position = rows[-1][0] if len(rows) == limit else reached
-        items = [self._opened(item, sealed, opened) for _, item, sealed in rows]
+        items = self._opened(rows, opened)
         older = [row[0] for row in rows if not row[1]]
         if older:  # kept without an item: decoded from the log
             notes = self.notes_at(older)
@@ -186,16 +193,23 @@ class Feed:
             items = [item or by_position[row[0]] for item, row in zip(items, rows, strict=True)]
         return items, position
 
-    def _opened(self, item: str, sealed: str | None, opened: bool) -> str:
-        """A kept item with its sealed fields opened (or withheld)."""
-        if sealed is None:
-            return item
-        keys = self.app.personal_keys
-        fields: dict[str, str] = {}
-        for group, (owner, pii, count) in enumerate(orjson.loads(sealed)):
-            for index, text in enumerate(opened_fields(keys, opened, owner, pii, count)):
-                fields[f"{group}.{index}"] = text
-        return _PLACEHOLDER.sub(lambda found: orjson.dumps(fields[found[1]]).decode(), item)
+    def _opened(self, rows: list[Kept], opened: bool) -> list[str]:
+        """Kept items with their sealed fields opened (or withheld), each
+        customer's key looked up once for the page."""
+        fields_of = self.app.personal_keys.opener() if opened else _withheld
+        items: list[str] = []
+        for _, item, sealed in rows:
+            if sealed is None:
+                items.append(item)
+                continue
+            groups, slots = orjson.loads(sealed)
+            fields = [fields_of(owner, pii, count) for owner, pii, count in groups]
+            parts = item.split(SLOT)
+            pieces = [parts[0]]
+            for (group, index), part in zip(slots, parts[1:], strict=True):
+                pieces += (orjson.dumps(fields[group][index]).decode(), part)
+            items.append("".join(pieces))
+        return items
 
     def _select(self, after: int, limit: int, bound: int, topics: Sequence[str]) -> list[Any]:
         """Up to ``limit`` notifications after ``after`` up to ``bound``; on

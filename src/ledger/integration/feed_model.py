@@ -6,9 +6,9 @@ it (its order number found when it is projected), but for personal fields:
 those stay sealed. Each sealed group (a customer's phone, email and address,
 a delivery's address, consignee and phone, one ``PersonalText``) is kept
 beside the item as the store has it (owner and ciphertext), and each of its
-fields is a placeholder in the item (``placeholder``); a read opens the
+fields is a slot in the item (``feed.SLOT``); a read opens the
 groups with the customer's key, or withholds them, as the decoding path
-does (``personal._fields``), and puts the fields in. So the table never
+does (``personal.opened_fields``), and puts the fields in. So the table never
 holds personal data in clear, and erasing a customer's key erases it here
 too, with no rewrite.
 
@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-from ledger.integration.feed import first_number, item_of, placeholder
+from ledger.integration.feed import PLACEHOLDER, SLOT, first_number, item_of, placeholder
 from ledger.integration.feed_types import ALERT_TYPES, TOPICS
 from ledger.integration.plain import Convert, PlainDecoder
 from ledger.projections.framework import Column, ReadModel, Source, View
@@ -36,9 +36,10 @@ NUMBERS_KEPT = 100_000
 
 @dataclass(frozen=True, slots=True)
 class FeedRow:
-    """One event's feed item: ``item`` its JSON with sealed fields as
-    placeholders (``""``: decode it from the log), ``sealed`` its sealed groups
-    as JSON ``[[owner, ciphertext, count], …]`` (``None``: none)."""
+    """One event's feed item: ``item`` its JSON with a ``SLOT`` in place of
+    each sealed field (``""``: decode it from the log); ``sealed`` (``None``:
+    none) its sealed groups and, slot by slot, the field each slot holds, as
+    JSON ``[[[owner, ciphertext, count], …], [[group, field], …]]``."""
 
     position: int
     type: str
@@ -103,8 +104,12 @@ class FeedEncoder:
             item["number"] = self.number(order_id)
         elif note.topic not in ALERT_TYPES:
             self._remember(order_id, item["number"])
-        sealed = orjson.dumps(self._groups).decode() if self._groups else None
-        return FeedRow(note.id, kind, order_id, orjson.dumps(item).decode(), sealed)
+        text = orjson.dumps(item).decode()
+        if not self._groups:
+            return FeedRow(note.id, kind, order_id, text)
+        slots = [[int(group), int(index)] for group, index in PLACEHOLDER.findall(text)]
+        sealed = orjson.dumps([self._groups, slots]).decode()
+        return FeedRow(note.id, kind, order_id, PLACEHOLDER.sub(SLOT, text), sealed)
 
     def _order_of(self, note: Any) -> str:
         if note.topic in ALERT_TYPES:

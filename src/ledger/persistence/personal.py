@@ -123,12 +123,38 @@ class PersonalKeys:
         key = self.key(owner, create=False)
         if key is None:
             return [ERASED] * count
-        raw = base64.b64decode(sealed)
+        return self._open(self._cipher(key), owner, sealed, count)
+
+    def opener(self) -> Callable[[str, str, int], list[str]]:
+        """``open`` for a batch read at one moment (a feed page): each owner's
+        key is looked up once in it."""
+        ciphers: dict[str, AESGCM | None] = {}
+
+        def open_(owner: str, sealed: str, count: int) -> list[str]:
+            if not sealed:
+                return [""] * count
+            if owner in ciphers:
+                cipher = ciphers[owner]
+            else:
+                key = self.key(owner, create=False)
+                cipher = ciphers[owner] = self._cipher(key) if key is not None else None
+            if cipher is None:
+                return [ERASED] * count
+            return self._open(cipher, owner, sealed, count)
+
+        return open_
+
+    def _cipher(self, key: bytes) -> AESGCM:
         cipher = self._ciphers.get(key)
         if cipher is None:
             if len(self._ciphers) >= CIPHERS_KEPT:
                 self._ciphers.clear()
             cipher = self._ciphers[key] = AESGCM(key)
+        return cipher
+
+    @staticmethod
+    def _open(cipher: AESGCM, owner: str, sealed: str, count: int) -> list[str]:
+        raw = base64.b64decode(sealed)
         try:
             fields: list[str] = orjson.loads(cipher.decrypt(raw[:12], raw[12:], owner.encode()))
         except InvalidTag:  # sealed under a key since destroyed and replaced
