@@ -30,8 +30,9 @@ from uuid import UUID
 import orjson
 
 from ledger.aggregates.alerts import alerts_id
+from ledger.aggregates.values import ERASED
 from ledger.integration.feed_types import ALERT_TYPES, TOPICS, topics_of
-from ledger.integration.personal import opened_fields
+from ledger.integration.personal import WITHHELD
 from ledger.integration.plain import PlainDecoder
 from ledger.projections.framework import View
 
@@ -107,10 +108,8 @@ PLACEHOLDER = re.compile(r'"\\u001f(\d+)\.(\d+)"')
 SLOT = "\x1e"
 """A sealed field's place in a kept item: a control character, which
 ``orjson`` never writes unescaped."""
-
-
-def _withheld(owner: str, sealed: str, count: int) -> list[str]:
-    return opened_fields(None, False, owner, sealed, count)
+_ERASED = orjson.dumps(ERASED).decode()
+_WITHHELD = orjson.dumps(WITHHELD).decode()
 
 
 class Feed:
@@ -194,20 +193,27 @@ class Feed:
         return items, position
 
     def _opened(self, rows: list[Kept], opened: bool) -> list[str]:
-        """Kept items with their sealed fields opened (or withheld), each
+        """Kept items with their personal fields opened (or withheld), each
         customer's key looked up once for the page."""
-        fields_of = self.app.personal_keys.opener() if opened else _withheld
+        open_ = self.app.personal_keys.opener() if opened else None
         items: list[str] = []
         for _, item, sealed in rows:
             if sealed is None:
                 items.append(item)
                 continue
-            groups, slots = orjson.loads(sealed)
-            fields = [fields_of(owner, pii, count) for owner, pii, count in groups]
             parts = item.split(SLOT)
+            fields = [""] * (len(parts) - 1)
+            for owner, piece, slots in orjson.loads(sealed):
+                data = open_(owner, piece) if open_ is not None else None
+                if data is not None:
+                    texts = data.decode().split(SLOT)
+                else:
+                    texts = [_ERASED if open_ is not None else _WITHHELD] * len(slots)
+                for slot, text in zip(slots, texts, strict=True):
+                    fields[slot] = text
             pieces = [parts[0]]
-            for (group, index), part in zip(slots, parts[1:], strict=True):
-                pieces += (orjson.dumps(fields[group][index]).decode(), part)
+            for text, part in zip(fields, parts[1:], strict=True):
+                pieces += (text, part)
             items.append("".join(pieces))
         return items
 

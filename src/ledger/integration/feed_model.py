@@ -2,15 +2,17 @@
 of ``GET /events`` is rows joined together rather than events decoded.
 
 A row is the item exactly as ``Feed.items`` makes it and ``orjson`` writes
-it (its order number found when it is projected), but for personal fields:
-those stay sealed. Each sealed group (a customer's phone, email and address,
-a delivery's address, consignee and phone, one ``PersonalText``) is kept
-beside the item as the store has it (owner and ciphertext), and each of its
-fields is a slot in the item (``feed.SLOT``); a read opens the
-groups with the customer's key, or withholds them, as the decoding path
-does (``personal.opened_fields``), and puts the fields in. So the table never
+it (its order number found when it is projected), but for personal fields
+(a customer's phone, email and address, a delivery's address, consignee and
+phone, every ``PersonalText``): each is a slot in the item (``feed.SLOT``),
+and their JSON texts are kept beside it sealed again under the same
+customer's key, in one piece per customer (the event sealed them a group at
+a time: opening one piece a row costs less). A read opens the piece (or
+withholds it) and puts the fields in; a key destroyed reads ``"[erased]"``,
+as the decoding path does (``personal.opened_fields``). So the table never
 holds personal data in clear, and erasing a customer's key erases it here
-too, with no rewrite.
+too, with no rewrite. No key is ever made here: a customer erased before
+the event is projected has no piece, only the slots.
 
 An event of an older class version is kept as a row without an item: the
 feed decodes it from the log when it is read (the application's upcasting
@@ -37,9 +39,9 @@ NUMBERS_KEPT = 100_000
 @dataclass(frozen=True, slots=True)
 class FeedRow:
     """One event's feed item: ``item`` its JSON with a ``SLOT`` in place of
-    each sealed field (``""``: decode it from the log); ``sealed`` (``None``:
-    none) its sealed groups and, slot by slot, the field each slot holds, as
-    JSON ``[[[owner, ciphertext, count], …], [[group, field], …]]``."""
+    each personal field (``""``: decode it from the log); ``sealed`` (``None``:
+    none) those fields sealed, as JSON ``[[owner, sealed, [slot, …]], …]``
+    (see ``FeedEncoder._resealed``)."""
 
     position: int
     type: str
@@ -60,9 +62,10 @@ class _SealedDecoder(PlainDecoder):
 class FeedEncoder:
     """Notifications to ``FeedRow``: what the feed's projection folds."""
 
-    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any]) -> None:
+    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], keys: Any) -> None:
         self.recorder = recorder
         self.mapper = mapper
+        self.keys = keys
         self._groups: list[list[Any]] = []
         self._decode = _SealedDecoder(mapper, None, opened=True, personal=self._held())
         self._numbers: dict[str, str] = {}
@@ -107,9 +110,24 @@ class FeedEncoder:
         text = orjson.dumps(item).decode()
         if not self._groups:
             return FeedRow(note.id, kind, order_id, text)
-        slots = [[int(group), int(index)] for group, index in PLACEHOLDER.findall(text)]
-        sealed = orjson.dumps([self._groups, slots]).decode()
+        sealed = orjson.dumps(self._resealed(PLACEHOLDER.findall(text))).decode()
         return FeedRow(note.id, kind, order_id, PLACEHOLDER.sub(SLOT, text), sealed)
+
+    def _resealed(self, slots: list[tuple[str, str]]) -> list[list[Any]]:
+        """The event's sealed fields, slot by slot, sealed again under their
+        owners' keys in one piece per owner: ``[owner, sealed, [slot, …]]``
+        (``sealed`` ``""``: the key is gone). Each piece is the fields' JSON
+        texts joined by ``SLOT``, so a read opens one piece and splits it."""
+        keys = self.keys
+        groups = self._groups
+        opened = [keys.open(owner, pii, count) for owner, pii, count in groups]
+        owners = [groups[int(group)][0] for group, _ in slots]
+        pieces: list[list[Any]] = []
+        for owner in dict.fromkeys(owners):
+            numbers = [k for k, slot_owner in enumerate(owners) if slot_owner == owner]
+            texts = [orjson.dumps(opened[int(slots[k][0])][int(slots[k][1])]) for k in numbers]
+            pieces.append([owner, keys.seal_as_is(owner, SLOT.encode().join(texts)), numbers])
+        return pieces
 
     def _order_of(self, note: Any) -> str:
         if note.topic in ALERT_TYPES:
@@ -166,7 +184,7 @@ class FeedModel(ReadModel[FeedRow]):
         return FeedRow(*orjson.loads(data))
 
     def decoding(self, source: Source) -> Callable[[Any], Any]:
-        return FeedEncoder(source.recorder, source.mapper)
+        return FeedEncoder(source.recorder, source.mapper, source.personal_keys)
 
     def own_view(self, store: str, datastore: Any, table: str) -> View[FeedRow] | None:
         from ledger.integration.feed_views import feed_view  # psycopg only for PostgreSQL

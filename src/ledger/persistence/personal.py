@@ -125,22 +125,37 @@ class PersonalKeys:
             return [ERASED] * count
         return self._open(self._cipher(key), owner, sealed, count)
 
-    def opener(self) -> Callable[[str, str, int], list[str]]:
-        """``open`` for a batch read at one moment (a feed page): each owner's
-        key is looked up once in it."""
+    def seal_as_is(self, owner: str, data: bytes) -> str:
+        """``data`` sealed under ``owner``'s key, made by no one here: ``""``
+        if the key is gone (erased). For what is derived from data sealed
+        under it already (the feed's read model)."""
+        key = self.key(owner, create=False)
+        if key is None:
+            return ""
+        nonce = os.urandom(12)
+        data = self._cipher(key).encrypt(nonce, data, owner.encode())
+        return base64.b64encode(nonce + data).decode()
+
+    def opener(self) -> Callable[[str, str], bytes | None]:
+        """Opens what ``seal_as_is`` sealed (``None`` once erased), for a
+        batch read at one moment (a feed page): each owner's key looked up
+        once in it."""
         ciphers: dict[str, AESGCM | None] = {}
 
-        def open_(owner: str, sealed: str, count: int) -> list[str]:
-            if not sealed:
-                return [""] * count
+        def open_(owner: str, sealed: str) -> bytes | None:
             if owner in ciphers:
                 cipher = ciphers[owner]
             else:
                 key = self.key(owner, create=False)
                 cipher = ciphers[owner] = self._cipher(key) if key is not None else None
-            if cipher is None:
-                return [ERASED] * count
-            return self._open(cipher, owner, sealed, count)
+            if cipher is None or not sealed:
+                return None
+            raw = base64.b64decode(sealed)
+            try:
+                opened: bytes = cipher.decrypt(raw[:12], raw[12:], owner.encode())
+            except InvalidTag:  # sealed under a key since destroyed and replaced
+                return None
+            return opened
 
         return open_
 

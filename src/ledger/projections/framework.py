@@ -174,11 +174,13 @@ class Source:
     name: str
     recorder: ApplicationRecorder
     mapper: Mapper[Any]
+    personal_keys: Any = None
+    """The application's customer keys (``persistence.personal.PersonalKeys``)."""
 
     @classmethod
     def of(cls, app: Any) -> Source:
         """The notification log of an eventsourcing ``Application``."""
-        return cls(app.name, app.recorder, app.mapper)
+        return cls(app.name, app.recorder, app.mapper, getattr(app, "personal_keys", None))
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
