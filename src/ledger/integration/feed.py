@@ -45,6 +45,8 @@ a page may then hold fewer events than asked for (even none) while ``next``
 moves on."""
 NUMBERS_KEPT = 100_000
 
+Opener = Callable[[str, str], "bytes | None"]
+"""Opens a sealed piece of a customer's (``PersonalKeys.opener``)."""
 Numbers = Callable[[Collection[str]], Mapping[str, str]]
 """Order numbers of order ids, from a read model (a miss is looked up in the log)."""
 
@@ -193,29 +195,17 @@ class Feed:
         return items, position
 
     def _opened(self, rows: list[Kept], opened: bool) -> list[str]:
-        """Kept items with their personal fields opened (or withheld), each
-        customer's key looked up once for the page."""
-        open_ = self.app.personal_keys.opener() if opened else None
-        items: list[str] = []
-        for _, item, sealed in rows:
-            if sealed is None:
-                items.append(item)
-                continue
-            parts = item.split(SLOT)
-            fields = [""] * (len(parts) - 1)
-            for owner, piece, slots in orjson.loads(sealed):
-                data = open_(owner, piece) if open_ is not None else None
-                if data is not None:
-                    texts = data.decode().split(SLOT)
-                else:
-                    texts = [_ERASED if open_ is not None else _WITHHELD] * len(slots)
-                for slot, text in zip(slots, texts, strict=True):
-                    fields[slot] = text
-            pieces = [parts[0]]
-            for text, part in zip(fields, parts[1:], strict=True):
-                pieces += (text, part)
-            items.append("".join(pieces))
-        return items
+        """Kept items with their personal fields opened (or withheld), the
+        page's customers' keys read together."""
+        keys = self.app.personal_keys
+        open_ = keys.opener() if opened else None
+        sealed = {i: orjson.loads(row[2]) for i, row in enumerate(rows) if row[2] is not None}
+        if open_ is not None and sealed:
+            keys.prefetch(owner for pieces in sealed.values() for owner, _, _ in pieces)
+        return [
+            _filled(item, sealed[i], open_) if i in sealed else item
+            for i, (_, item, _) in enumerate(rows)
+        ]
 
     def _select(self, after: int, limit: int, bound: int, topics: Sequence[str]) -> list[Any]:
         """Up to ``limit`` notifications after ``after`` up to ``bound``; on
@@ -322,6 +312,25 @@ class Feed:
                 found[note.id] = note
             i = j + 1
         return {p: found[p] for p in wanted if p in found}
+
+
+def _filled(item: str, pieces: list[Any], open_: Opener | None) -> str:
+    """A kept item's slots filled with its personal fields' JSON texts:
+    opened piece by piece (``"[erased]"`` once a key is gone), or withheld."""
+    parts = item.split(SLOT)
+    fields = [""] * (len(parts) - 1)
+    for owner, piece, slots in pieces:
+        data = open_(owner, piece) if open_ is not None else None
+        if data is not None:
+            texts = data.decode().split(SLOT)
+        else:
+            texts = [_ERASED if open_ is not None else _WITHHELD] * len(slots)
+        for slot, text in zip(slots, texts, strict=True):
+            fields[slot] = text
+    joined = [parts[0]]
+    for text, part in zip(fields, parts[1:], strict=True):
+        joined += (text, part)
+    return "".join(joined)
 
 
 def first_number(recorder: Any, mapper: Any, order_id: str) -> str | None:
