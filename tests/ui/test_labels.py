@@ -35,8 +35,9 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")
 CHOICES = (
     values.CHANNELS, values.TRANSPORT_MODES, values.SEVERITIES, values.RESOLUTIONS,
     values.TRANSIT_STATUSES, values.DOCUMENT_KINDS, values.DOCUMENT_STATUSES,
-    values.PAYMENT_METHODS, backlog.CAUSES, backlog.ACTIONS, ("planned", "packed", "dispatched", "delivered", "open", "closed",
-                             "resolved", "customer", "product", "delivery"),
+    values.PAYMENT_METHODS, backlog.CAUSES, backlog.ACTIONS,
+    ("planned", "packed", "dispatched", "delivered", "open", "closed",
+     "resolved", "customer", "product", "delivery"),
 )  # fmt: skip
 EVENT_META = {"originator_id", "originator_version", "timestamp", "meta", "topic",
               "originator_topic", "originator_id_type", "state"}  # fmt: skip
