@@ -30,6 +30,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from ledger.integration.feed import PLACEHOLDER, SLOT, first_number, item_of, placeholder
 from ledger.integration.feed_types import ALERT_TYPES, TOPICS
+from ledger.integration.feed_views import feed_view
 from ledger.integration.plain import Convert, PlainDecoder
 from ledger.projections.framework import Column, ReadModel, Source, View
 
@@ -187,8 +188,6 @@ class FeedModel(ReadModel[FeedRow]):
         return FeedEncoder(source.recorder, source.mapper, source.personal_keys)
 
     def own_view(self, store: str, datastore: Any, table: str) -> View[FeedRow] | None:
-        from ledger.integration.feed_views import feed_view  # psycopg only for PostgreSQL
-
         return feed_view(self, store, datastore, table)
 
 
