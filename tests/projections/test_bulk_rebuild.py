@@ -21,12 +21,14 @@ from projection_driver import Driver
 from ledger.aggregates.privacy import privacy_of
 from ledger.application import Ledger
 from ledger.clock import SimulatedClock
+from ledger.integration.feed import MAX_LIMIT, Feed
 from ledger.persistence.personal import SEALED_MARK, open_sealed
 from ledger.projections.bulk import fill
 from ledger.projections.framework import Source, catch_up, fold_events, records_of
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import open_view, rebuild_many
 from ledger.settings import Settings
+from ledger.worker.process import MODELS
 
 T0 = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 
@@ -45,6 +47,18 @@ def folded(app: Ledger, model: Any) -> dict[str, str]:
     notes = app.recorder.select_notifications(1, 10**6, topics=model.topics)
     decode = Source.of(app).decode
     return records_of(model, fold_events(model, (decode(n) for n in notes)))
+
+
+def assert_feed_reads_as_decoded(app: Ledger, view: Any) -> None:
+    """The rebuilt feed model holds the whole log, and reads as decoding it does."""
+    kept, decoded = Feed(app, store=view), Feed(app)
+    position, head = 0, kept.head()
+    assert view.max_tracking_id(app.name) == head
+    while position < head:
+        page = kept.read(position, MAX_LIMIT)
+        assert not page.decoded
+        assert page.json() == decoded.read(position, MAX_LIMIT).json()
+        position = page.next
 
 
 def check_bulk_equals_incremental(app: Ledger) -> None:
@@ -213,10 +227,12 @@ def test_ledger_rebuild_all_rebuilds_every_model_in_one_pass_and_logs_each(
     try:
         worker = Worker(app)
         logged = {row["key"]: row for row in worker.rebuilds.select()}
-        assert set(logged) == set(READ_MODELS)
+        assert set(logged) == set(MODELS)  # the registry's and the feed's
         for name, model in READ_MODELS.items():
             assert logged[name]["position"] == head
             assert stored(worker.views[name]) == folded(app, model)
+        assert logged["feed"]["position"] == head
+        assert_feed_reads_as_decoded(app, worker.views["feed"])
     finally:
         app.close()
 
@@ -280,9 +296,10 @@ def test_a_parallel_rebuild_of_all_models_on_postgres_equals_a_fold(
         entries = worker.rebuild_all(parallel=True)
         assert spawned == [(1, 2)]  # half of the orders folded by another process
         head = Source.of(app).head()
-        assert [entry["position"] for entry in entries] == [head] * len(READ_MODELS)
+        assert [entry["position"] for entry in entries] == [head] * len(MODELS)
         for name, model in READ_MODELS.items():
             assert stored(worker.views[name]) == folded(app, model), name
+        assert_feed_reads_as_decoded(app, worker.views["feed"])
     finally:
         app.close()
 
