@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.application import Ledger
-from ledger.integration.feed import Feed, FeedStore
+from ledger.integration.feed import Feed
+from ledger.integration.feed_kept import FeedStore
 from ledger.integration.feed_model import FEED
 from ledger.projections.framework import Source, View, catch_up
 from ledger.projections.runner import open_view

@@ -19,7 +19,8 @@ from ledger.application import Ledger
 from ledger.audit.erasure import erase_customer
 from ledger.clock import SimulatedClock
 from ledger.demo.runner import run_demo
-from ledger.integration.feed import MAX_LIMIT, Feed, FeedStore
+from ledger.integration.feed import MAX_LIMIT, Feed
+from ledger.integration.feed_kept import FeedStore
 from ledger.integration.feed_model import FEED
 from ledger.projections.framework import Source, View, catch_up
 from ledger.projections.runner import open_view

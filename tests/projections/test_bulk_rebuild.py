@@ -16,12 +16,11 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from projection_driver import Driver
+from projection_driver import Driver, assert_feed_reads_as_decoded
 
 from ledger.aggregates.privacy import privacy_of
 from ledger.application import Ledger
 from ledger.clock import SimulatedClock
-from ledger.integration.feed import MAX_LIMIT, Feed
 from ledger.persistence.personal import SEALED_MARK, open_sealed
 from ledger.projections.bulk import fill
 from ledger.projections.framework import Source, catch_up, fold_events, records_of
@@ -47,18 +46,6 @@ def folded(app: Ledger, model: Any) -> dict[str, str]:
     notes = app.recorder.select_notifications(1, 10**6, topics=model.topics)
     decode = Source.of(app).decode
     return records_of(model, fold_events(model, (decode(n) for n in notes)))
-
-
-def assert_feed_reads_as_decoded(app: Ledger, view: Any) -> None:
-    """The rebuilt feed model holds the whole log, and reads as decoding it does."""
-    kept, decoded = Feed(app, store=view), Feed(app)
-    position, head = 0, kept.head()
-    assert view.max_tracking_id(app.name) == head
-    while position < head:
-        page = kept.read(position, MAX_LIMIT)
-        assert not page.decoded
-        assert page.json() == decoded.read(position, MAX_LIMIT).json()
-        position = page.next
 
 
 def check_bulk_equals_incremental(app: Ledger) -> None:

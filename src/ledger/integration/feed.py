@@ -20,19 +20,17 @@ makes the feed slower, never different.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import orjson
 
 from ledger.aggregates.alerts import alerts_id
-from ledger.aggregates.values import ERASED
+from ledger.integration.feed_kept import FeedStore, opened_items
 from ledger.integration.feed_types import ALERT_TYPES, TOPICS, topics_of
-from ledger.integration.personal import WITHHELD
 from ledger.integration.plain import PlainDecoder
 from ledger.projections.framework import View
 
@@ -45,8 +43,6 @@ a page may then hold fewer events than asked for (even none) while ``next``
 moves on."""
 NUMBERS_KEPT = 100_000
 
-Opener = Callable[[str, str], "bytes | None"]
-"""Opens a sealed piece of a customer's (``PersonalKeys.opener``)."""
 Numbers = Callable[[Collection[str]], Mapping[str, str]]
 """Order numbers of order ids, from a read model (a miss is looked up in the log)."""
 
@@ -58,23 +54,6 @@ def numbers_in(view: View[Any]) -> Numbers:
         return {key: row.number for key, row in view.rows(order_ids).items()}
 
     return numbers
-
-
-Kept = tuple[int, str, "str | None"]
-"""A row of the feed's read model: position, item as JSON, its sealed groups."""
-
-
-class FeedStore(Protocol):
-    """The feed's read model as a read uses it (``feed_views``)."""
-
-    def max_tracking_id(self, application_name: str) -> int | None: ...
-
-    def items(
-        self, after: int, limit: int, bound: int, types: Sequence[str], orders: Sequence[str]
-    ) -> list[Kept]:
-        """Up to ``limit`` rows after ``after`` up to ``bound``, in log order,
-        of ``types`` and ``orders`` (either empty: all)."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -97,21 +76,6 @@ class FeedPage:
         if self.decoded:
             items = [*items, orjson.dumps(self.decoded)[1:-1].decode()]
         return b'{"events":[%s],"next":%d}' % (",".join(items).encode(), self.next)
-
-
-def placeholder(group: int, index: int) -> str:
-    """A sealed field in a kept item (``feed_model``): a control character
-    starts it, which no text a client sends can hold."""
-    return f"\x1f{group}.{index}"
-
-
-PLACEHOLDER = re.compile(r'"\\u001f(\d+)\.(\d+)"')
-"""A placeholder as ``orjson`` writes it (control characters escaped)."""
-SLOT = "\x1e"
-"""A sealed field's place in a kept item: a control character, which
-``orjson`` never writes unescaped."""
-_ERASED = orjson.dumps(ERASED).decode()
-_WITHHELD = orjson.dumps(WITHHELD).decode()
 
 
 class Feed:
@@ -185,7 +149,7 @@ class Feed:
         orders = [str(order), str(alerts_id(order))] if order is not None else []
         rows = self.store.items(after, limit, reached, kinds, orders)
         position = rows[-1][0] if len(rows) == limit else reached
-        items = self._opened(rows, opened)
+        items = opened_items(self.app.personal_keys, rows, opened)
         older = [row[0] for row in rows if not row[1]]
         if older:  # kept without an item: decoded from the log
             notes = self.notes_at(older)
@@ -193,19 +157,6 @@ class Feed:
             by_position = {p: orjson.dumps(decoded[p]).decode() for p in older}
             items = [item or by_position[row[0]] for item, row in zip(items, rows, strict=True)]
         return items, position
-
-    def _opened(self, rows: list[Kept], opened: bool) -> list[str]:
-        """Kept items with their personal fields opened (or withheld), the
-        page's customers' keys read together."""
-        keys = self.app.personal_keys
-        open_ = keys.opener() if opened else None
-        sealed = {i: orjson.loads(row[2]) for i, row in enumerate(rows) if row[2] is not None}
-        if open_ is not None and sealed:
-            keys.prefetch(owner for pieces in sealed.values() for owner, _, _ in pieces)
-        return [
-            _filled(item, sealed[i], open_) if i in sealed else item
-            for i, (_, item, _) in enumerate(rows)
-        ]
 
     def _select(self, after: int, limit: int, bound: int, topics: Sequence[str]) -> list[Any]:
         """Up to ``limit`` notifications after ``after`` up to ``bound``; on
@@ -312,25 +263,6 @@ class Feed:
                 found[note.id] = note
             i = j + 1
         return {p: found[p] for p in wanted if p in found}
-
-
-def _filled(item: str, pieces: list[Any], open_: Opener | None) -> str:
-    """A kept item's slots filled with its personal fields' JSON texts:
-    opened piece by piece (``"[erased]"`` once a key is gone), or withheld."""
-    parts = item.split(SLOT)
-    fields = [""] * (len(parts) - 1)
-    for owner, piece, slots in pieces:
-        data = open_(owner, piece) if open_ is not None else None
-        if data is not None:
-            texts = data.decode().split(SLOT)
-        else:
-            texts = [_ERASED if open_ is not None else _WITHHELD] * len(slots)
-        for slot, text in zip(slots, texts, strict=True):
-            fields[slot] = text
-    joined = [parts[0]]
-    for text, part in zip(fields, parts[1:], strict=True):
-        joined += (text, part)
-    return "".join(joined)
 
 
 def first_number(recorder: Any, mapper: Any, order_id: str) -> str | None:

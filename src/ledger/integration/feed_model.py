@@ -28,7 +28,8 @@ from typing import Any
 import orjson
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-from ledger.integration.feed import PLACEHOLDER, SLOT, first_number, item_of, placeholder
+from ledger.integration.feed import first_number, item_of
+from ledger.integration.feed_kept import PLACEHOLDER, SLOT, placeholder
 from ledger.integration.feed_types import ALERT_TYPES, TOPICS
 from ledger.integration.feed_views import feed_view
 from ledger.integration.plain import Convert, PlainDecoder

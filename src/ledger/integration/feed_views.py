@@ -16,7 +16,7 @@ import orjson
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
-from ledger.integration.feed import Kept
+from ledger.integration.feed_kept import Kept
 from ledger.projections import sqltext
 from ledger.projections.framework import Filter, ReadModel, View
 from ledger.projections.view_memory import MemoryView

@@ -13,7 +13,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed
 
-from ledger.integration.feed import Kept
+from ledger.integration.feed_kept import Kept
 from ledger.integration.feed_views import COLUMNS, items_query, row_values
 from ledger.persistence.creation import create_racing
 from ledger.projections import sqltext
