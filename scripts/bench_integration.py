@@ -6,7 +6,10 @@ On a fresh PostgreSQL database filled by `ledger demo --orders N` (or the one
 1. feed read rate: the whole log read as `GET /events` pages of the largest
    size from `ledger serve` (one worker, no projections) by one client, in
    events per second, with the server's CPU time per event; beside it the
-   raw SELECT of the events table in pages (no decoding) made just before;
+   raw SELECT of the events table in pages (no decoding) made just before.
+   The feed's read model is filled first (`ledger rebuild feed`, timed), as
+   a service running its projections keeps it; without it the server would
+   decode every event (the rate of that path: `LEDGER_BENCH_FEED_MODEL=no`);
 2. webhook delivery lag: a subscription to every event, delivered by a
    `ledger project --only board --no-schedule` process to a receiver on
    loopback (a process of its own) that verifies each delivery with the
@@ -110,6 +113,7 @@ def _feed(url: str) -> dict[str, Any]:
         raw = _raw_rate(ledger, head)
     finally:
         ledger.close()
+    filled = _fill_feed_model(url) if os.environ.get("LEDGER_BENCH_FEED_MODEL") != "no" else None
     port = bench._free_port()
     env = {**_env(url), "LEDGER_RUN_PROJECTIONS": "false"}
     command = [LEDGER, "serve", "--port", str(port), "--no-access-log", "--log-level", "warning"]
@@ -122,7 +126,15 @@ def _feed(url: str) -> dict[str, Any]:
         server.wait(timeout=30)
     best = max(rounds, key=lambda r: r["events_per_s"])
     return {"events": head, "page": MAX_LIMIT, "raw_select_events_per_s": round(raw),
-            **best, "rounds": rounds}  # fmt: skip
+            "feed_model_fill_s": filled, **best, "rounds": rounds}  # fmt: skip
+
+
+def _fill_feed_model(url: str) -> float:
+    """``ledger rebuild feed``: the feed's read model made, in seconds."""
+    started = time.perf_counter()
+    subprocess.run([LEDGER, "rebuild", "feed"], env=_env(url), check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    return round(time.perf_counter() - started, 1)
 
 
 def _raw_rate(ledger: Ledger, head: int) -> float:

@@ -28,6 +28,7 @@ LATE_IMPORTS = {
     "ledger/projections/forecast.py": STATSMODELS,
     "ledger/settings.py": "apscheduler loads only when a cron is set",
     "ledger/audit/store.py": POSTGRES,
+    "ledger/integration/feed_views.py": POSTGRES,
     "ledger/persistence/key_tables.py": POSTGRES,
     "ledger/projections/runner.py": POSTGRES,
     "ledger/worker/leases.py": POSTGRES,

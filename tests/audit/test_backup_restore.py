@@ -26,6 +26,8 @@ from ledger.audit.keys import mac
 from ledger.audit.service import seal, verify_store
 from ledger.clock import SimulatedClock
 from ledger.demo.runner import run_demo
+from ledger.integration.feed import MAX_LIMIT, Feed
+from ledger.integration.feed_model import FEED
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import open_view
 from ledger.settings import Settings
@@ -191,6 +193,18 @@ def read_models(ledger: Ledger) -> dict[str, list[str]]:
     }
 
 
+def feed_pages(ledger: Ledger) -> list[bytes]:
+    """The change feed as its read model (rebuilt by the restore too) gives it."""
+    view = open_view(ledger, FEED)
+    feed, pages, position = Feed(ledger, store=view), [], 0  # type: ignore[arg-type]
+    while position < feed.head():
+        page = feed.read(position, MAX_LIMIT)
+        assert not page.decoded, "read from the log, not the model"
+        pages.append(page.json())
+        position = page.next
+    return pages
+
+
 @pytest.mark.postgres
 def test_sqlite_to_postgres_and_back_keeps_every_read_model(
     tmp_path: Path, postgres_url: str
@@ -207,6 +221,7 @@ def test_sqlite_to_postgres_and_back_keeps_every_read_model(
     rebuild_projections(source)
     original = read_models(source)
     assert all(original.values()), {name: len(rows) for name, rows in original.items()}
+    feed = feed_pages(source)
     orders = select_orders(source)
     states = every_version(source, orders)
     assert len(states) > len(orders) >= 40
@@ -215,11 +230,13 @@ def test_sqlite_to_postgres_and_back_keeps_every_read_model(
     pg = make_ledger(Settings(database_url=postgres_url, audit_key=AUDIT_KEY, pool_size=2))
     restore(pg, tmp_path / "one.backup")
     assert read_models(pg) == original
+    assert feed_pages(pg) == feed
     assert every_version(pg, orders) == states
     backup(pg, tmp_path / "two.backup")
     back = make_ledger(Settings(database_url=f"sqlite:///{tmp_path / 'b.db'}", audit_key=AUDIT_KEY))
     restore(back, tmp_path / "two.backup")
     assert read_models(back) == original
+    assert feed_pages(back) == feed
     assert every_version(back, orders) == states
     for app in (source, pg, back):
         app.close()

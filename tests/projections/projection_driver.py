@@ -25,6 +25,7 @@ from ledger.aggregates.tracking import tracking_links
 from ledger.aggregates.values import Customer, Delivery, Line, PaymentTerms, PurchaseItem, SkuQty
 from ledger.application import Ctx, Ledger, LedgerError
 from ledger.clock import SimulatedClock
+from ledger.integration.feed import MAX_LIMIT, Feed
 
 CUSTOMERS = (Customer("王小明"), Customer("María González"), Customer("株式会社テスト"))
 DELIVERY = Delivery("上海市浦东新区世纪大道100号", "李四", "13900139000", "road")
@@ -306,3 +307,15 @@ class Driver:
             self.orders.extend(other.id for other in result.others)
         else:
             ledger.dispose_backlog(CTX, oid, action=action, reason="捐赠")
+
+
+def assert_feed_reads_as_decoded(app: Ledger, view: Any) -> None:
+    """The rebuilt feed model holds the whole log, and reads as decoding it does."""
+    kept, decoded = Feed(app, store=view), Feed(app)
+    position, head = 0, kept.head()
+    assert view.max_tracking_id(app.name) == head
+    while position < head:
+        page = kept.read(position, MAX_LIMIT)
+        assert not page.decoded
+        assert page.json() == decoded.read(position, MAX_LIMIT).json()
+        position = page.next

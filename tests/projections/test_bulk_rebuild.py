@@ -16,7 +16,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from projection_driver import Driver
+from projection_driver import Driver, assert_feed_reads_as_decoded
 
 from ledger.aggregates.privacy import privacy_of
 from ledger.application import Ledger
@@ -27,6 +27,7 @@ from ledger.projections.framework import Source, catch_up, fold_events, records_
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import open_view, rebuild_many
 from ledger.settings import Settings
+from ledger.worker.process import MODELS
 
 T0 = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 
@@ -213,10 +214,12 @@ def test_ledger_rebuild_all_rebuilds_every_model_in_one_pass_and_logs_each(
     try:
         worker = Worker(app)
         logged = {row["key"]: row for row in worker.rebuilds.select()}
-        assert set(logged) == set(READ_MODELS)
+        assert set(logged) == set(MODELS)  # the registry's and the feed's
         for name, model in READ_MODELS.items():
             assert logged[name]["position"] == head
             assert stored(worker.views[name]) == folded(app, model)
+        assert logged["feed"]["position"] == head
+        assert_feed_reads_as_decoded(app, worker.views["feed"])
     finally:
         app.close()
 
@@ -280,9 +283,10 @@ def test_a_parallel_rebuild_of_all_models_on_postgres_equals_a_fold(
         entries = worker.rebuild_all(parallel=True)
         assert spawned == [(1, 2)]  # half of the orders folded by another process
         head = Source.of(app).head()
-        assert [entry["position"] for entry in entries] == [head] * len(READ_MODELS)
+        assert [entry["position"] for entry in entries] == [head] * len(MODELS)
         for name, model in READ_MODELS.items():
             assert stored(worker.views[name]) == folded(app, model), name
+        assert_feed_reads_as_decoded(app, worker.views["feed"])
     finally:
         app.close()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from projection_driver import Driver
+from projection_driver import Driver, assert_feed_reads_as_decoded
 
 from ledger.application import Ledger
 from ledger.clock import SimulatedClock
@@ -23,6 +23,7 @@ from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import Runner, RunnerGroup, open_view, step_together
 from ledger.settings import Settings
 from ledger.worker import Worker
+from ledger.worker.process import MODELS
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
@@ -59,7 +60,9 @@ def test_a_worker_keeps_every_view_equal_to_a_fold_with_one_thread(database_url:
         group = worker._group  # one thread steps every runner of the worker
         assert group is not None and group._thread is not None and group._thread.is_alive()
         assert all(r.group is group and r._thread is None for r in worker.runners.values())
-        assert sorted(worker.runners) == sorted(READ_MODELS)
+        assert sorted(worker.runners) == sorted(MODELS)  # the feed's model too
+        worker.wait("feed", head, timeout=10)
+        assert_feed_reads_as_decoded(app, worker.views["feed"])
     finally:
         worker.stop()
         app.close()

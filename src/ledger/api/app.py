@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     owns_ledger = ledger is None
     service = ledger if ledger is not None else Ledger(settings)
     worker = Worker(service, clock=service.clock)
-    feed = Feed(service, numbers=numbers_in(worker.views["search"]))
+    feed = Feed(service, numbers=numbers_in(worker.views["search"]), store=worker.views["feed"])  # type: ignore[arg-type]
     tail = FeedTail(feed)
     # PostgreSQL can go away under a running service: answer 503 at once meanwhile.
     watch = StoreWatch.of(settings.database) if store == "postgres" else None

@@ -10,19 +10,26 @@ Each item is ``{position, order_id, number, type, version, recorded_at,
 occurred_at, actor, payload}``. An order's events carry its id and version;
 an alert (``alert.*``) carries the order it concerns and the version of the
 order it was judged on (see ``ledger.aggregates.alerts``).
+
+Given the feed's read model (``feed_model``), a read takes the items the
+model has already made, up to the position it has reached, as JSON text
+(opening only their sealed personal fields), and decodes from the log only
+what lies beyond: a model that is behind, or absent (nothing projected yet),
+makes the feed slower, never different.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import orjson
 
 from ledger.aggregates.alerts import alerts_id
+from ledger.integration.feed_kept import FeedStore, opened_items
 from ledger.integration.feed_types import ALERT_TYPES, TOPICS, topics_of
 from ledger.integration.plain import PlainDecoder
 from ledger.projections.framework import View
@@ -51,18 +58,35 @@ def numbers_in(view: View[Any]) -> Numbers:
 
 @dataclass(frozen=True)
 class FeedPage:
-    """Events in log order, and the position to read on from."""
+    """Events in log order, and the position to read on from: ``kept``
+    (items as JSON, from the read model), then ``decoded`` (from the log)."""
 
-    events: list[dict[str, Any]]
+    decoded: list[dict[str, Any]]
     next: int
+    kept: list[str] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [orjson.loads(item) for item in self.kept] + self.decoded
+
+    def json(self) -> bytes:
+        """``{"events": [...], "next": n}`` as ``orjson`` writes it: the kept
+        items joined as they are."""
+        items = self.kept
+        if self.decoded:
+            items = [*items, orjson.dumps(self.decoded)[1:-1].decode()]
+        return b'{"events":[%s],"next":%d}' % (",".join(items).encode(), self.next)
 
 
 class Feed:
-    """Reads the change feed of one application."""
+    """Reads the change feed of one application (from its read model, if given)."""
 
-    def __init__(self, app: Any, numbers: Numbers | None = None) -> None:
+    def __init__(
+        self, app: Any, numbers: Numbers | None = None, store: FeedStore | None = None
+    ) -> None:
         self.app = app
         self.recorder = app.recorder
+        self.store = store
         self._lookup = numbers
         self._decoders: dict[bool, PlainDecoder] = {}
         self._numbers: dict[str, str] = {}
@@ -89,12 +113,50 @@ class Feed:
         if after >= bound:
             return FeedPage([], after)
         topics = topics_of(types)
+        kept: list[str] = []
+        reached = self._reached(bound)
+        if after < reached:
+            kept, position = self._kept(after, limit, reached, topics, order, opened)
+            if len(kept) == limit or position >= bound:
+                return FeedPage([], position, kept)
+            after, limit = position, limit - len(kept)
         if order is not None:
             notes, position = self._scan(after, limit, bound, topics, order)
         else:
             notes = self._select(after, limit, bound, topics)
             position = notes[-1].id if len(notes) == limit else bound
-        return FeedPage(self.items(notes, opened), position)
+        return FeedPage(self.items(notes, opened), position, kept)
+
+    def _reached(self, bound: int) -> int:
+        """How far the read model has projected the log (0 without one)."""
+        if self.store is None:
+            return 0
+        return min(bound, self.store.max_tracking_id(self.app.name) or 0)
+
+    def _kept(
+        self,
+        after: int,
+        limit: int,
+        reached: int,
+        topics: Sequence[str],
+        order: UUID | None,
+        opened: bool,
+    ) -> tuple[list[str], int]:
+        """Up to ``limit`` kept items after ``after`` up to ``reached``; the
+        position to read on from."""
+        assert self.store is not None
+        kinds = [TOPICS[topic] for topic in topics]
+        orders = [str(order), str(alerts_id(order))] if order is not None else []
+        rows = self.store.items(after, limit, reached, kinds, orders)
+        position = rows[-1][0] if len(rows) == limit else reached
+        items = opened_items(self.app.personal_keys, rows, opened)
+        older = [row[0] for row in rows if not row[1]]
+        if older:  # kept without an item: decoded from the log
+            notes = self.notes_at(older)
+            decoded = {i["position"]: i for i in self.items(notes.values(), opened)}
+            by_position = {p: orjson.dumps(decoded[p]).decode() for p in older}
+            items = [item or by_position[row[0]] for item, row in zip(items, rows, strict=True)]
+        return items, position
 
     def _select(self, after: int, limit: int, bound: int, topics: Sequence[str]) -> list[Any]:
         """Up to ``limit`` notifications after ``after`` up to ``bound``; on
@@ -137,11 +199,7 @@ class Feed:
             kind = TOPICS.get(note.topic)
             if kind is None:
                 continue
-            state = decode(note)
-            if note.topic in ALERT_TYPES:
-                item = _alert_item(note, kind, state)
-            else:
-                item = _item(note, kind, state, self._text(note.originator_id))
+            item = item_of(note, kind, decode(note), self._text(note.originator_id))
             if item["number"] is None:
                 unnamed.append(item)
             else:
@@ -179,22 +237,11 @@ class Feed:
             found.update(self._lookup(missing))
             missing = [oid for oid in missing if oid not in found]
         for oid in missing:
-            first = self.recorder.select_events(UUID(oid), lte=1, limit=1)
-            if first:
-                number = orjson.loads(bytes(self._plain_state(first[0]))).get("number")
-                if isinstance(number, str):
-                    found[oid] = number
+            number = first_number(self.recorder, self.app.mapper, oid)
+            if number is not None:
+                found[oid] = number
         self.remember(found)
         return found
-
-    def _plain_state(self, stored: Any) -> bytes:
-        mapper = self.app.mapper
-        data = bytes(stored.state)
-        if mapper.cipher:
-            data = mapper.cipher.decrypt(data)
-        if mapper.compressor:
-            data = mapper.compressor.decompress(data)
-        return data
 
     def remember(self, numbers: Mapping[str, str]) -> None:
         with self._lock:
@@ -216,6 +263,28 @@ class Feed:
                 found[note.id] = note
             i = j + 1
         return {p: found[p] for p in wanted if p in found}
+
+
+def first_number(recorder: Any, mapper: Any, order_id: str) -> str | None:
+    """The number an order's first event records, if any."""
+    first = recorder.select_events(UUID(order_id), lte=1, limit=1)
+    if not first:
+        return None
+    data = bytes(first[0].state)
+    if mapper.cipher:
+        data = mapper.cipher.decrypt(data)
+    if mapper.compressor:
+        data = mapper.compressor.decompress(data)
+    number = orjson.loads(data).get("number")
+    return number if isinstance(number, str) else None
+
+
+def item_of(note: Any, kind: str, state: dict[str, Any], order_id: str) -> dict[str, Any]:
+    """A notification's feed item from its plain state (``order_id``: its
+    originator's id as text), its number ``None`` where the event has none."""
+    if note.topic in ALERT_TYPES:
+        return _alert_item(note, kind, state)
+    return _item(note, kind, state, order_id)
 
 
 def _item(note: Any, kind: str, state: dict[str, Any], order_id: str) -> dict[str, Any]:

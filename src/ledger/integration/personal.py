@@ -29,21 +29,22 @@ def personal_converters(keys: Any, opened: bool) -> dict[str, Convert]:
     (``keys``: the application's ``PersonalKeys``), or withheld."""
 
     def customer(data: dict[str, str]) -> dict[str, str]:
-        phone, email, address = _fields(keys, opened, data["name"], data["pii"], 3)
+        phone, email, address = opened_fields(keys, opened, data["name"], data["pii"], 3)
         return {"name": data["name"], "phone": phone, "email": email, "address": address}
 
     def delivery(data: dict[str, str]) -> dict[str, str]:
-        address, consignee, phone = _fields(keys, opened, data["owner"], data["pii"], 3)
+        address, consignee, phone = opened_fields(keys, opened, data["owner"], data["pii"], 3)
         return {"address": address, "consignee": consignee, "phone": phone,
                 "transport_mode": data["mode"]}  # fmt: skip
 
     def text(data: dict[str, str]) -> str:
-        return _fields(keys, opened, data["owner"], data["pii"], 1)[0]
+        return opened_fields(keys, opened, data["owner"], data["pii"], 1)[0]
 
     return {"customer_sealed": customer, "delivery_sealed": delivery, "personal_text": text}
 
 
-def _fields(keys: Any, opened: bool, owner: str, sealed: str, count: int) -> list[str]:
+def opened_fields(keys: Any, opened: bool, owner: str, sealed: str, count: int) -> list[str]:
+    """A sealed group's ``count`` fields, opened with ``owner``'s key or withheld."""
     if opened:
         fields: list[str] = keys.open(owner, sealed, count)
         return fields

@@ -65,7 +65,16 @@ def _dataclass(transcoding: DataclassAsDict) -> Convert:
 class PlainDecoder:
     """A notification's (or stored event's) state as plain data."""
 
-    def __init__(self, mapper: Mapper[Any], personal_keys: Any, *, opened: bool) -> None:
+    def __init__(
+        self,
+        mapper: Mapper[Any],
+        personal_keys: Any,
+        *,
+        opened: bool,
+        personal: dict[str, Convert] | None = None,
+    ) -> None:
+        """``personal``: the sealed transcodings' conversions, if not those of
+        ``personal_converters`` (the feed's read model keeps them sealed)."""
         self.mapper = mapper
         transcoder: Any = mapper.transcoder
         convert: dict[str, Convert] = {}
@@ -73,7 +82,7 @@ class PlainDecoder:
             is_dataclass = type(transcoding) is DataclassAsDict
             convert[name] = _dataclass(transcoding) if is_dataclass else _decoded(transcoding)
         convert.update(dict.fromkeys(_SAME, _same), uuid_hex=_uuid)
-        convert.update(personal_converters(personal_keys, opened))
+        convert.update(personal or personal_converters(personal_keys, opened))
         self._convert = convert
         self._versions: dict[str, int] = {}
 

@@ -23,6 +23,10 @@ from ledger.persistence.records import ERASED_FINGERPRINT, IDEMPOTENCY_TABLE
 class KeyTable(Protocol):
     def get(self, customer: str) -> bytes | None: ...
 
+    def get_many(self, customers: Sequence[str]) -> dict[str, bytes | None]:
+        """Several customers' keys in one read (``None``: erased or never made)."""
+        ...
+
     def create(self, customer: str, key: bytes) -> bytes: ...
 
     def destroy(self, customer: str, orders: Sequence[str] = ()) -> None: ...
@@ -52,6 +56,9 @@ class MemoryKeys:
         with self.recorder._database_lock:
             row = self.recorder.customer_keys.get(customer)
             return row[0] if row else None
+
+    def get_many(self, customers: Sequence[str]) -> dict[str, bytes | None]:
+        return {customer: self.get(customer) for customer in customers}
 
     def create(self, customer: str, key: bytes) -> bytes:
         with self.recorder._database_lock:
@@ -84,6 +91,18 @@ class SQLiteKeys:
             c.execute(f"SELECT key FROM {TABLE} WHERE customer = ?", (customer,))
             row = c.fetchone()
         return bytes(row[0]) if row and row[0] is not None else None
+
+    def get_many(self, customers: Sequence[str]) -> dict[str, bytes | None]:
+        found: dict[str, bytes | None] = dict.fromkeys(customers)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT customer, key FROM {TABLE} WHERE customer IN "
+                "(SELECT value FROM json_each(?))",
+                (json.dumps(list(customers)),),
+            )
+            for customer, key in c.fetchall():
+                found[customer] = bytes(key) if key is not None else None
+        return found
 
     def create(self, customer: str, key: bytes) -> bytes:
         with self.datastore.transaction(commit=True) as c:

@@ -30,6 +30,17 @@ class PostgresKeys:
             row = curs.fetchone()
         return bytes(row["key"]) if row and row["key"] is not None else None
 
+    def get_many(self, customers: Sequence[str]) -> dict[str, bytes | None]:
+        found: dict[str, bytes | None] = dict.fromkeys(customers)
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                self._sql("SELECT customer, key FROM {table} WHERE customer = ANY(%s)"),
+                (list(customers),),
+            )
+            for row in curs.fetchall():
+                found[row["customer"]] = bytes(row["key"]) if row["key"] is not None else None
+        return found
+
     def create(self, customer: str, key: bytes) -> bytes:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(

@@ -22,6 +22,7 @@ from ledger.projections.framework import (
     ReadModel,
     Source,
     View,
+    catch_up,
     read_pages,
 )
 
@@ -48,10 +49,22 @@ def fill(
     union is the whole). Part 0 records the position and merges the other
     parts' checkpoints into whole ones; ``others`` (part 0's) waits for the
     other parts to finish, and raises if one failed.
+
+    A model that appends (``ReadModel.appends``: a row per event) is caught
+    up page by page instead, by part 0 alone: its rows would not fit in memory.
     """
     head = source.head() if until is None else until
     if not head or not views:
         return head
+    appending = [view for view in views if view.model.appends]
+    if appending:  # page by page, by the lead part only (their rows are not by order)
+        views = [view for view in views if not view.model.appends]
+        for view in appending if part is None or part[0] == 0 else ():
+            catch_up(view, source, page=page, until=head, on_page=on_page)
+        if not views:
+            if others is not None:
+                others()
+            return head
     models = [view.model for view in views]
     wanted = [frozenset(model.topics) for model in models]
     topics: list[str] = sorted(set().union(*wanted)) if all(wanted) else []

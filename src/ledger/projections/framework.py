@@ -70,6 +70,20 @@ class ReadModel(ABC, Generic[R]):
     checkpointed: bool = False
     """Time travel folds this model (board, backlog): a bulk fill keeps its
     rows every ``checkpoints.FILL_EVERY`` positions as checkpoints."""
+    appends: bool = False
+    """Each event makes a row of its own (the feed's items): no stored row is
+    read back before a fold, and a fill goes page by page (``catch_up``)
+    rather than holding every row in memory."""
+
+    def decoding(self, source: Source) -> Callable[[Any], Any]:
+        """What this model folds of each notification: the domain event
+        (``Source.decode``), unless the model makes its own of it."""
+        return source.decode
+
+    def own_view(self, store: str, datastore: Any, table: str) -> View[R] | None:
+        """A view of the model's own for ``store`` ("memory", "sqlite",
+        "postgres"); ``None``: the generic one (``runner.open_view``)."""
+        return None
 
     @abstractmethod
     def evolve(self, row: R | None, event: Any) -> R | None:
@@ -160,11 +174,13 @@ class Source:
     name: str
     recorder: ApplicationRecorder
     mapper: Mapper[Any]
+    personal_keys: Any = None
+    """The application's customer keys (``persistence.personal.PersonalKeys``)."""
 
     @classmethod
     def of(cls, app: Any) -> Source:
         """The notification log of an eventsourcing ``Application``."""
-        return cls(app.name, app.recorder, app.mapper)
+        return cls(app.name, app.recorder, app.mapper, getattr(app, "personal_keys", None))
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -173,6 +189,17 @@ class Source:
     def decode(self) -> EventDecoder:
         """Notifications to domain events, for folding (see ``decode``)."""
         return EventDecoder(self.mapper)
+
+    @cached_property
+    def _decoders(self) -> dict[str, Callable[[Any], Any]]:
+        return {}
+
+    def decoder_of(self, model: ReadModel[Any]) -> Callable[[Any], Any]:
+        """What ``model`` folds of a notification, its decoder made once per source."""
+        decoder = self._decoders.get(model.name)
+        if decoder is None:
+            decoder = self._decoders[model.name] = model.decoding(self)
+        return decoder
 
 
 def fold_page(
@@ -213,7 +240,8 @@ def catch_up(
     if position == "ask":
         position = view.max_tracking_id(source.name)
     wanted = frozenset(view.model.topics)
-    decode = source.decode
+    decode = source.decoder_of(view.model)
+    reads_rows = not view.model.appends
     while until is None or (position or 0) < until:
         notes = source.recorder.select_notifications(
             position or 0, page, stop=until, inclusive_of_start=False
@@ -222,7 +250,7 @@ def catch_up(
             break
         end = notes[-1].id
         events = [decode(n) for n in notes if not wanted or n.topic in wanted]
-        keys = {view.model.key(e) for e in events}
+        keys = {view.model.key(e) for e in events} if reads_rows else set()
         changes = fold_page(view.model, view.rows(keys) if keys else {}, events)
         view.write(changes, Tracking(source.name, end), expected=position)
         position = end

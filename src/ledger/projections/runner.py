@@ -40,9 +40,15 @@ from this many events on; below, starting the process costs more than it saves."
 def open_view(app: Any, model: ReadModel[R], table: str = "") -> View[R]:
     """The model's view in the application's own store (tables created)."""
     datastore = getattr(app.factory, "datastore", None)
+    store = "memory" if datastore is None else "postgres"
+    if datastore is not None and type(datastore).__name__ == "SQLiteDatastore":
+        store = "sqlite"
+    own = model.own_view(store, datastore, table)
+    if own is not None:
+        return own
     if datastore is None:
         return MemoryView(model, table)
-    if type(datastore).__name__ == "SQLiteDatastore":
+    if store == "sqlite":
         return make_sqlite_view(datastore, model, table)
     from ledger.projections.view_postgres import make_postgres_view  # psycopg: PostgreSQL only
 
@@ -436,27 +442,32 @@ def _fold_for_each(
     runners: Sequence[Runner[Any]], positions: dict[int, int], notes: Sequence[Any], source: Source
 ) -> list[_Plan]:
     """Each runner's changes for the notes past its position (each note decoded once)."""
-    decode = source.decode
-    decoded: dict[int, Any] = {}
+    decoded: dict[tuple[int, int], Any] = {}  # (decoder, position): each note decoded once
     wanted: list[tuple[Runner[Any], list[Any]]] = []
     for runner in runners:
         position = positions[id(runner)]
         if position >= notes[-1].id:
             continue
         topics = frozenset(runner.view.model.topics)
+        decode = source.decoder_of(runner.view.model)
         events = []
         for note in notes:
             if note.id > position and (not topics or note.topic in topics):
-                event = decoded.get(note.id)
+                event = decoded.get((id(decode), note.id))
                 if event is None:
-                    event = decoded[note.id] = decode(note)
+                    event = decoded[(id(decode), note.id)] = decode(note)
                 events.append(event)
         wanted.append((runner, events))
-    stored = _rows_together([(r.view, {r.view.model.key(e) for e in evs}) for r, evs in wanted])
+    stored = _rows_together([(r.view, _keys_to_read(r.view.model, evs)) for r, evs in wanted])
     return [
         (runner, fold_page(runner.view.model, rows, events), positions[id(runner)])
         for (runner, events), rows in zip(wanted, stored, strict=True)
     ]
+
+
+def _keys_to_read(model: ReadModel[Any], events: Sequence[Any]) -> set[str]:
+    """The rows a fold of ``events`` starts from (none for a model that appends)."""
+    return set() if model.appends else {model.key(event) for event in events}
 
 
 def _shared_datastore(views: Sequence[View[Any]]) -> Any:

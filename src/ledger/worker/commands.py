@@ -23,10 +23,9 @@ from ledger.audit.cli_commands import opened_ledger
 from ledger.audit.keys import existing_key, key_file
 from ledger.audit.restore import leaving_nothing, open_backup
 from ledger.cli_support import Progress
-from ledger.projections.registry import READ_MODELS
 from ledger.settings import get_settings
 from ledger.worker.forecasting import forecast_job
-from ledger.worker.process import RebuildBusy, Worker
+from ledger.worker.process import MODELS, RebuildBusy, Worker
 from ledger.worker.restore import restore
 
 
@@ -38,8 +37,8 @@ def add_project_command(subparsers: Any) -> None:
         "scheduled jobs; several processes may run: leases elect who does what.",
     )
     parser.add_argument(
-        "--only", action="append", choices=sorted(READ_MODELS), metavar="NAME",
-        help=f"run only this read model (repeatable): {', '.join(READ_MODELS)}",
+        "--only", action="append", choices=sorted(MODELS), metavar="NAME",
+        help=f"run only this read model (repeatable): {', '.join(MODELS)}",
     )  # fmt: skip
     parser.add_argument("--no-schedule", action="store_true", help="runners only, no jobs")
     parser.set_defaults(handler=project)
@@ -53,7 +52,7 @@ def add_rebuild_command(subparsers: Any) -> None:
         "serving, then swap them in one transaction.",
     )
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("name", nargs="?", choices=sorted(READ_MODELS), metavar="NAME")
+    target.add_argument("name", nargs="?", choices=sorted(MODELS), metavar="NAME")
     target.add_argument(
         "--all", action="store_true", help="every read model, in one pass over the log"
     )

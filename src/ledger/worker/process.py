@@ -33,10 +33,11 @@ from ledger.audit.keys import AuditKeyProblem
 from ledger.audit.service import seal
 from ledger.clock import Clock
 from ledger.integration.alert_events import CONDITIONS, AlertEvents
+from ledger.integration.feed_model import FEED
 from ledger.projections.alerts import ALERTS, scan_alerts
 from ledger.projections.bulk import fill
 from ledger.projections.forecast_store import FORECASTS, TABLE
-from ledger.projections.framework import Part, Source, View, catch_up
+from ledger.projections.framework import Part, ReadModel, Source, View, catch_up
 from ledger.projections.registry import READ_MODELS
 from ledger.projections.runner import (
     REBUILD_PAGE,
@@ -60,6 +61,12 @@ REBUILDS = RecordsModel("rebuilds", (text("finished_at"),))
 OnPage = Callable[[int, int], None]
 
 
+MODELS: dict[str, ReadModel[Any]] = {**READ_MODELS, FEED.name: FEED}
+"""The read models the worker runs and rebuilds: the registered ones and the
+change feed's (``integration.feed_model``: it is made by the feed's own
+decoding, a layer above the registry)."""
+
+
 class RebuildBusy(RuntimeError):
     """Another rebuild of the same read model is running."""
 
@@ -67,11 +74,11 @@ class RebuildBusy(RuntimeError):
 def chosen_models(names: str | Sequence[str] | None) -> list[str]:
     """Registered read-model names from "all", a comma list or a sequence."""
     if names is None or names == "all":
-        return list(READ_MODELS)
+        return list(MODELS)
     wanted = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
-    unknown = [n for n in wanted if n not in READ_MODELS]
+    unknown = [n for n in wanted if n not in MODELS]
     if unknown:
-        raise ValueError(f"unknown read model(s) {unknown}; known: {', '.join(READ_MODELS)}")
+        raise ValueError(f"unknown read model(s) {unknown}; known: {', '.join(MODELS)}")
     return [n for n in wanted if n]
 
 
@@ -92,7 +99,7 @@ class Worker:
         self.clock = clock
         self.source = Source.of(ledger)
         self.names = chosen_models(list(only) if only else None)
-        self.views: dict[str, View[Any]] = {n: open_view(ledger, m) for n, m in READ_MODELS.items()}
+        self.views: dict[str, View[Any]] = {n: open_view(ledger, m) for n, m in MODELS.items()}
         self.alerts: View[Row] = open_view(ledger, ALERTS, "alerts")
         self.alert_events = AlertEvents(ledger, open_view(ledger, CONDITIONS, "alert_conditions"))
         self.rebuilds: View[Row] = open_view(ledger, REBUILDS, "projection_rebuilds")
@@ -480,7 +487,7 @@ def fill_main() -> None:
     ledger = Ledger(Settings(**order["settings"]))
     index, count = order["part"]
     try:
-        views = [open_view(ledger, READ_MODELS[name], table) for name, table in order["tables"]]
+        views = [open_view(ledger, MODELS[name], table) for name, table in order["tables"]]
         fill(views, Source.of(ledger), page=REBUILD_PAGE, until=order["head"], part=(index, count))
     finally:
         ledger.close()

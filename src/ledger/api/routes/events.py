@@ -13,7 +13,6 @@ from pydantic import BaseModel
 from ledger.api.deps import LedgerDep, PrincipalDep
 from ledger.api.errors import READ_ERRORS, ApiError
 from ledger.api.params import CleanText
-from ledger.api.responses import FastJSON
 from ledger.api.sse import EventStream, feed_frames, wants
 from ledger.application import Ledger, order_id_for
 from ledger.integration.feed import DEFAULT_LIMIT, MAX_LIMIT, Feed
@@ -125,7 +124,7 @@ def read_events(
     head = in_log(feed, after)
     opened = reads_personal(principal.roles)
     page = feed.read(after, limit, types=wanted, order=order_id, stop=head, opened=opened)
-    return FastJSON({"events": page.events, "next": page.next})
+    return Response(page.json(), media_type="application/json")
 
 
 STREAM: dict[int | str, dict[str, Any]] = {
