@@ -76,13 +76,27 @@ def _amended(row: DemandRow, e: Any) -> DemandRow:
     return row
 
 
+def _disposed(row: DemandRow, e: Any) -> DemandRow:
+    """A backlog decision: cancelled when it ends the order; a discount's new
+    unit prices make the lines' amounts (each rounded once, as always)."""
+    row = row_disposed(row, e)
+    if not e.prices:
+        return row
+    lines = dict(row.lines)
+    for sku, price in e.prices.items():
+        line = lines[sku]
+        amount = line_amount(line.quantity, Decimal(price), row.currency)
+        lines[sku] = replace(line, amount=str(amount))
+    return replace(row, lines=lines)
+
+
 STEPS: Steps[DemandRow] = (
     Steps[DemandRow]()
     .on(Order.OrderAmended, _amended)
     .on(Order.OrderCancelled, lambda r, e: replace(r, status=Status.CANCELLED))
     .on(Order.OrderSplit, lambda r, e: replace(r, status=Status.SPLIT))
     .on(Order.OrderMerged, lambda r, e: replace(r, status=Status.MERGED))
-    .on(Order.BacklogDisposed, row_disposed)
+    .on(Order.BacklogDisposed, _disposed)
 )
 
 
