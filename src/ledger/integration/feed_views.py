@@ -109,27 +109,10 @@ class SQLiteFeedView(SQLiteView[Any]):
             c.execute(statement, params)
             return [self.model.load(_dumped(tuple(r))) for r in c.fetchall()]
 
-    def shadow(self) -> View[Any]:
-        shadow = SQLiteFeedView(self.datastore, self.model, f"{self.table}__shadow")
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(f"DROP TABLE IF EXISTS {shadow.table}")
-            c.execute(f"DROP TABLE IF EXISTS {shadow.tracking_table}")
-        shadow.create_table()
-        return shadow
-
-    def swap_in(self, shadow: View[Any]) -> None:
-        """The shadow's tables renamed in place of these, its index made anew
-        under the live name (SQLite renames no index)."""
-        assert isinstance(shadow, SQLiteFeedView)
-        with self.datastore.transaction(commit=True) as c:
-            for live, new in (
-                (self.table, shadow.table),
-                (self.tracking_table, shadow.tracking_table),
-            ):
-                c.execute(f"DROP TABLE {live}")
-                c.execute(f"ALTER TABLE {new} RENAME TO {live}")
-            c.execute(f"DROP INDEX IF EXISTS {shadow.table}_order")
-            c.execute(f"CREATE INDEX {self.table}_order ON {self.table} (order_id, position)")
+    def swapped(self, c: SQLiteCursor, shadow: SQLiteView[Any]) -> None:
+        """Its index made anew under the live name (SQLite renames no index)."""
+        c.execute(f"DROP INDEX IF EXISTS {shadow.table}_order")
+        c.execute(f"CREATE INDEX {self.table}_order ON {self.table} (order_id, position)")
 
 
 def _dumped(record: tuple[Any, ...]) -> str:
@@ -150,9 +133,6 @@ class MemoryFeedView(MemoryView[Any]):
             filters.append(("order_id", "in", list(orders)))
         rows = self.select(filters, order_by=["position"], limit=limit)
         return [(row.position, row.item, row.sealed) for row in rows]
-
-    def shadow(self) -> View[Any]:
-        return MemoryFeedView(self.model, f"{self.table}__shadow")
 
 
 def feed_view(model: ReadModel[Any], store: str, datastore: Any, table: str) -> View[Any]:

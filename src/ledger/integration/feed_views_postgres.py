@@ -17,12 +17,14 @@ from ledger.integration.feed_kept import Kept
 from ledger.integration.feed_views import COLUMNS, items_query, row_values
 from ledger.persistence.creation import create_racing
 from ledger.projections import sqltext
-from ledger.projections.framework import Filter, ReadModel, View
+from ledger.projections.framework import Filter, ReadModel
 from ledger.projections.view_postgres import PostgresView
 
 
 class PostgresFeedView(PostgresView[Any]):
     """The feed's rows in the PostgreSQL store."""
+
+    renamed_indexes = ("order",)
 
     def __init__(
         self, datastore: PostgresDatastore, model: ReadModel[Any], table: str = ""
@@ -96,30 +98,6 @@ class PostgresFeedView(PostgresView[Any]):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(statement, params)
             return [self._row(r) for r in curs.fetchall()]
-
-    def shadow(self) -> View[Any]:
-        shadow = PostgresFeedView(self.datastore, self.model, f"{self.table}__shadow")
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(f"DROP TABLE IF EXISTS {shadow.qualified}")
-            curs.execute(f"DROP TABLE IF EXISTS {shadow.qualified_tracking}")
-        shadow.create_table()
-        return shadow
-
-    def swap_in(self, shadow: View[Any]) -> None:
-        """As every view swaps in its shadow, and the order index renamed too."""
-        assert isinstance(shadow, PostgresFeedView)
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(f"SET LOCAL lock_timeout = '{int(self.datastore.lock_timeout)}s'")
-            for live, new in (
-                (self.table, shadow.table),
-                (self.tracking_table_name, shadow.tracking_table_name),
-            ):
-                curs.execute(f'DROP TABLE "{self.schema}"."{live}"')
-                curs.execute(f'ALTER TABLE "{self.schema}"."{new}" RENAME TO "{live}"')
-                curs.execute(f'ALTER INDEX "{self.schema}"."{new}_pkey" RENAME TO "{live}_pkey"')
-            curs.execute(
-                f'ALTER INDEX "{self.schema}"."{shadow.table}_order" RENAME TO "{self.table}_order"'
-            )
 
 
 def make_postgres_feed_view(

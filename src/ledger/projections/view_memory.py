@@ -82,7 +82,7 @@ class MemoryView(POPOTrackingRecorder, Generic[R]):
         ]
 
     def shadow(self) -> View[R]:
-        return MemoryView(self.model, f"{self.table}__shadow")
+        return type(self)(self.model, f"{self.table}__shadow")
 
     def swap_in(self, shadow: View[R]) -> None:
         assert isinstance(shadow, MemoryView)

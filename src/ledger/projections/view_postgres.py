@@ -30,6 +30,9 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
     it is still where the page started, so two runners cannot both apply a page.
     """
 
+    renamed_indexes: tuple[str, ...] = ()
+    """Indexes of a subclass's own, named ``<table>_<suffix>``: renamed with the table on a swap."""
+
     def __init__(self, datastore: PostgresDatastore, model: ReadModel[R], table: str = "") -> None:
         self.model = model
         self.table = checked_name(table or f"view_{model.name}")
@@ -133,7 +136,7 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
             return int(found["n"]) if found else 0
 
     def shadow(self) -> View[R]:
-        shadow = PostgresView(self.datastore, self.model, f"{self.table}__shadow")
+        shadow = type(self)(self.datastore, self.model, f"{self.table}__shadow")
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(f"DROP TABLE IF EXISTS {shadow.qualified}")
             curs.execute(f"DROP TABLE IF EXISTS {shadow.qualified_tracking}")
@@ -153,6 +156,11 @@ class PostgresView(PostgresTrackingRecorder, Generic[R]):
                 curs.execute(f'DROP TABLE "{self.schema}"."{live}"')
                 curs.execute(f'ALTER TABLE "{self.schema}"."{new}" RENAME TO "{live}"')
                 curs.execute(f'ALTER INDEX "{self.schema}"."{new}_pkey" RENAME TO "{live}_pkey"')
+            for suffix in self.renamed_indexes:
+                curs.execute(
+                    f'ALTER INDEX "{self.schema}"."{shadow.table}_{suffix}" '
+                    f'RENAME TO "{self.table}_{suffix}"'
+                )
 
 
 def make_postgres_view(datastore: Any, model: ReadModel[R], table: str = "") -> PostgresView[R]:

@@ -144,7 +144,7 @@ class SQLiteView(SQLiteTrackingRecorder, Generic[R]):
             return int(c.fetchone()["n"])
 
     def shadow(self) -> View[R]:
-        shadow = SQLiteView(self.datastore, self.model, f"{self.table}__shadow")
+        shadow = type(self)(self.datastore, self.model, f"{self.table}__shadow")
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"DROP TABLE IF EXISTS {shadow.table}")
             c.execute(f"DROP TABLE IF EXISTS {shadow.tracking_table}")
@@ -160,6 +160,11 @@ class SQLiteView(SQLiteTrackingRecorder, Generic[R]):
             ):
                 c.execute(f"DROP TABLE {live}")
                 c.execute(f"ALTER TABLE {new} RENAME TO {live}")
+            self.swapped(c, shadow)
+
+    def swapped(self, c: SQLiteCursor, shadow: SQLiteView[R]) -> None:
+        """In the swap's transaction, after the rename: a subclass's own indexes
+        (SQLite renames none with their table)."""
 
 
 def make_sqlite_view(datastore: Any, model: ReadModel[R], table: str = "") -> SQLiteView[R]:
