@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from ledger.aggregates.backlog import CAUSES
+from ledger.api.ui.i18n_values import VALUES
+
 LABELS: dict[str, tuple[str, str]] = {
     "backlog.review": ("Review", "审查"),
     "backlog.review_due": ("Review due", "待审查"),
     "backlog.reviews_due": ("Due for review", "待审查"),
-    "backlog.cause.customer_delay": ("Customer delay", "客户延迟"),
-    "backlog.cause.stock_shortage": ("Stock shortage", "缺货"),
-    "backlog.cause.production_delay": ("Production delay", "生产延误"),
-    "backlog.cause.quality_hold": ("Quality hold", "质量暂扣"),
-    "backlog.cause.payment_hold": ("Payment hold", "付款暂扣"),
-    "backlog.cause.documents": ("Documents", "单证问题"),
-    "backlog.cause.other": ("Other", "其他"),
+    # A cause is labelled as the value it is (``i18n_values.VALUES``), capitalised.
+    **{
+        f"backlog.cause.{cause}": (VALUES[cause][0].capitalize(), VALUES[cause][1])
+        for cause in CAUSES
+    },
     "backlog.decision.discount": ("Discounted", "已折价"),
     "backlog.decision.resell": ("Resold", "已转售"),
     "backlog.decision.donate": ("Donated", "已捐赠"),
