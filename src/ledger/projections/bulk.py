@@ -23,6 +23,7 @@ from ledger.projections.framework import (
     Source,
     View,
     catch_up,
+    fold_page,
     read_pages,
 )
 
@@ -50,17 +51,20 @@ def fill(
     parts' checkpoints into whole ones; ``others`` (part 0's) waits for the
     other parts to finish, and raises if one failed.
 
-    A model that appends (``ReadModel.appends``: a row per event) is caught
-    up page by page instead, by part 0 alone: its rows would not fit in memory.
+    A model that appends (``ReadModel.appends``: a row per event) is written
+    page by page instead: its rows would not fit in memory. Whole, it is caught
+    up (a page and its position per transaction, so a first start cut short
+    goes on where it stopped); in parts, each part appends the rows of its
+    own orders' events (keyed by position, so disjoint) to the shadow, and
+    part 0 records the position.
     """
     head = source.head() if until is None else until
     if not head or not views:
         return head
     appending = [view for view in views if view.model.appends]
-    if appending:  # page by page, by the lead part only (their rows are not by order)
+    if appending:
         views = [view for view in views if not view.model.appends]
-        for view in appending if part is None or part[0] == 0 else ():
-            catch_up(view, source, page=page, until=head, on_page=on_page)
+        _append(appending, source, head, page, part, on_page)
         if not views:
             if others is not None:
                 others()
@@ -82,6 +86,31 @@ def fill(
             others()
         keeper.save()
     return head
+
+
+def _append(
+    views: Sequence[View[Any]],
+    source: Source,
+    head: int,
+    page: int,
+    part: Part | None,
+    on_page: Callable[[int, int], None] | None,
+) -> None:
+    """Appending models' rows up to ``head``, a page per write: whole, caught
+    up; in parts, ``part``'s events' rows, and part 0 records the position."""
+    for view in views:
+        if part is None:
+            catch_up(view, source, page=page, until=head, on_page=on_page)
+            continue
+        model = view.model
+        decode = source.decoder_of(model)
+        for notes in read_pages(source, sorted(model.topics), head, page, part):
+            rows = fold_page(model, {}, map(decode, notes))
+            view.fill({key: row for key, row in rows.items() if row is not None}, None)
+            if on_page is not None:
+                on_page(notes[-1].id, head)
+        if part[0] == 0:
+            view.fill({}, Tracking(source.name, head))
 
 
 def _fold_all(
