@@ -65,6 +65,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench
 
 ROOT = bench.ROOT
+SETTLE = 30.0  # seconds from the servers' start to the first figure
 PG_LOG = Path("/var/log/postgresql/postgresql-15-main.log")
 
 DONE_LUA = r"""
@@ -360,11 +361,9 @@ def servers(args: argparse.Namespace) -> Iterator[dict[str, Server]]:
         started = time.monotonic()
         for server in running.values():
             wait_up(server.port, server.process)
-        # Each ledger worker imports the forecast's libraries WARM_UP_AFTER
-        # seconds after it starts (a few seconds of CPU): not during a figure.
-        from ledger.api.app import WARM_UP_AFTER
-
-        time.sleep(max(0.0, started + WARM_UP_AFTER + 10 - time.monotonic()))
+        # A ledger before 3 December imported the forecast's libraries in each
+        # worker 20 s after its start (a few seconds of CPU): not during a figure.
+        time.sleep(max(0.0, started + SETTLE - time.monotonic()))
         yield running
 
 

@@ -8,7 +8,6 @@ factory in each worker; settings then come from the environment.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -29,15 +28,13 @@ from ledger.api.ui.pages import arrival
 from ledger.api.ui.pages import router as ui_router
 from ledger.api.ui.workspace import router as workspace_router
 from ledger.application import Ledger
-from ledger.collection import freeze_heap, serve_collections
+from ledger.collection import serve_collections
 from ledger.integration.feed import Feed, numbers_in
 from ledger.integration.tail import FeedTail
-from ledger.projections.forecast import warm_up
 from ledger.settings import Settings, backend_of, get_settings
 from ledger.worker import Worker
 
 log = logging.getLogger("ledger.api")
-WARM_UP_AFTER = 20.0  # seconds after start
 
 DESCRIPTION = """Event-sourced order follow-up (業務跟單).
 
@@ -54,15 +51,6 @@ def serve_app() -> FastAPI:
     app = create_app()
     app.state.freeze_heap = True
     return app
-
-
-def _warmed(freeze: bool) -> Callable[[], None]:
-    def warm() -> None:
-        warm_up()
-        if freeze:  # what the import brought in
-            freeze_heap()
-
-    return warm
 
 
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
@@ -136,11 +124,9 @@ def _lifespan(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # statsmodels takes a second or two of CPU to import: not in the first
-        # forecast request, nor while the process is starting and serving its first calls.
-        warming = threading.Timer(WARM_UP_AFTER, _warmed(app.state.freeze_heap))
-        warming.daemon = True
-        warming.start()
+        # statsmodels (about 110 MB a process) is imported by the first forecast
+        # a process makes, not ahead: most workers never make one (the daily
+        # job's forecasts are stored; only a single series is made on demand).
         # Runners and scheduler in this process unless `serve --no-projections`.
         if settings.run_projections:
             worker.start()
@@ -151,7 +137,6 @@ def _lifespan(
         try:
             yield
         finally:
-            warming.cancel()
             if watch is not None:
                 watch.stop()
             tail.stop()
