@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import loops
 from ledger.api.threads import CallThreads
 
 WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
@@ -26,7 +27,7 @@ def test_a_call_runs_off_the_loop_in_the_callers_context_and_gives_its_result() 
         assert where != loop_thread
         return where, who, await pool.run(lambda: 6 * 7)
 
-    where, who, answer = asyncio.run(main())
+    where, who, answer = loops.run(main())
     assert where.startswith("t-") and who == "王芳" and answer == 42
 
 
@@ -41,7 +42,7 @@ def test_an_exception_reaches_the_caller_and_the_thread_serves_the_next_call() -
             await pool.run(fail)
         return await pool.run(lambda: 1)
 
-    assert asyncio.run(main()) == 1
+    assert loops.run(main()) == 1
 
 
 @settings(max_examples=20, deadline=None)
@@ -73,5 +74,5 @@ def test_size_calls_run_at_once_every_call_completes_and_no_more_threads_start(
     async def main() -> list[int]:
         return list(await asyncio.gather(*(pool.run(bound(i)) for i in range(calls))))
 
-    assert asyncio.run(main()) == list(range(calls))
+    assert loops.run(main()) == list(range(calls))
     assert together <= len(names) <= size

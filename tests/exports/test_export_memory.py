@@ -30,6 +30,7 @@ from api_client import TOKENS, Api
 from eventsourcing.persistence import Tracking
 from fastapi.testclient import TestClient
 
+import loops
 from ledger.api.app import create_app
 from ledger.projections.facts import fold_facts, replace
 from ledger.settings import Settings
@@ -115,7 +116,7 @@ def download(app: Any, query: str, each: Callable[[bytes], object]) -> tuple[int
 
     before = _settle_memory()
     started = time.monotonic()
-    asyncio.run(app(scope, receive, send))
+    loops.run(app(scope, receive, send))
     seconds = time.monotonic() - started
     assert status == [200]
     return _status("VmHWM") - before, seconds

@@ -49,6 +49,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n`` (``scripts/test``), every test of the served demo
+    and the browser runs in one worker, so they are started once."""
+    for item in items:
+        if {"server", "browser"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"browser tests cannot run under CI=true: {reason}")
