@@ -603,7 +603,10 @@ def top_of(raw: Path, count: int = 25) -> dict[str, Any]:
         own[frames[-1]] += samples
         for f in set(frames):
             under[f] += samples
-    pct = lambda c: round(100 * c / max(total, 1), 1)  # noqa: E731
+
+    def pct(c: int) -> float:
+        return round(100 * c / max(total, 1), 1)
+
     return {
         "samples": total,
         "own": [(f, pct(c)) for f, c in own.most_common(count)],

@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -127,7 +128,7 @@ def _rebuilds(ledger: Ledger, worker: Worker, head: int) -> dict[str, Any]:
     read of the whole events table made just before it."""
     figures: dict[str, Any] = {}
     for name in [*READ_MODELS, "all"]:
-        raw, seconds = _retried(lambda n=name: _measure_rebuild(ledger, worker, head, n))
+        raw, seconds = _retried(partial(_measure_rebuild, ledger, worker, head, name))
         rate = head / seconds
         figures[name] = {"seconds": round(seconds, 3), "events_per_s": round(rate),
                          "raw_select_events_per_s": round(raw),
