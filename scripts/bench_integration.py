@@ -47,7 +47,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench  # noqa: E402
-
 from ledger.application import Ctx, Ledger  # noqa: E402
 from ledger.integration.feed import MAX_LIMIT  # noqa: E402
 from ledger.integration.webhook_store import WebhookStore  # noqa: E402
