@@ -102,3 +102,42 @@ def test_ledger_forecast_runs_the_job_from_the_command_line(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["series"] > 20 and sum(summary["methods"].values()) >= 3 * summary["series"]
+
+
+def test_on_a_sql_store_the_job_forecasts_in_a_child_so_the_worker_never_loads_statsmodels(
+    tmp_path: Path,
+) -> None:
+    """The served worker that runs the job keeps neither statsmodels (about
+    110 MB) nor the series: a child process forecasts and stores them. (Two
+    orders make series too short for Holt-Winters, so the forecasting code
+    stands in for statsmodels here.)"""
+    url = sqlite_url(tmp_path)
+    ledger = Ledger(Settings(database_url=url))
+    receive(ledger)
+    receive(ledger, "María")
+    ledger.close()
+    script = "\n".join([
+        "import json, sys",
+        "from ledger.application import Ledger",
+        "from ledger.settings import Settings",
+        "from ledger.worker import Worker",
+        f"ledger = Ledger(Settings(database_url={url!r}))",
+        "worker = Worker(ledger).start(schedule=False)",
+        "summary = worker.forecast()",
+        "worker.stop()",
+        "ledger.close()",
+        "loaded = [m for m in ('statsmodels', 'ledger.projections.forecast') if m in sys.modules]",
+        "print(json.dumps({'summary': summary, 'loaded': loaded}))",
+    ])  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120, check=True)  # fmt: skip
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["loaded"] == []  # neither statsmodels nor the forecasting code
+    assert answer["summary"]["series"] >= 4
+    ledger = Ledger(Settings(database_url=url))
+    try:
+        keys = {row["key"] for row in Worker(ledger).forecasts.select()}
+        assert {"product:A", "family:A", "customer:王小明", "customer:María"} <= keys
+    finally:
+        ledger.close()
