@@ -501,6 +501,9 @@ def _start(database_url: str, port: int, workers: int) -> subprocess.Popen[bytes
         **os.environ,
         "LEDGER_DATABASE_URL": database_url,
         "LEDGER_TOKENS": json.dumps({TOKEN: {"role": "merchandiser", "name": "bench"}}),
+        # Not the forecast job at start (the suite's store has no forecasts yet):
+        # a minute of one core in the middle of the figures (reports.md#the-daily-job).
+        "LEDGER_FORECAST_CRON": "",
     }
     command = [
         str(Path(sys.executable).with_name("ledger")), "serve", "--port", str(port),
