@@ -27,6 +27,7 @@ from ledger.worker.commands import (
     add_rebuild_command,
     add_restore_command,
 )
+from ledger.worker.projector import ProjectionProcess
 
 Subparsers = Any  # argparse._SubParsersAction is private; its instance is all we touch
 Handler = Callable[[argparse.Namespace], int]
@@ -46,10 +47,20 @@ def add_serve(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--no-access-log", action="store_true", help="do not log every request (faster)"
     )
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--projections",
+        choices=PROJECTIONS,
+        default="auto",
+        help="where the projection runners and jobs run: a child process (`ledger project`), "
+        "the workers, or none; auto (the default): a child on PostgreSQL, else the workers",
+    )
+    where.add_argument(
         "--no-projections",
-        action="store_true",
-        help="do not run projection runners and jobs here (run `ledger project` instead)",
+        action="store_const",
+        const="none",
+        dest="projections",
+        help="the same as --projections none (run `ledger project` elsewhere)",
     )
     parser.set_defaults(handler=serve)
 
@@ -58,9 +69,6 @@ def serve(args: argparse.Namespace) -> int:
     """Serve the API; without tokens, an embedded store gets a printed development token."""
     from ledger import serving  # uvicorn and FastAPI: loaded only to serve
 
-    if args.no_projections:  # through the environment, so every worker process sees it
-        os.environ["LEDGER_RUN_PROJECTIONS"] = "false"
-        get_settings.cache_clear()
     settings = get_settings()
     store = backend_of(settings)
     taken = serving.address_problem(args.host, args.port)
@@ -85,6 +93,7 @@ def serve(args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the
     # handler it found: make that a normal exit, so supervisors see status 0.
     signal.signal(signal.SIGTERM, _exit_normally)
+    projector = _projections(args.projections, store)
     try:
         serving.run(
             "ledger.api.app:serve_app",
@@ -104,10 +113,14 @@ def serve(args: argparse.Namespace) -> int:
         if stop.code == UVICORN_STARTUP_FAILURE:
             return EXIT_REFUSED
         raise
+    finally:
+        if projector is not None:
+            projector.stop()
     return 0
 
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+PROJECTIONS = ("auto", "child", "workers", "none")
 UVICORN_STARTUP_FAILURE = 3
 
 
@@ -120,6 +133,24 @@ def _port(text: str) -> int:
 
 def _exit_normally(signum: int, frame: object) -> None:
     sys.exit(0)
+
+
+def _projections(where: str, store: str) -> ProjectionProcess | None:
+    """Where the read models and jobs run (``--projections``): the workers are
+    told through the environment (each reads its settings from it); a child
+    is started here (``worker.projector``) and returned."""
+    wanted = where == "child" or (where == "auto" and store == "postgres")
+    child = wanted and store != "memory" and get_settings().run_projections
+    if where == "none" or child:
+        os.environ["LEDGER_RUN_PROJECTIONS"] = "false"
+        get_settings.cache_clear()
+    if not child:
+        return None
+    projector = ProjectionProcess().start()
+    if projector.process is not None:
+        print(f"ledger: read models and jobs: `ledger project` (pid {projector.process.pid})",
+              flush=True)  # fmt: skip
+    return projector
 
 
 def _announce(args: argparse.Namespace, store: str, token: str | None) -> None:

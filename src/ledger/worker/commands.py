@@ -26,6 +26,7 @@ from ledger.cli_support import Progress
 from ledger.settings import get_settings
 from ledger.worker.forecasting import forecast_job
 from ledger.worker.process import MODELS, RebuildBusy, Worker
+from ledger.worker.projector import parent_gone
 from ledger.worker.restore import restore
 
 
@@ -69,7 +70,8 @@ def project(args: argparse.Namespace) -> int:
         worker.start(schedule=not args.no_schedule)
         print(f"ledger: projecting {', '.join(worker.names)}", file=sys.stderr, flush=True)
         while not stop.wait(1.0):
-            pass
+            if parent_gone():  # started by `ledger serve`, which is gone
+                break
     finally:
         worker.stop()
         ledger.close()
