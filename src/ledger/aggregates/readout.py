@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
-from fractions import Fraction
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 from ledger.aggregates.values import unit_price_text
@@ -22,6 +21,8 @@ if TYPE_CHECKING:
 
 
 # Types returned as they are, and each dataclass's field names (looked up once).
+RATIO_CONTEXT = Context(prec=28)  # the default context's, whatever the caller's
+FOUR_PLACES = Decimal("0.0001")
 _AS_IS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
 # None for a type known not to be a dataclass.
 _FIELDS: dict[type, tuple[str, ...] | None] = {}
@@ -66,9 +67,11 @@ def ratio(part: int | Decimal, whole: int | Decimal) -> str:
     """part/whole as a 4-decimal string ("0.6667"); 0 of 0 is "0"."""
     if not whole:
         return "0"
-    exact = Fraction(part) / Fraction(whole)
-    value = Decimal(exact.numerator) / Decimal(exact.denominator)
-    return str(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
+    # Both are exact as Decimals and the context rounds their quotient once
+    # (28 digits), as it would the reduced fraction's: no Fraction needed.
+    with localcontext(RATIO_CONTEXT):
+        value = Decimal(part) / Decimal(whole)
+        return str(value.quantize(FOUR_PLACES, rounding=ROUND_HALF_EVEN))
 
 
 def facets(order: Order) -> dict[str, Any]:
