@@ -20,10 +20,16 @@ LONG_FUNCTIONS: dict[str, int] = {}
 
 POSTGRES = "psycopg: only a PostgreSQL store loads it"
 STATSMODELS = "numpy and statsmodels load only to forecast"
+READ_FILE = "openpyxl, calamine and numpy load only to import a file"
 # Modules that may import inside functions, and why.
 LATE_IMPORTS = {
     "ledger/cli.py": "uvicorn and FastAPI load only to serve",
-    "ledger/api/intake/command.py": "openpyxl, calamine and numpy load only to import a file",
+    "ledger/api/intake/command.py": READ_FILE,
+    "ledger/sheets/container.py": READ_FILE,
+    "ledger/sheets/reading.py": READ_FILE,
+    "ledger/sheets/table.py": READ_FILE,
+    "ledger/sheets/workbook.py": "openpyxl and numpy load only to write the import template",
+    "ledger/formats/sheets.py": "xlsxwriter loads only to export a workbook",
     "ledger/worker/forecasting.py": STATSMODELS,
     "ledger/projections/forecast.py": STATSMODELS,
     "ledger/settings.py": "apscheduler loads only when a cron is set",

@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any, Literal
-
-from xlsxwriter.workbook import Workbook
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from ledger.aggregates.values import UNIT_PRICE_PLACES as PRICE_PLACES
 from ledger.aggregates.values import minor_unit
+
+if TYPE_CHECKING:
+    from xlsxwriter.workbook import Workbook
 
 Kind = Literal["text", "int", "number", "money", "price", "date", "datetime", "bool"]
 Item = Mapping[str, Any]
@@ -266,6 +267,8 @@ def _new_sheet(book: Workbook, sheet: Sheet, part: int, f: _Formats) -> Any:
 def write_xlsx(sheet: Sheet, out: IO[bytes]) -> int:
     """Write the sheet as an XLSX workbook to ``out``; returns the rows written.
     Past a worksheet's row limit the rows go on in another worksheet."""
+    from xlsxwriter.workbook import Workbook  # loaded only to write a workbook
+
     book = Workbook(out, {"constant_memory": True, "strings_to_formulas": False,
                           "strings_to_urls": False, "strings_to_numbers": False})  # fmt: skip
     formats = _Formats(book)

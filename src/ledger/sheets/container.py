@@ -21,9 +21,6 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
-from openpyxl.reader.workbook import WorkbookParser
-from openpyxl.utils import column_index_from_string
-
 from ledger.sheets.limits import MAX_COLUMNS, MAX_GRID_ROWS, MAX_PARTS, MAX_UNPACKED_BYTES
 from ledger.sheets.problems import FileRefused, Problem
 
@@ -49,6 +46,8 @@ class _Scan:
         self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
+        from openpyxl.utils import column_index_from_string  # as in _first_sheet
+
         text = self._tail + chunk
         self.formulas = self.formulas or _FORMULA_TAG.search(text) is not None
         for letters, row in _CELL_REF.findall(text):
@@ -93,6 +92,9 @@ def _too_large() -> Problem:
 
 def _first_sheet(archive: zipfile.ZipFile) -> tuple[str, str]:
     """The first visible worksheet's name and part."""
+    # openpyxl (and the numpy it brings) loads only to read a workbook.
+    from openpyxl.reader.workbook import WorkbookParser
+
     try:
         parser = WorkbookParser(archive, "xl/workbook.xml")
         parser.parse()

@@ -16,8 +16,6 @@ import io
 from dataclasses import dataclass, field
 from typing import Literal
 
-from python_calamine import CalamineError, CalamineWorkbook
-
 from ledger.formats.sheets import unescaped_text
 from ledger.sheets.container import check_container, damaged
 from ledger.sheets.limits import MAX_COLUMNS, MAX_FILE_BYTES, MAX_GRID_ROWS
@@ -71,6 +69,8 @@ def read_grid(data: bytes) -> Grid:
 
 
 def _read_xlsx(data: bytes) -> Grid:
+    from python_calamine import CalamineError, CalamineWorkbook  # loaded only to read a workbook
+
     container = check_container(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))

@@ -14,9 +14,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
-
 from ledger.sheets.cells import is_blank, shown
 from ledger.sheets.limits import HEADER_WINDOW, MAX_ROWS
 from ledger.sheets.problems import FileRefused, Problem
@@ -49,6 +46,9 @@ class Table:
 
     def cell(self, row: int, key: str) -> str:
         """The cell's address, as the spreadsheet names it (``Q5``)."""
+        # openpyxl (and the numpy it brings) loads only to read a file; so in each function here.
+        from openpyxl.utils import get_column_letter
+
         for index, column in self.columns.items():
             if column.key == key:
                 return f"{get_column_letter(index + 1)}{row}"
@@ -80,6 +80,8 @@ def _header_index(rows: list[list[object]]) -> int:
 
 
 def _range(top: int, left: int, bottom: int, right: int) -> str:
+    from openpyxl.utils import get_column_letter
+
     start = f"{get_column_letter(left + 1)}{top + 1}"
     return f"{start}:{get_column_letter(right + 1)}{bottom + 1}"
 
@@ -92,6 +94,8 @@ def _refuse_merged_header(grid: Grid, header: int) -> None:
 
 
 def _columns(header: list[object]) -> tuple[dict[int, Column], list[Problem]]:
+    from openpyxl.utils import get_column_letter
+
     columns: dict[int, Column] = {}
     first: dict[str, int] = {}
     problems: list[Problem] = []
@@ -154,6 +158,8 @@ def _formulas(
     data: bytes, grid: Grid, columns: dict[int, Column], header: int
 ) -> dict[tuple[int, int], str]:
     """The formulas in the template's columns, by (row index, column index)."""
+    from openpyxl import load_workbook
+
     wanted = set(columns)
     found: dict[tuple[int, int], str] = {}
     try:

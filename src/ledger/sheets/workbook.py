@@ -8,22 +8,20 @@ import io
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from ledger.sheets.limits import MAX_FILE_BYTES, MAX_ROWS
 from ledger.sheets.template import CHOICE_LABELS, COLUMNS, MAX_LINES, Column
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ORDERS_SHEET = "Orders 订单"
 HELP_SHEET = "Help 说明"
 FORMATS = {"integer": "0", "decimal": "#,##0.00##", "date": "yyyy-mm-dd", "code": "@", "text": "@"}
 WIDTHS = {"text": 28, "code": 18, "choice": 14, "integer": 10, "decimal": 12, "date": 14}
-_HEAD_FILL = PatternFill("solid", fgColor="DDE7F3")
+_HEAD_COLOR = "DDE7F3"  # the header row's fill
 _KINDS = {
     "text": ("text", "文本"),
     "code": ("code (full-width characters become ASCII)", "编码（全角字符转为半角）"),
@@ -62,6 +60,10 @@ def example_rows(today: date) -> list[dict[str, object]]:
 
 def template_workbook(today: date) -> bytes:
     """The template as .xlsx bytes."""
+    # openpyxl (and the numpy it brings) loads only to write the template.
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
+
     book = Workbook()
     sheet = book.active
     assert isinstance(sheet, Worksheet)
@@ -74,10 +76,14 @@ def template_workbook(today: date) -> bytes:
 
 
 def _orders_sheet(sheet: Worksheet, rows: Sequence[dict[str, object]]) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     sheet.append([column.bilingual for column in COLUMNS])
+    fill = PatternFill("solid", fgColor=_HEAD_COLOR)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-        cell.fill = _HEAD_FILL
+        cell.fill = fill
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
         sheet.append([row.get(column.key) for column in COLUMNS])
@@ -94,6 +100,8 @@ def _orders_sheet(sheet: Worksheet, rows: Sequence[dict[str, object]]) -> None:
 
 def _choices(sheet: Worksheet, letter: str, column: Column) -> None:
     """A drop-down of the column's values (English; Chinese words are read too)."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     listed = ",".join(column.choices)
     check = DataValidation(type="list", formula1=f'"{listed}"', allow_blank=True)
     check.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
@@ -101,10 +109,13 @@ def _choices(sheet: Worksheet, letter: str, column: Column) -> None:
 
 
 def _help_sheet(sheet: Worksheet) -> None:
+    from openpyxl.styles import Font, PatternFill
+
     sheet.append(["Column", "列", "Required 必填", "Kind 类型", "Values 取值", "Default 默认"])
+    fill = PatternFill("solid", fgColor=_HEAD_COLOR)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-        cell.fill = _HEAD_FILL
+        cell.fill = fill
     for column in COLUMNS:
         kind_en, kind_zh = _KINDS[column.kind]
         labels = CHOICE_LABELS.get(column.key, {})
