@@ -30,6 +30,7 @@ LATE_IMPORTS = {
     "ledger/sheets/table.py": READ_FILE,
     "ledger/sheets/workbook.py": "openpyxl and numpy load only to write the import template",
     "ledger/formats/sheets.py": "xlsxwriter loads only to export a workbook",
+    "ledger/formats/pdf.py": "reportlab loads only to print a document",
     "ledger/worker/forecasting.py": STATSMODELS,
     "ledger/projections/forecast.py": STATSMODELS,
     "ledger/settings.py": "apscheduler loads only when a cron is set",

@@ -4,6 +4,10 @@ labels in Chinese and English, and building a document into bytes.
 Text is set in reportlab's built-in CID font ``STSong-Light`` (Adobe-GB1):
 a PDF reader brings the glyphs, so nothing is installed or embedded and
 Chinese, Latin and digits all print in one face.
+
+Only this module uses reportlab, and only once a document is made: it loads
+then (with the font and the styles), so a process that prints nothing never
+loads it. The documents' modules build their pages from the helpers here.
 """
 
 from __future__ import annotations
@@ -12,23 +16,22 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
-
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ledger.formats.sheets import minor_places
 
+if TYPE_CHECKING:
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Flowable, Paragraph, Table
+
 FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+# reportlab's units (reportlab.lib.units, reportlab.lib.pagesizes) computed
+# the same way, so that laying out a page needs no reportlab; a test keeps them equal.
+mm = 72.0 / 2.54 * 0.1
+A4 = (210 * mm, 297 * mm)
 
 LABELS: dict[str, tuple[str, str]] = {
     "statement": ("Statement of account", "对账单"),
@@ -114,20 +117,55 @@ def amount(value: Decimal, currency: str) -> str:
     return f"{value:,.{places}f}"
 
 
-STYLES = {
-    "title": ParagraphStyle("title", fontName=FONT, fontSize=18, leading=24, spaceAfter=4),
-    "company": ParagraphStyle("company", fontName=FONT, fontSize=13, leading=17),
-    "small": ParagraphStyle("small", fontName=FONT, fontSize=8.5, leading=11, wordWrap="CJK"),
-    "body": ParagraphStyle("body", fontName=FONT, fontSize=10, leading=14, wordWrap="CJK"),
-    "cell": ParagraphStyle("cell", fontName=FONT, fontSize=9, leading=12, wordWrap="CJK"),
-    "number": ParagraphStyle("number", fontName=FONT, fontSize=9, leading=12, alignment=TA_RIGHT),
-    "heading": ParagraphStyle("heading", fontName=FONT, fontSize=11.5, leading=16, spaceBefore=8),
-}
+@cache
+def styles() -> dict[str, ParagraphStyle]:
+    """The paragraph styles, made (and the font registered) on the first call."""
+    # reportlab loads only to print a document; so in each function below.
+    from reportlab.lib.enums import TA_RIGHT
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    return {
+        "title": ParagraphStyle("title", fontName=FONT, fontSize=18, leading=24, spaceAfter=4),
+        "company": ParagraphStyle("company", fontName=FONT, fontSize=13, leading=17),
+        "small": ParagraphStyle("small", fontName=FONT, fontSize=8.5, leading=11, wordWrap="CJK"),
+        "body": ParagraphStyle("body", fontName=FONT, fontSize=10, leading=14, wordWrap="CJK"),
+        "cell": ParagraphStyle("cell", fontName=FONT, fontSize=9, leading=12, wordWrap="CJK"),
+        "number": ParagraphStyle("number", fontName=FONT, fontSize=9, leading=12,
+                                 alignment=TA_RIGHT),
+        "heading": ParagraphStyle("heading", fontName=FONT, fontSize=11.5, leading=16,
+                                  spaceBefore=8),
+    }  # fmt: skip
 
 
 def text(value: str, style: str = "body") -> Paragraph:
     """A paragraph of plain text (escaped: customer data is never markup)."""
-    return Paragraph(escape(value), STYLES[style])
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(escape(value), styles()[style])
+
+
+def space(height: float) -> Flowable:
+    """Blank space of ``height`` points down the page."""
+    from reportlab.platypus import Spacer
+
+    return Spacer(1, height)
+
+
+def together(parts: list[Flowable]) -> Flowable:
+    """``parts`` kept on one page."""
+    from reportlab.platypus import KeepTogether
+
+    return KeepTogether(parts)
+
+
+def barcode(value: str, height: float, bar_width: float) -> Flowable:
+    """``value`` as a Code 128 barcode, without the text under it."""
+    from reportlab.graphics.barcode.code128 import Code128
+
+    return Code128(value, barHeight=height, barWidth=bar_width, humanReadable=False)
 
 
 def company_header(company: Company, title: str) -> list[Flowable]:
@@ -136,12 +174,15 @@ def company_header(company: Company, title: str) -> list[Flowable]:
     parts: list[Flowable] = [text(company.name, "company")]
     if details:
         parts.append(text(details, "small"))
-    parts += [Spacer(1, 3 * mm), text(title, "title")]
+    parts += [space(3 * mm), text(title, "title")]
     return parts
 
 
 def grid(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header: bool = True) -> Table:
     """A table of paragraphs with a light grid and a shaded header row."""
+    from reportlab.lib import colors
+    from reportlab.platypus import Table, TableStyle
+
     table = Table(
         [list(row) for row in rows], colWidths=list(widths), repeatRows=1 if header else 0
     )
@@ -159,6 +200,9 @@ def grid(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header: bool
 
 def build(story: list[Flowable], lang: str, title: str) -> bytes:
     """The document as PDF bytes, A4, with a page number at the foot of each page."""
+    from reportlab.platypus import SimpleDocTemplate
+
+    styles()  # the font registered
     out = io.BytesIO()
 
     def footer(canvas: Canvas, doc: Any) -> None:

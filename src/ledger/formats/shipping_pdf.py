@@ -9,14 +9,24 @@ the order's own, as its JSON shows them (``[erased]`` after an erasure).
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from reportlab.graphics.barcode.code128 import Code128
-from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Spacer
+from typing import TYPE_CHECKING, Any, Literal
 
 from ledger.aggregates.order import Order
-from ledger.formats.pdf import CONTENT_WIDTH, Company, build, company_header, grid, label, text
+from ledger.formats.pdf import (
+    CONTENT_WIDTH,
+    Company,
+    barcode,
+    build,
+    company_header,
+    grid,
+    label,
+    mm,
+    space,
+    text,
+)
+
+if TYPE_CHECKING:
+    from reportlab.platypus import Flowable
 
 Kind = Literal["dispatch_note", "packing_list"]
 
@@ -86,20 +96,20 @@ def shipping_pdf(order: Order, shipment_id: str, kind: Kind, company: Company, l
     story: list[Flowable] = company_header(company, title)
     story += [
         text(f"{label('order_number', lang)}: {order.number}", "title"),
-        Code128(order.number, barHeight=12 * mm, barWidth=0.35 * mm, humanReadable=False),
-        Spacer(1, 4 * mm),
+        barcode(order.number, height=12 * mm, bar_width=0.35 * mm),
+        space(4 * mm),
         _facts(order, shipment, kind, lang),
-        Spacer(1, 5 * mm),
+        space(5 * mm),
         _lines(order, shipment, lang),
-        Spacer(1, 5 * mm),
+        space(5 * mm),
     ]
     if kind == "packing_list":
-        story += [_packing(shipment, lang), Spacer(1, 5 * mm)]
+        story += [_packing(shipment, lang), space(5 * mm)]
     blank = "_" * 28
     story += [
-        Spacer(1, 8 * mm),
+        space(8 * mm),
         text(f"{label('shipper_sign', lang)}：{blank}"),
-        Spacer(1, 8 * mm),
+        space(8 * mm),
         text(f"{label('receiver_sign', lang)}：{blank}"),
     ]
     return build(story, lang, f"{title} {order.number} {shipment_id}")

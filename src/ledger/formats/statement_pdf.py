@@ -16,9 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
-
-from reportlab.platypus import Flowable, KeepTogether, Spacer
+from typing import TYPE_CHECKING, Any
 
 from ledger.formats.pdf import (
     CONTENT_WIDTH,
@@ -28,8 +26,13 @@ from ledger.formats.pdf import (
     company_header,
     grid,
     label,
+    space,
     text,
+    together,
 )
+
+if TYPE_CHECKING:
+    from reportlab.platypus import Flowable
 
 KINDS = ("invoice", "credit_note", "payment")
 
@@ -196,12 +199,12 @@ def statement_pdf(
         text(label("printed", lang, day=today.isoformat()), "small"),
     ]
     if not parts:
-        story += [Spacer(1, 6), text(label("nothing", lang))]
+        story += [space(6), text(label("nothing", lang))]
     for section in parts:
         heading = f"{label('currency', lang)}: {section.currency}"
-        story += [KeepTogether([text(heading, "heading"), _summary(section, lang)]), Spacer(1, 8)]
+        story += [together([text(heading, "heading"), _summary(section, lang)]), space(8)]
         if section.orders:
             story.append(_details(section, lang))
-    story += [Spacer(1, 12), text(label("confirm", lang), "small"), Spacer(1, 18),
+    story += [space(12), text(label("confirm", lang), "small"), space(18),
               text(label("customer_sign", lang) + "：" + "_" * 30)]  # fmt: skip
     return build(story, lang, f"{title} {customer}")
