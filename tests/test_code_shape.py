@@ -33,6 +33,7 @@ LATE_IMPORTS = {
     "ledger/formats/pdf.py": "reportlab loads only to print a document",
     "ledger/worker/forecasting.py": STATSMODELS,
     "ledger/projections/forecast.py": STATSMODELS,
+    "ledger/projections/seasonal_report.py": STATSMODELS,
     "ledger/settings.py": "apscheduler loads only when a cron is set",
     "ledger/audit/store.py": POSTGRES,
     "ledger/integration/feed_views.py": POSTGRES,

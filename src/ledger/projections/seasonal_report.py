@@ -20,10 +20,9 @@ from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.aggregates.values import round_money
-from ledger.projections.forecast import Forecast, forecast
 from ledger.projections.forecast_store import computed_at, stored_forecasts
 from ledger.projections.framework import View
 from ledger.projections.order_rows import Page
@@ -45,6 +44,9 @@ from ledger.projections.seasonal_series import (
 )
 from ledger.projections.side_tables import Row, replace_all
 
+if TYPE_CHECKING:
+    from ledger.projections.forecast import Forecast
+
 HORIZON = 24  # months a stored forecast covers; a report shows up to this many
 DEFAULT_MEASURE = {
     "product": "quantity", "family": "orders", "customer": "amount", "mode": "orders",
@@ -59,6 +61,8 @@ def forecast_series(
 ) -> list[dict[str, Any]]:
     """The series' forecasts in ``measures`` (amount: per currency), from the
     current month on, fitted to its complete months."""
+    from ledger.projections.forecast import forecast  # numpy: loaded only to forecast
+
     first = max(series.first_month, shift(current, -MAX_MONTHS))
     complete = month_span(first, shift(current, -1))
     out = []
