@@ -4,21 +4,17 @@ together about 29 MB of every worker's memory and 0.3 s of its start."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 
+from fresh import run_fresh
 from ledger.formats import pdf
 
 HEAVY = ("openpyxl", "python_calamine", "xlsxwriter", "reportlab", "numpy")
 
 
 def test_the_app_loads_no_file_library_until_a_request_uses_one() -> None:
-    script = "\n".join([
+    script = [
         "import json, sys",
         "from fastapi.testclient import TestClient",
         "import ledger.api.app",
@@ -33,11 +29,8 @@ def test_the_app_loads_no_file_library_until_a_request_uses_one() -> None:
         "    assert answer.status_code == 200, answer.text",
         "loaded['served'] = [m for m in heavy if m in sys.modules]",
         "print(json.dumps(loaded))",
-    ])  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=120, check=True)  # fmt: skip
-    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    ]  # fmt: skip
+    loaded = run_fresh(script)
     assert loaded == {"import": [], "create_app": [], "served": []}
 
 

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from apscheduler.triggers.cron import CronTrigger
 from worker_support import receive
 
+from fresh import run_fresh
 from ledger.application import Ledger
 from ledger.projections.forecast_store import computed_at, forecasts_stale
 from ledger.projections.side_tables import replace_all
@@ -116,7 +117,7 @@ def test_on_a_sql_store_the_job_forecasts_in_a_child_so_the_worker_never_loads_s
     receive(ledger)
     receive(ledger, "María")
     ledger.close()
-    script = "\n".join([
+    script = [
         "import json, sys",
         "from ledger.application import Ledger",
         "from ledger.settings import Settings",
@@ -128,11 +129,8 @@ def test_on_a_sql_store_the_job_forecasts_in_a_child_so_the_worker_never_loads_s
         "ledger.close()",
         "loaded = [m for m in ('statsmodels', 'ledger.projections.forecast') if m in sys.modules]",
         "print(json.dumps({'summary': summary, 'loaded': loaded}))",
-    ])  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=120, check=True)  # fmt: skip
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    ]  # fmt: skip
+    answer = run_fresh(script)
     assert answer["loaded"] == []  # neither statsmodels nor the forecasting code
     assert answer["summary"]["series"] >= 4
     ledger = Ledger(Settings(database_url=url))
