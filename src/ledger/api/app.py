@@ -12,17 +12,20 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from ledger.api.auth import resolve_tokens
 from ledger.api.availability import StoreGate, StoreWatch
 from ledger.api.docs import install_docs
 from ledger.api.errors import install_error_handlers
+from ledger.api.fastpath import CommandRoute
 from ledger.api.limits import BodyLimit
 from ledger.api.metrics import CountCommands, Metrics
 from ledger.api.responses import FastJSON
 from ledger.api.routes import ROUTERS
 from ledger.api.routes.health import Liveness
 from ledger.api.routes.imports import UPLOAD_BODY_BYTES, UPLOAD_PATHS
+from ledger.api.shortcut import install_shortcut
 from ledger.api.ui.imports_page import router as imports_ui_router
 from ledger.api.ui.pages import arrival
 from ledger.api.ui.pages import router as ui_router
@@ -41,6 +44,14 @@ DESCRIPTION = """Event-sourced order follow-up (業務跟單).
 Send `Authorization: Bearer <token>`. Commands accept `If-Match: "<version>"`
 (412 when stale) and `Idempotency-Key` (a repeat returns the first answer).
 Every error is `{"code", "message", "details"}`."""
+
+
+class LedgerAPI(FastAPI):
+    """FastAPI, with commands sent past its routing to their routes
+    (``ledger.api.shortcut``: inside every middleware and error handler)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return install_shortcut(self, super().build_middleware_stack(), CommandRoute)
 
 
 def serve_app() -> FastAPI:
@@ -67,7 +78,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     # PostgreSQL can go away under a running service: answer 503 at once meanwhile.
     watch = StoreWatch.of(settings.database) if store == "postgres" else None
 
-    app = FastAPI(
+    app = LedgerAPI(
         title="ledger",
         version="0.1.0",
         description=DESCRIPTION,
