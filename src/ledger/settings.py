@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     rebuild_cron: str | None = None
     rebuild_models: str = "all"  # comma-separated read models for the nightly rebuild
     run_projections: bool = True  # `ledger serve` runs runners + scheduler in-process
+    # FastAPI's OpenTelemetry spans, metrics and logs per request, to the providers the
+    # process configured; off, FastAPI no longer asks the providers on every request.
+    telemetry: bool = False
     alert_cron: str = "*/15 * * * *"
     seal_cron: str | None = "5 * * * *"  # seal the moved chain heads hourly
     backup_cron: str | None = None

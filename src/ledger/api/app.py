@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp
 
 from ledger.api.auth import resolve_tokens
@@ -54,6 +55,11 @@ class LedgerAPI(FastAPI):
         return install_shortcut(self, super().build_middleware_stack(), CommandRoute)
 
 
+# FastAPI's instrumentation off: otherwise each request asks the OpenTelemetry
+# providers whether one is configured (LEDGER_TELEMETRY=true leaves it on).
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
 def serve_app() -> FastAPI:
     """The app as ``ledger serve`` runs it in each worker: ``create_app`` from
     the environment, its start-up heap frozen once started (see
@@ -87,6 +93,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        telemetry=None if settings.telemetry else NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.freeze_heap = False  # serve_app sets it

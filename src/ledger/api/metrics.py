@@ -70,6 +70,7 @@ class CountCommands:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._counters: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -96,7 +97,10 @@ class CountCommands:
     def _count(self, scope: Scope, status: int, body: bytes) -> None:
         endpoint = scope.get("endpoint")
         command = getattr(endpoint, "__name__", "unrouted")
-        self.metrics.commands.labels(command).inc()
+        counter = self._counters.get(command)
+        if counter is None:  # ``labels`` checks and locks on every call: once per name
+            counter = self._counters[command] = self.metrics.commands.labels(command)
+        counter.inc()
         if status >= 400 or status == 0:
             self.metrics.errors.labels(command, _code(body, status)).inc()
 
