@@ -24,7 +24,7 @@ from ledger.api.limits import BodyLimit
 from ledger.api.metrics import CountCommands, Metrics
 from ledger.api.responses import FastJSON
 from ledger.api.routes import ROUTERS
-from ledger.api.routes.health import Liveness
+from ledger.api.routes.health import Liveness, StoreProbe
 from ledger.api.routes.imports import UPLOAD_BODY_BYTES, UPLOAD_PATHS
 from ledger.api.shortcut import install_shortcut
 from ledger.api.ui.imports_page import router as imports_ui_router
@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.state.feed = feed
     app.state.feed_tail = tail
     app.state.store_watch = watch
+    app.state.store_probe = StoreProbe()  # readiness checks share the query in flight
     app.state.metrics = metrics = Metrics(worker)
     app.state.tokens = tokens
     app.state.dev_token = dev_token

@@ -46,12 +46,9 @@ class Table:
 
     def cell(self, row: int, key: str) -> str:
         """The cell's address, as the spreadsheet names it (``Q5``)."""
-        # openpyxl (and the numpy it brings) loads only to read a file; so in each function here.
-        from openpyxl.utils import get_column_letter
-
         for index, column in self.columns.items():
             if column.key == key:
-                return f"{get_column_letter(index + 1)}{row}"
+                return f"{_letters(index)}{row}"
         return ""
 
 
@@ -79,11 +76,16 @@ def _header_index(rows: list[list[object]]) -> int:
     raise FileRefused(Problem("no_header", params={"window": HEADER_WINDOW}))
 
 
-def _range(top: int, left: int, bottom: int, right: int) -> str:
+def _letters(index: int) -> str:
+    """The column's letters (``Q``) from its index from 0."""
+    # openpyxl (and the numpy it brings) loads only to read a file; so in each function here.
     from openpyxl.utils import get_column_letter
 
-    start = f"{get_column_letter(left + 1)}{top + 1}"
-    return f"{start}:{get_column_letter(right + 1)}{bottom + 1}"
+    return get_column_letter(index + 1)
+
+
+def _range(top: int, left: int, bottom: int, right: int) -> str:
+    return f"{_letters(left)}{top + 1}:{_letters(right)}{bottom + 1}"
 
 
 def _refuse_merged_header(grid: Grid, header: int) -> None:
@@ -94,8 +96,6 @@ def _refuse_merged_header(grid: Grid, header: int) -> None:
 
 
 def _columns(header: list[object]) -> tuple[dict[int, Column], list[Problem]]:
-    from openpyxl.utils import get_column_letter
-
     columns: dict[int, Column] = {}
     first: dict[str, int] = {}
     problems: list[Problem] = []
@@ -103,12 +103,12 @@ def _columns(header: list[object]) -> tuple[dict[int, Column], list[Problem]]:
     for index, value in enumerate(header):
         text = shown(value).strip()
         column = match_header(text) if isinstance(value, str) else None
-        letter = get_column_letter(index + 1)
+        letter = _letters(index)
         if column is None:
             if text:
                 notes.append(Problem("ignored_column", cell=letter, value=text))
         elif column.key in first:
-            params = {"first": get_column_letter(first[column.key] + 1), "second": letter}
+            params = {"first": _letters(first[column.key]), "second": letter}
             problems.append(Problem("duplicate_column", column=column.key, params=params))
         else:
             first[column.key] = index

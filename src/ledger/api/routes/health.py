@@ -27,9 +27,7 @@ log = logging.getLogger("ledger.api")
 async def health(request: Request, ledger: LedgerDep) -> Response:
     """200 when the event store answers a query, 503 when it does not."""
     store = cast(str, request.app.state.store)
-    probe: StoreProbe | None = getattr(request.app.state, "store_probe", None)
-    if probe is None:
-        probe = request.app.state.store_probe = StoreProbe()
+    probe = cast(StoreProbe, request.app.state.store_probe)
     if not await probe.answers(ledger, store):
         return FastJSON({"status": "unavailable", "store": store}, 503)
     return FastJSON({"status": "ok", "store": store})
