@@ -5,10 +5,11 @@ records nothing the second time, messages come in the caller's language."""
 from __future__ import annotations
 
 import io
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from openpyxl import load_workbook
 from ledger.api.app import create_app
 from ledger.api.intake.commit import idempotency_key
 from ledger.application import Ledger
+from ledger.persistence.records import LedgerRecorder
 from ledger.settings import Settings
 from order_files import csv_bytes, order_rows, xlsx_bytes
 
@@ -229,3 +231,33 @@ def test_the_summary_counts_every_order_of_the_file_and_the_valid_ones(api: Api)
     rows[0]["sku"] = None
     summary = upload(api, xlsx_bytes(rows)).json()["summary"]
     assert (summary["orders"], summary["valid_orders"], summary["problems"]) == (3, 2, 1)
+
+
+def test_an_import_sends_its_orders_from_as_many_threads_as_the_store_is_worth(
+    any_backend_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL's group commit shares a transaction among concurrent saves;
+    # SQLite has one writer, where sixteen threads only queued for its lock
+    # (and under load one could wait past the pool's timeout: a 503).
+    ledger = ledger_of(any_backend_api)
+    receive, lock = ledger.receive, threading.Lock()
+    inside, peak = 0, 0
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal inside, peak
+        with lock:
+            inside += 1
+            peak = max(peak, inside)
+        try:
+            time.sleep(0.02)  # long enough for every thread of the pool to arrive
+            return receive(*args, **kwargs)
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(ledger, "receive", counted)
+    response = upload(any_backend_api, xlsx_bytes(order_rows(40)), commit=True)
+    assert response.status_code == 201, response.text
+    assert response.json()["summary"]["recorded"] == 40
+    expected = 16 if "postgres" in type(ledger.recorder).__name__.lower() else 2
+    assert peak == expected == cast(LedgerRecorder, ledger.recorder).concurrent_saves

@@ -25,6 +25,9 @@ class LedgerPOPORecorder(es_popo.POPOApplicationRecorder):
 
     # The bench turns this off on one instance to measure what the chain costs.
     chain_enabled = True
+    # One writer at a time: a bulk writer's second thread only prepares the
+    # next save while the first writes.
+    concurrent_saves = 2
 
     def __init__(self) -> None:
         super().__init__()

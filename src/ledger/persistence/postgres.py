@@ -47,6 +47,8 @@ class LedgerPostgresRecorder(es_postgres.PostgresApplicationRecorder):
     # Group commit: concurrent saves of this process share one transaction
     # (see ``group_commit``). Off, every save is a transaction of its own.
     group_commit = True
+    # Threads a bulk writer sends saves from (they fill group-commit batches).
+    concurrent_saves = 16
     # At most this many saves in one transaction (read when the recorder is built).
     max_batch = 64
     # Batches of one process in flight at once: while one commits (holding

@@ -86,6 +86,11 @@ def idempotency_of(kwargs: dict[str, Any]) -> IdempotencyRecord | None:
 class LedgerRecorder(Protocol):
     """What the application needs from its recorder beyond the library's."""
 
+    # How many saves a bulk writer (the import) is worth sending at once: on
+    # PostgreSQL concurrent saves share a group-commit transaction; SQLite
+    # and memory write one at a time, where more threads only queue longer.
+    concurrent_saves: int
+
     def insert_events(
         self,
         stored_events: Sequence[StoredEvent],

@@ -32,6 +32,9 @@ class LedgerSQLiteRecorder(es_sqlite.SQLiteApplicationRecorder):
 
     # The bench turns this off on one instance to measure what the chain costs.
     chain_enabled = True
+    # One writer at a time: a bulk writer's second thread only prepares the
+    # next save while the first writes.
+    concurrent_saves = 2
 
     def __init__(
         self, datastore: es_sqlite.SQLiteDatastore, events_table_name: str = "stored_events"

@@ -5,8 +5,11 @@ A valid file's orders are each received by the application's own
 ``receive`` command, with an idempotency key made of the file's SHA-256 and
 the order's customer reference: the same file sent again records nothing
 new and each of its orders answers with the order first recorded. The
-orders go in concurrently (``WRITERS`` threads), so the store's group
-commit writes many of them per transaction.
+orders go in from as many threads as the store is worth (its recorder's
+``concurrent_saves``): on PostgreSQL sixteen, so the group commit writes
+many of them per transaction; on SQLite two, for a single writer (sixteen
+threads there only queued for its lock, and under load one of them could
+wait past the connection pool's five seconds: a 503 half-way through).
 
 Should the store fail half-way, the orders already written stay written;
 sending the same file again records the rest and nothing twice.
@@ -19,12 +22,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import cast
 
 from ledger.api.intake.checking import Intake
 from ledger.api.intake.orders import Draft
 from ledger.application import Ctx, Ledger
+from ledger.persistence.records import LedgerRecorder
 
-WRITERS = 16
 Progress = Callable[[int, int], None]
 
 
@@ -62,7 +66,8 @@ def commit_file(
         expected_version=None,
     )
     total = len(intake.drafts)
-    with ThreadPoolExecutor(WRITERS, thread_name_prefix="ledger-import") as pool:
+    writers = cast(LedgerRecorder, ledger.recorder).concurrent_saves
+    with ThreadPoolExecutor(writers, thread_name_prefix="ledger-import") as pool:
         futures = [pool.submit(_receive, ledger, base, intake, d) for d in intake.drafts]
         try:
             return [_done(future, index, total, progress) for index, future in enumerate(futures)]
