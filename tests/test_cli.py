@@ -27,6 +27,8 @@ REFUSED = [
      "ledger: LEDGER_POOL_SIZE: Input should be a valid integer"),
     (["project"], {"seal_cron": "hourly"},
      "ledger: LEDGER_SEAL_CRON: Wrong number of fields; got 1, expected 5"),
+    (["project"], {"forecast_cron": "61 2 * * *"},
+     "ledger: LEDGER_FORECAST_CRON: Error validating expression '61': the last value (61)"),
     (["audit", "seal"], {"audit_key": "short"},
      "ledger: LEDGER_AUDIT_KEY: the audit key must be at least 16 bytes, it is 5"),
     (["audit", "verify"], {"database_url": "sqlite:////nonexistent/folder/l.db"},

@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     # FastAPI's OpenTelemetry spans, metrics and logs per request, to the providers the
     # process configured; off, FastAPI no longer asks the providers on every request.
     telemetry: bool = False
-    alert_cron: str = "*/15 * * * *"
+    alert_cron: str | None = "*/15 * * * *"  # the alert scan; empty turns it off
     seal_cron: str | None = "5 * * * *"  # seal the moved chain heads hourly
     backup_cron: str | None = None
     forecast_cron: str | None = "20 2 * * *"  # the seasonal forecasts, daily
@@ -179,7 +179,7 @@ class Settings(BaseSettings):
         parse_database_url(value)
         return value
 
-    @field_validator("rebuild_cron", "alert_cron", "seal_cron", "backup_cron")
+    @field_validator("rebuild_cron", "alert_cron", "seal_cron", "backup_cron", "forecast_cron")
     @classmethod
     def _cron_is_a_crontab(cls, value: str | None) -> str | None:
         """Refused at start, not in the scheduler's thread when the job is due."""

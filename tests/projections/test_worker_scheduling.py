@@ -142,3 +142,31 @@ def test_the_seal_and_backup_jobs_seal_moved_heads_and_keep_the_newest_backups(
     backups = sorted((tmp_path / "backups").glob("ledger-*.backup"))
     assert 1 <= len(backups) <= 2  # the newest two are kept
     assert all(path.stat().st_size > 0 for path in backups)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "jobs"),
+    [
+        ({}, {"watchdog", "alerts", "seal", "forecast", "forecast-start"}),
+        ({"alert_cron": "", "seal_cron": "", "forecast_cron": ""}, {"watchdog"}),
+        ({"alert_cron": "0 * * * *", "backup_cron": "0 1 * * *", "forecast_cron": None},
+         {"watchdog", "alerts", "seal", "backup"}),
+    ],
+)  # fmt: skip
+def test_each_scheduled_job_runs_on_its_cron_and_an_empty_cron_turns_it_off(
+    overrides: dict[str, str | None], jobs: set[str]
+) -> None:
+    ledger = Ledger(Settings(database_url="memory://", **overrides))  # type: ignore[arg-type]
+    worker = Worker(ledger)
+    try:
+        worker.start()
+        assert {job.id for job in worker.scheduler.get_jobs()} == jobs
+    finally:
+        worker.stop()
+        ledger.close()
+
+
+@pytest.mark.parametrize("name", ["rebuild", "alert", "seal", "backup", "forecast"])
+def test_a_wrong_cron_is_refused_with_the_settings_not_when_the_job_is_due(name: str) -> None:
+    with pytest.raises(ValueError, match="the last value \\(61\\) is higher"):
+        Settings(**{f"{name}_cron": "61 * * * *"})  # type: ignore[arg-type]

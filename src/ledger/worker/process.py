@@ -183,10 +183,8 @@ class Worker:
             id="watchdog", name="watchdog",
         )  # fmt: skip
         elected: dict[str, tuple[Any, Callable[[], Any]]] = {}
-        if jobs:
-            alert_cron = CronTrigger.from_crontab(self.settings.alert_cron, UTC)
-            elected["alerts"] = (alert_cron, self.scan_alerts)
         crons: dict[str, tuple[str | None, Callable[[], Any]]] = {
+            "alerts": (self.settings.alert_cron, self.scan_alerts),
             "rebuild": (self.settings.rebuild_cron, self.nightly_rebuild),
             "seal": (self.settings.seal_cron, self.seal_chain),
             "backup": (self.settings.backup_cron, self.scheduled_backup),
