@@ -160,6 +160,7 @@ def test_each_scheduled_job_runs_on_its_cron_and_an_empty_cron_turns_it_off(
     worker = Worker(ledger)
     try:
         worker.start()
+        assert worker.scheduler is not None
         assert {job.id for job in worker.scheduler.get_jobs()} == jobs
     finally:
         worker.stop()
