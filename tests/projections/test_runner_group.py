@@ -129,3 +129,28 @@ def test_a_failing_view_does_not_hold_back_the_others(tmp_path: Path) -> None:
         assert stored(board.view) == folded(app, BOARD)
     finally:
         app.close()
+
+
+def test_a_runner_or_a_group_asleep_between_polls_stops_at_once(database_url: str) -> None:
+    # Woken by its stop, not by the end of its poll: with a minute's poll the
+    # thread would still be asleep when ``stop`` gives up joining it (5 s).
+    # (Every test app's shutdown waited out the rest of a 0.1 s poll this way.)
+    app = Ledger(Settings(database_url=database_url, pool_size=3))
+    drive(app, SimulatedClock(T0), 5, 1)
+    source = Source.of(app)
+    group = RunnerGroup(source, poll=60)
+    alone = Runner(open_view(app, BOARD), source, poll=60).start()
+    grouped = Runner(open_view(app, BACKLOG), source, group=group).start()
+    try:
+        alone.wait_for(source.head(), timeout=10)
+        grouped.wait_for(source.head(), timeout=10)
+        time.sleep(0.2)  # both threads now sleep until new events or a minute passes
+        threads = [alone._thread, group._thread]
+        assert all(thread is not None and thread.is_alive() for thread in threads)
+        alone.stop()
+        group.stop()
+        assert not any(thread is not None and thread.is_alive() for thread in threads)
+    finally:
+        alone.stop()
+        group.stop()
+        app.close()

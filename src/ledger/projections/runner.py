@@ -155,9 +155,38 @@ def _stop_running() -> None:
         running.stop()
 
 
+class StopSignal:
+    """A stepping thread's stop (an ``Event``'s ``set``, ``is_set``, ``clear``
+    and ``wait``) that also wakes the thread from its wait for new events, so
+    ``stop()`` returns at once rather than after the rest of a poll."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._waker: Waker | Subscription | None = None
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    def wait(self, timeout: float) -> bool:
+        return self._event.wait(timeout)
+
+    def set(self) -> None:
+        self._event.set()
+        waker = self._waker
+        if waker is not None:
+            waker.event.set()
+
+    def wakes(self, waker: Waker | Subscription | None) -> None:
+        """The waker the thread now sleeps on (None: none)."""
+        self._waker = waker
+
+
 def keep_stepping(
     step: Callable[[], None],
-    stop: threading.Event,
+    stop: StopSignal,
     source: Source,
     hub: WakerHub | None,
     poll: float,
@@ -166,6 +195,7 @@ def keep_stepping(
     """Call ``step`` until ``stop``: after each, sleep until woken (or ``poll``
     seconds pass), never starting two steps within ``min_interval`` seconds."""
     waker: Waker | Subscription = hub.subscribe() if hub else Waker(source.recorder)
+    stop.wakes(waker)
     try:
         while not stop.is_set():
             started = time.monotonic()
@@ -175,6 +205,7 @@ def keep_stepping(
             if pause > 0:
                 stop.wait(pause)
     finally:
+        stop.wakes(None)
         waker.close()
 
 
@@ -209,7 +240,7 @@ class Runner(Generic[R]):
         self._known = False  # whether ``position`` is the view's, as last written here
         self.error: BaseException | None = None
         self._changed = threading.Condition()
-        self._stop = threading.Event()
+        self._stop = StopSignal()
         self._thread: threading.Thread | None = None
         self.lock = threading.Lock()  # one catch-up at a time in this process
 
@@ -341,7 +372,7 @@ class RunnerGroup:
         self.min_interval = min_interval
         self._members: dict[int, Runner[Any]] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stop = StopSignal()
         self._thread: threading.Thread | None = None
 
     def add(self, runner: Runner[Any]) -> None:
