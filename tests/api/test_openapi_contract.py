@@ -30,23 +30,37 @@ from ledger.settings import Settings
 ALL = "t-everything"
 AUTH = {"Authorization": f"Bearer {ALL}"}
 KEY = "contract-test-audit-key-0123456789"
+Served = tuple[FastAPI, str, ASGIClient]
 
 
-@pytest.fixture
-def contract_app() -> Iterator[tuple[FastAPI, str, ASGIClient]]:
-    """An app (merchandiser + admin + auditor token) with one order to aim at,
-    and one client for every call: schemathesis's own ASGI transport opens a
-    client per call, starting and stopping the app each time (a tenth of a
-    second a call: most of this test's time)."""
+def served(database_url: str, **settings: Any) -> Iterator[Served]:
+    """The app (merchandiser + admin + auditor token) with one order to aim at,
+    and one client for every call (one lifespan, runners kept running):
+    schemathesis's own ASGI transport opens a client per call, starting and
+    stopping the whole app each time."""
     tokens = {**TOKENS, ALL: {"role": ["merchandiser", "admin", "auditor"], "name": "fuzz"}}
-    app = create_app(Settings(database_url="memory://", tokens=tokens))
+    app = create_app(Settings(database_url=database_url, tokens=tokens, **settings))
     with ASGIClient(app) as client:
         order = client.post("/orders", json=receipt(), headers=AUTH).json()
         yield app, str(order["id"]), client
 
 
+def send(case: Any, app: Served) -> Any:
+    """The case, aimed at the app's order and signed with the all-roles token."""
+    _, order_id, client = app
+    if case.path_parameters and "order_id" in case.path_parameters:
+        case.path_parameters["order_id"] = order_id  # reach past the 404 into the domain
+    case.headers = {**(case.headers or {}), **AUTH}
+    return RequestsTransport().send(case, session=client, base_url="http://testserver")
+
+
 @pytest.fixture
-def web_schema(contract_app: tuple[FastAPI, str, ASGIClient]) -> BaseOpenAPISchema:
+def contract_app() -> Iterator[Served]:
+    yield from served("memory://")
+
+
+@pytest.fixture
+def web_schema(contract_app: Served) -> BaseOpenAPISchema:
     # FastAPI writes OpenAPI 3.1; schemathesis 3.x reads it when told to.
     return schemathesis.from_asgi("/openapi.json", contract_app[0], force_schema_version="30")
 
@@ -64,14 +78,8 @@ schema = schemathesis.from_pytest_fixture("web_schema").exclude(path="/events/st
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_operation_keeps_its_contract(
-    case: Any, contract_app: tuple[FastAPI, str, ASGIClient]
-) -> None:
-    _, order_id, client = contract_app
-    if case.path_parameters and "order_id" in case.path_parameters:
-        case.path_parameters["order_id"] = order_id  # reach past the 404 into the domain
-    case.headers = {**(case.headers or {}), **AUTH}
-    response = RequestsTransport().send(case, session=client, base_url="http://testserver")
+def test_every_operation_keeps_its_contract(case: Any, contract_app: Served) -> None:
+    response = send(case, contract_app)
     if response.status_code == 501:  # a reserved read-model path: documented, not a failure
         assert response.json()["code"] == "not_implemented"
         case.validate_response(response, excluded_checks=(not_a_server_error,))
@@ -84,24 +92,17 @@ def test_every_operation_keeps_its_contract(
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def stored_app(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[tuple[FastAPI, str, ASGIClient]]:
-    """The app on SQLite, then on PostgreSQL (which refuses a NUL in text), with
-    one order, and one client for every call (one lifespan, runners kept running)."""
+def stored_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    """The app on SQLite, then on PostgreSQL (which refuses a NUL in text)."""
     if request.param == "sqlite":
         url = f"sqlite:///{quote(str(tmp_path / 'fuzz.db'))}"
     else:
         url = request.getfixturevalue("postgres_url")
-    tokens = {**TOKENS, ALL: {"role": ["merchandiser", "admin", "auditor"], "name": "fuzz"}}
-    app = create_app(Settings(database_url=url, tokens=tokens, pool_size=2, audit_key=KEY))
-    with ASGIClient(app) as client:
-        order = client.post("/orders", json=receipt(), headers=AUTH).json()
-        yield app, str(order["id"]), client
+    yield from served(url, pool_size=2, audit_key=KEY)
 
 
 @pytest.fixture
-def stored_schema(stored_app: tuple[FastAPI, str, ASGIClient]) -> BaseOpenAPISchema:
+def stored_schema(stored_app: Served) -> BaseOpenAPISchema:
     return schemathesis.from_asgi("/openapi.json", stored_app[0], force_schema_version="30")
 
 
@@ -121,13 +122,9 @@ reads = schemathesis.from_pytest_fixture(
     suppress_health_check=list(HealthCheck),
 )
 def test_every_read_keeps_its_contract_on_sqlite_and_postgresql(
-    case: Any, stored_app: tuple[FastAPI, str, ASGIClient]
+    case: Any, stored_app: Served
 ) -> None:
-    _, order_id, client = stored_app
-    if case.path_parameters and "order_id" in case.path_parameters:
-        case.path_parameters["order_id"] = order_id
-    case.headers = {**(case.headers or {}), **AUTH}
-    response = RequestsTransport().send(case, session=client, base_url="http://testserver")
+    response = send(case, stored_app)
     assert response.status_code < 500, response.text
     # Checked: no 5xx, and every answer as documented. Not checked: that each
     # "negative" case is refused (an unknown query parameter is ignored, as
@@ -154,9 +151,7 @@ NASTY = st.one_of(
     suppress_health_check=list(HealthCheck),
 )
 @given(data=st.data())
-def test_no_read_parameter_brings_a_server_error(
-    stored_app: tuple[FastAPI, str, ASGIClient], data: st.DataObject
-) -> None:
+def test_no_read_parameter_brings_a_server_error(stored_app: Served, data: st.DataObject) -> None:
     """Each GET operation with one of its parameters (query or path) set to a
     hostile value: NUL and other controls, huge numbers, odd Unicode, long runs."""
     app, order_id, client = stored_app
