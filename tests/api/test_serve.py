@@ -88,7 +88,8 @@ def test_serve_refuses_postgres_without_tokens(
 def _connections_by_worker(server_pid: int, port: int) -> dict[int, int]:
     """Established connections to ``port`` held by each worker (a child of
     ``server_pid`` listening on it), from /proc: socket inodes by state, found
-    among each process's fds."""
+    among each process's fds. A process or fd that goes while it is read
+    holds nothing (a killed worker's fds vanish under the reader)."""
     children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
     by_state: dict[str, set[str]] = {"01": set(), "0A": set()}  # established, listening
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -99,8 +100,15 @@ def _connections_by_worker(server_pid: int, port: int) -> dict[int, int]:
     counts: dict[int, int] = {}
     for child in map(int, children):
         inodes = set()
-        for fd in Path(f"/proc/{child}/fd").iterdir():
-            target = os.readlink(fd)
+        try:
+            fds = list(Path(f"/proc/{child}/fd").iterdir())
+        except FileNotFoundError:  # gone since the list was read (the killed worker)
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+            except FileNotFoundError:  # closed, or its process ended, meanwhile
+                continue
             if target.startswith("socket:["):
                 inodes.add(target[8:-1])
         if inodes & by_state["0A"]:
